@@ -1,0 +1,36 @@
+//! Waymark's wire format, kept pure: event types, canonical bytes (RFC 8785),
+//! statement signatures, the hash chain and strict JSON input.
+//!
+//! Nothing here does I/O, spawns tasks or touches a database; every function is a
+//! deterministic computation over bytes, so independent verifiers can be checked
+//! against it byte for byte (see `tests/vectors`).
+//!
+//! # Layout
+//! - `canonical` — JCS bytes and strict JSON parsing (no floats, no duplicate keys).
+//! - `hash` — the `Hash` newtype and the RFC 9162 leaf hash.
+//! - `payload` — one struct per event type of SPEC section 5.
+//! - `statement` — statements, events, signing and verification.
+//! - `time` — the timestamp and date formats of SPEC section 2.
+//! - `note` — log-key verifier strings (C2SP signed-note keys).
+#![forbid(unsafe_code)]
+
+mod canonical;
+mod hash;
+mod note;
+mod payload;
+mod statement;
+mod time;
+
+pub use canonical::{canonical_bytes, parse_strict, InputError, MAX_SAFE_INTEGER};
+pub use hash::{leaf_hash, Hash, HashParseError};
+pub use note::{key_id, parse_verifier_key, verifier_key, VerifierKey, VerifierKeyError};
+pub use payload::{
+    ActorKeyRotated, ActorRegistered, ActorRetired, ActorRolesChanged, Assessment, EventType,
+    Founder, Framework, LayerDef, LedgerOpened, MilestoneDefined, MilestoneRetired,
+    MilestoneRevised, MilestoneStatusChanged, Payload, PhaseDef, PhaseTransitioned, Principle,
+    SeasonOpened, SeasonReEvaluated,
+};
+pub use statement::{
+    decode_public_key, encode_public_key, sign, Event, SignatureError, Statement, SIGNED_PREFIX,
+};
+pub use time::{format_timestamp, is_date, is_timestamp};

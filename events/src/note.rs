@@ -1,0 +1,77 @@
+//! Log-key verifier strings of C2SP signed-note: `<name>+<8 hex key id>+<base64(0x01 || key)>`.
+
+use base64::engine::general_purpose::STANDARD as B64;
+use base64::Engine;
+use ed25519_dalek::VerifyingKey;
+use sha2::{Digest, Sha256};
+
+/// Algorithm byte of Ed25519 note keys.
+const ALG_ED25519: u8 = 0x01;
+
+/// Key id: the first 4 bytes of SHA-256(name || "\n" || 0x01 || public key).
+pub fn key_id(name: &str, key: &VerifyingKey) -> [u8; 4] {
+    let mut h = Sha256::new();
+    h.update(name.as_bytes());
+    h.update(b"\n");
+    h.update([ALG_ED25519]);
+    h.update(key.as_bytes());
+    let d = h.finalize();
+    [d[0], d[1], d[2], d[3]]
+}
+
+/// The verifier string that `LedgerOpened.log_key` carries.
+pub fn verifier_key(name: &str, key: &VerifyingKey) -> String {
+    let mut raw = vec![ALG_ED25519];
+    raw.extend_from_slice(key.as_bytes());
+    format!(
+        "{name}+{}+{}",
+        hex::encode(key_id(name, key)),
+        B64.encode(raw)
+    )
+}
+
+/// A parsed verifier key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VerifierKey {
+    pub name: String,
+    pub id: [u8; 4],
+    pub key: VerifyingKey,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("malformed verifier key: {0}")]
+pub struct VerifierKeyError(pub &'static str);
+
+/// Parses `<name>+<hex id>+<base64>` and checks that the id matches the key.
+pub fn parse_verifier_key(text: &str) -> Result<VerifierKey, VerifierKeyError> {
+    let mut parts = text.rsplitn(3, '+');
+    let (b64, id_hex, name) = match (parts.next(), parts.next(), parts.next()) {
+        (Some(b), Some(i), Some(n)) => (b, i, n),
+        _ => return Err(VerifierKeyError("expected name+keyid+key")),
+    };
+    if name.is_empty() || name.contains(char::is_whitespace) || name.contains('+') {
+        return Err(VerifierKeyError("bad key name"));
+    }
+    let mut id = [0u8; 4];
+    if id_hex.len() != 8 || hex::decode_to_slice(id_hex, &mut id).is_err() {
+        return Err(VerifierKeyError("key id is not 8 hex digits"));
+    }
+    let raw = B64
+        .decode(b64)
+        .map_err(|_| VerifierKeyError("key is not base64"))?;
+    if raw.len() != 33 || raw[0] != ALG_ED25519 {
+        return Err(VerifierKeyError("key is not an Ed25519 (0x01) key"));
+    }
+    let arr: [u8; 32] = raw[1..]
+        .try_into()
+        .map_err(|_| VerifierKeyError("key length"))?;
+    let key = VerifyingKey::from_bytes(&arr).map_err(|_| VerifierKeyError("invalid Ed25519 key"))?;
+    if key_id(name, &key) != id {
+        return Err(VerifierKeyError("key id does not match the key"));
+    }
+    Ok(VerifierKey {
+        name: name.to_string(),
+        id,
+        key,
+    })
+}

@@ -1,0 +1,248 @@
+//! Statements (what an actor signs) and events (a statement as the ledger recorded it),
+//! SPEC sections 3 and 4.
+
+use crate::canonical::canonical_bytes;
+use crate::hash::{leaf_hash, Hash};
+use crate::payload::{EventType, Payload};
+use base64::engine::general_purpose::STANDARD as B64;
+use base64::Engine;
+use ed25519_dalek::{Signature, Signer, SigningKey, VerifyingKey};
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use serde_json::{Map, Value};
+
+/// ASCII prefix of the signed bytes.
+pub const SIGNED_PREFIX: &[u8] = b"waymark-statement/v1\n";
+
+const STATEMENT_KEYS: [&str; 6] = ["ledger", "type", "version", "actor", "issued_at", "payload"];
+const CHAIN_KEYS: [&str; 4] = ["seq", "prev", "recorded_at", "sig"];
+
+/// What an actor asserts: SPEC section 3.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Statement {
+    pub ledger: String,
+    pub version: String,
+    pub actor: String,
+    pub issued_at: String,
+    pub payload: Payload,
+}
+
+impl Statement {
+    pub fn new(ledger: &str, actor: &str, issued_at: &str, payload: Payload) -> Self {
+        Statement {
+            ledger: ledger.into(),
+            version: "1".into(),
+            actor: actor.into(),
+            issued_at: issued_at.into(),
+            payload,
+        }
+    }
+
+    pub fn event_type(&self) -> EventType {
+        self.payload.event_type()
+    }
+
+    fn fill(&self, m: &mut Map<String, Value>) {
+        m.insert("ledger".into(), self.ledger.clone().into());
+        m.insert("type".into(), self.event_type().as_str().into());
+        m.insert("version".into(), self.version.clone().into());
+        m.insert("actor".into(), self.actor.clone().into());
+        m.insert("issued_at".into(), self.issued_at.clone().into());
+        m.insert("payload".into(), self.payload.to_value());
+    }
+
+    /// The statement object `{ledger, type, version, actor, issued_at, payload}`.
+    pub fn to_value(&self) -> Value {
+        let mut m = Map::new();
+        self.fill(&mut m);
+        Value::Object(m)
+    }
+
+    /// `"waymark-statement/v1\n" || JCS(statement)`: the bytes the actor signs.
+    pub fn signed_bytes(&self) -> Vec<u8> {
+        let mut out = SIGNED_PREFIX.to_vec();
+        out.extend(canonical_bytes(&self.to_value()));
+        out
+    }
+
+    /// Reads a statement object with exactly the six keys of SPEC section 3.
+    pub fn from_value(v: &Value) -> Result<Statement, String> {
+        let m = v.as_object().ok_or("a statement is a JSON object")?;
+        check_keys(m, &STATEMENT_KEYS)?;
+        statement_from_map(m)
+    }
+}
+
+fn check_keys(m: &Map<String, Value>, groups: &[&str]) -> Result<(), String> {
+    for k in groups {
+        if !m.contains_key(*k) {
+            return Err(format!("missing key {k:?}"));
+        }
+    }
+    if let Some(extra) = m.keys().find(|k| !groups.contains(&k.as_str())) {
+        return Err(format!("unexpected key {extra:?}"));
+    }
+    Ok(())
+}
+
+fn string_at(m: &Map<String, Value>, key: &str) -> Result<String, String> {
+    m.get(key)
+        .and_then(Value::as_str)
+        .map(str::to_owned)
+        .ok_or_else(|| format!("{key} must be a string"))
+}
+
+fn statement_from_map(m: &Map<String, Value>) -> Result<Statement, String> {
+    let kind: EventType = string_at(m, "type")?.parse()?;
+    let payload = Payload::from_value(kind, &m["payload"]).map_err(|e| format!("payload: {e}"))?;
+    Ok(Statement {
+        ledger: string_at(m, "ledger")?,
+        version: string_at(m, "version")?,
+        actor: string_at(m, "actor")?,
+        issued_at: string_at(m, "issued_at")?,
+        payload,
+    })
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SignatureError {
+    #[error("public key is not 32 bytes of standard base64")]
+    BadPublicKey,
+    #[error("signature is not 64 bytes of standard base64")]
+    BadEncoding,
+    #[error("signature does not verify with the actor's key")]
+    Mismatch,
+}
+
+/// Decodes a standard-base64 Ed25519 public key.
+pub fn decode_public_key(b64: &str) -> Result<VerifyingKey, SignatureError> {
+    let bytes = B64.decode(b64).map_err(|_| SignatureError::BadPublicKey)?;
+    let arr: [u8; 32] = bytes
+        .try_into()
+        .map_err(|_| SignatureError::BadPublicKey)?;
+    if B64.encode(arr) != b64 {
+        return Err(SignatureError::BadPublicKey);
+    }
+    VerifyingKey::from_bytes(&arr).map_err(|_| SignatureError::BadPublicKey)
+}
+
+pub fn encode_public_key(key: &VerifyingKey) -> String {
+    B64.encode(key.as_bytes())
+}
+
+/// Signs a statement: `base64(Ed25519-sign(key, signed bytes))`.
+pub fn sign(statement: &Statement, key: &SigningKey) -> String {
+    B64.encode(key.sign(&statement.signed_bytes()).to_bytes())
+}
+
+impl Statement {
+    /// Checks `sig` over this statement with a base64 public key (strict Ed25519:
+    /// no malleable or small-order signatures).
+    pub fn verify(&self, sig: &str, public_key: &str) -> Result<(), SignatureError> {
+        let key = decode_public_key(public_key)?;
+        let raw = B64.decode(sig).map_err(|_| SignatureError::BadEncoding)?;
+        let arr: [u8; 64] = raw.try_into().map_err(|_| SignatureError::BadEncoding)?;
+        if B64.encode(arr) != sig {
+            return Err(SignatureError::BadEncoding);
+        }
+        key.verify_strict(&self.signed_bytes(), &Signature::from_bytes(&arr))
+            .map_err(|_| SignatureError::Mismatch)
+    }
+}
+
+/// A statement as recorded: SPEC section 4 (a flat object of 10 keys).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Event {
+    pub statement: Statement,
+    pub seq: u64,
+    pub prev: Hash,
+    pub recorded_at: String,
+    pub sig: String,
+}
+
+impl Event {
+    /// The event object (the 10 keys), as hashed.
+    pub fn to_value(&self) -> Value {
+        let mut m = Map::new();
+        self.statement.fill(&mut m);
+        m.insert("seq".into(), self.seq.into());
+        m.insert("prev".into(), self.prev.to_hex().into());
+        m.insert("recorded_at".into(), self.recorded_at.clone().into());
+        m.insert("sig".into(), self.sig.clone().into());
+        Value::Object(m)
+    }
+
+    /// `JCS(event)`: the Merkle leaf.
+    pub fn leaf_bytes(&self) -> Vec<u8> {
+        canonical_bytes(&self.to_value())
+    }
+
+    /// `hex(SHA-256(0x00 || leaf bytes))`.
+    pub fn hash(&self) -> Hash {
+        leaf_hash(&self.leaf_bytes())
+    }
+
+    /// One export line (SPEC section 7): `JCS(event ∪ {"hash"})` and a newline.
+    pub fn export_line(&self, hash: &Hash) -> Vec<u8> {
+        let mut v = self.to_value();
+        if let Value::Object(m) = &mut v {
+            m.insert("hash".into(), hash.to_hex().into());
+        }
+        let mut out = canonical_bytes(&v);
+        out.push(b'\n');
+        out
+    }
+
+    /// Reads an event object with exactly the 10 keys of SPEC section 4.
+    pub fn from_value(v: &Value) -> Result<Event, String> {
+        let m = v.as_object().ok_or("an event is a JSON object")?;
+        let keys: Vec<&str> = STATEMENT_KEYS.iter().chain(&CHAIN_KEYS).copied().collect();
+        check_keys(m, &keys)?;
+        Self::from_map(m)
+    }
+
+    fn from_map(m: &Map<String, Value>) -> Result<Event, String> {
+        let seq = m["seq"]
+            .as_u64()
+            .filter(|s| *s >= 1)
+            .ok_or("seq must be an integer ≥ 1")?;
+        let prev = string_at(m, "prev")?
+            .parse()
+            .map_err(|e| format!("prev: {e}"))?;
+        Ok(Event {
+            statement: statement_from_map(m)?,
+            seq,
+            prev,
+            recorded_at: string_at(m, "recorded_at")?,
+            sig: string_at(m, "sig")?,
+        })
+    }
+
+    /// Reads one export line's object: the event and the `hash` it claims.
+    pub fn from_export_value(v: &Value) -> Result<(Event, Hash), String> {
+        let m = v.as_object().ok_or("an export line is a JSON object")?;
+        let keys: Vec<&str> = STATEMENT_KEYS
+            .iter()
+            .chain(&CHAIN_KEYS)
+            .chain(&["hash"])
+            .copied()
+            .collect();
+        check_keys(m, &keys)?;
+        let hash = string_at(m, "hash")?
+            .parse()
+            .map_err(|e| format!("hash: {e}"))?;
+        Ok((Self::from_map(m)?, hash))
+    }
+}
+
+impl Serialize for Event {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        self.to_value().serialize(s)
+    }
+}
+
+impl<'de> Deserialize<'de> for Event {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let v = Value::deserialize(d)?;
+        Event::from_value(&v).map_err(serde::de::Error::custom)
+    }
+}
