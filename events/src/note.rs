@@ -44,12 +44,13 @@ pub struct VerifierKeyError(pub &'static str);
 
 /// Parses `<name>+<hex id>+<base64>` and checks that the id matches the key.
 pub fn parse_verifier_key(text: &str) -> Result<VerifierKey, VerifierKeyError> {
-    let mut parts = text.rsplitn(3, '+');
-    let (b64, id_hex, name) = match (parts.next(), parts.next(), parts.next()) {
-        (Some(b), Some(i), Some(n)) => (b, i, n),
+    // The name holds no '+', but the base64 key may: split from the left.
+    let mut parts = text.splitn(3, '+');
+    let (name, id_hex, b64) = match (parts.next(), parts.next(), parts.next()) {
+        (Some(n), Some(i), Some(b)) => (n, i, b),
         _ => return Err(VerifierKeyError("expected name+keyid+key")),
     };
-    if name.is_empty() || name.contains(char::is_whitespace) || name.contains('+') {
+    if name.is_empty() || name.contains(char::is_whitespace) {
         return Err(VerifierKeyError("bad key name"));
     }
     let mut id = [0u8; 4];
@@ -74,4 +75,33 @@ pub fn parse_verifier_key(text: &str) -> Result<VerifierKey, VerifierKeyError> {
         id,
         key,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ed25519_dalek::SigningKey;
+
+    #[test]
+    fn verifier_keys_round_trip_even_when_the_base64_holds_a_plus() {
+        let mut with_plus = 0;
+        for i in 0..64u8 {
+            let key = SigningKey::from_bytes(&[i; 32]).verifying_key();
+            let text = verifier_key("example.org/log", &key);
+            with_plus += usize::from(text.rsplit('+').next().unwrap().len() < 44);
+            let parsed = parse_verifier_key(&text).unwrap();
+            assert_eq!((parsed.name.as_str(), parsed.key), ("example.org/log", key));
+        }
+        assert!(with_plus > 0, "no sample key had a '+' in its base64");
+    }
+
+    #[test]
+    fn a_verifier_key_with_a_wrong_id_is_refused() {
+        let key = SigningKey::from_bytes(&[7; 32]).verifying_key();
+        let text = verifier_key("example.org/log", &key).replacen("+", "+0", 1);
+        assert!(parse_verifier_key(&text).is_err());
+        let other = verifier_key("example.org/other", &key);
+        let (_, rest) = other.split_once('+').unwrap();
+        assert!(parse_verifier_key(&format!("example.org/log+{rest}")).is_err());
+    }
 }

@@ -1,0 +1,163 @@
+//! The audit trail: one row per event saying who did what, when, why, with what evidence.
+
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use waymark_events::{Event, Hash, Payload};
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HistoryRow {
+    pub seq: u64,
+    pub recorded_at: String,
+    pub issued_at: String,
+    pub actor: String,
+    /// The actor's name and roles at the time of the event.
+    pub actor_name: String,
+    pub actor_roles: Vec<String>,
+    #[serde(rename = "type")]
+    pub event_type: String,
+    /// Every milestone the event names (its subject, focus, assessments).
+    pub milestones: Vec<String>,
+    /// What changed, in words: `in_progress → achieved`, `revised: title, phase`, …
+    pub change: String,
+    pub reason: Option<String>,
+    pub evidence: Vec<String>,
+    pub effective_on: Option<String>,
+    /// The season open when the event was recorded (its opening and closing included).
+    pub season: Option<i64>,
+    pub hash: Hash,
+}
+
+/// Which rows to keep; every given filter must match.
+#[derive(Debug, Clone, Default)]
+pub struct HistoryFilter {
+    pub milestone: Option<String>,
+    pub actor: Option<String>,
+    pub season: Option<i64>,
+    pub event_type: Option<String>,
+}
+
+impl HistoryFilter {
+    pub fn matches(&self, row: &HistoryRow) -> bool {
+        self.milestone.as_ref().is_none_or(|m| row.milestones.contains(m))
+            && self.actor.as_ref().is_none_or(|a| &row.actor == a)
+            && self.season.is_none_or(|s| row.season == Some(s))
+            && self.event_type.as_ref().is_none_or(|t| &row.event_type == t)
+    }
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct HistoryFold {
+    actors: BTreeMap<String, (String, Vec<String>)>,
+    open_season: Option<i64>,
+}
+
+impl HistoryFold {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// The row for this event; folds it so later rows see its effects.
+    pub fn row(&mut self, event: &Event, hash: &Hash) -> HistoryRow {
+        let st = &event.statement;
+        let (actor_name, actor_roles) = self
+            .actors
+            .get(&st.actor)
+            .cloned()
+            .unwrap_or_else(|| (String::new(), Vec::new()));
+        let mut milestones = Vec::new();
+        let mut reason = None;
+        let mut evidence = Vec::new();
+        let mut effective_on = None;
+        let mut season = self.open_season;
+        let change = match &st.payload {
+            Payload::LedgerOpened(p) => {
+                self.actors
+                    .insert(p.founder.actor.clone(), (p.founder.name.clone(), vec!["steward".into()]));
+                format!("opened with framework {} {}", p.framework.id, p.framework.version)
+            }
+            Payload::ActorRegistered(p) => {
+                self.actors.insert(p.actor.clone(), (p.name.clone(), p.roles.clone()));
+                format!("registered {} ({}) as {}", p.actor, p.name, p.roles.join(", "))
+            }
+            Payload::ActorRolesChanged(p) => {
+                let old = self.actors.get(&p.actor).map(|a| a.1.join(", ")).unwrap_or_default();
+                if let Some(a) = self.actors.get_mut(&p.actor) {
+                    a.1 = p.roles.clone();
+                }
+                format!("{}: roles {old} → {}", p.actor, p.roles.join(", "))
+            }
+            Payload::ActorKeyRotated(p) => format!("{}: key rotated", p.actor),
+            Payload::ActorRetired(p) => {
+                reason = Some(p.reason.clone());
+                format!("retired actor {}", p.actor)
+            }
+            Payload::MilestoneDefined(p) => {
+                milestones.push(p.id.clone());
+                format!("defined {} in {} / {}", p.id, p.layer, p.phase)
+            }
+            Payload::MilestoneRevised(p) => {
+                milestones.push(p.id.clone());
+                reason = Some(p.reason.clone());
+                let mut parts = Vec::new();
+                if let Some(ph) = &p.phase {
+                    parts.push(format!("phase → {ph}"));
+                }
+                if let Some(d) = &p.depends_on {
+                    parts.push(format!("depends_on → [{}]", d.join(", ")));
+                }
+                for f in ["title", "description", "principles"] {
+                    if p.revised_fields().contains(&f) {
+                        parts.push(f.to_string());
+                    }
+                }
+                format!("{} revised: {}", p.id, parts.join("; "))
+            }
+            Payload::MilestoneRetired(p) => {
+                milestones.push(p.id.clone());
+                reason = Some(p.reason.clone());
+                format!("{} retired", p.id)
+            }
+            Payload::MilestoneStatusChanged(p) => {
+                milestones.push(p.id.clone());
+                reason = Some(p.reason.clone());
+                evidence.clone_from(&p.evidence);
+                effective_on.clone_from(&p.effective_on);
+                format!("{}: {} → {}", p.id, p.from, p.to)
+            }
+            Payload::PhaseTransitioned(p) => {
+                reason = Some(p.reason.clone());
+                format!("layer {}: phase {} → {}", p.layer, p.from, p.to)
+            }
+            Payload::SeasonOpened(p) => {
+                milestones.clone_from(&p.focus);
+                reason = Some(p.intent.clone());
+                self.open_season = Some(p.season);
+                season = Some(p.season);
+                format!("season {} opened on {} (focus: {})", p.season, p.starts_on, p.focus.join(", "))
+            }
+            Payload::SeasonReEvaluated(p) => {
+                milestones = p.assessments.iter().map(|a| a.milestone.clone()).collect();
+                reason = Some(p.summary.clone());
+                self.open_season = None;
+                season = Some(p.season);
+                format!("season {} re-evaluated, ended {}", p.season, p.ends_on)
+            }
+        };
+        HistoryRow {
+            seq: event.seq,
+            recorded_at: event.recorded_at.clone(),
+            issued_at: st.issued_at.clone(),
+            actor: st.actor.clone(),
+            actor_name,
+            actor_roles,
+            event_type: st.event_type().as_str().to_string(),
+            milestones,
+            change,
+            reason,
+            evidence,
+            effective_on,
+            season,
+            hash: *hash,
+        }
+    }
+}

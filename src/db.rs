@@ -1,0 +1,170 @@
+//! Database handles for the two backends: SQLite (embedded default) and PostgreSQL.
+//! Creates the sqlite-es / postgres-es tables on first use, plus Waymark's index on
+//! each event's signature (rule 7 without a replay).
+
+use crate::aggregate::SignatureIndex;
+use crate::error::StorageError;
+use async_trait::async_trait;
+use postgres_es::PostgresEventRepository;
+use sqlite_es::SqliteEventRepository;
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::{PgPool, SqlitePool};
+use std::str::FromStr;
+use std::time::Duration;
+
+/// Table layout of sqlite-es's and postgres-es's own migrations, created when absent.
+const SQLITE_SCHEMA: &[&str] = &[
+    "CREATE TABLE IF NOT EXISTS events (
+       aggregate_type text NOT NULL, aggregate_id text NOT NULL,
+       sequence integer CHECK (sequence >= 0) NOT NULL,
+       event_type text NOT NULL, event_version text NOT NULL,
+       payload text NOT NULL, metadata text NOT NULL,
+       PRIMARY KEY (aggregate_type, aggregate_id, sequence)) STRICT",
+    "CREATE TABLE IF NOT EXISTS snapshots (
+       aggregate_type text NOT NULL, aggregate_id text NOT NULL,
+       last_sequence integer CHECK (last_sequence >= 0) NOT NULL,
+       current_snapshot integer CHECK (current_snapshot >= 0) NOT NULL,
+       payload text NOT NULL,
+       PRIMARY KEY (aggregate_type, aggregate_id, last_sequence)) STRICT",
+    "CREATE INDEX IF NOT EXISTS waymark_events_sig
+       ON events (aggregate_type, aggregate_id, json_extract(payload, '$.sig'))",
+];
+
+const POSTGRES_SCHEMA: &[&str] = &[
+    "CREATE TABLE IF NOT EXISTS events (
+       aggregate_type text NOT NULL, aggregate_id text NOT NULL,
+       sequence bigint CHECK (sequence >= 0) NOT NULL,
+       event_type text NOT NULL, event_version text NOT NULL,
+       payload json NOT NULL, metadata json NOT NULL,
+       PRIMARY KEY (aggregate_type, aggregate_id, sequence))",
+    "CREATE TABLE IF NOT EXISTS snapshots (
+       aggregate_type text NOT NULL, aggregate_id text NOT NULL,
+       last_sequence bigint CHECK (last_sequence >= 0) NOT NULL,
+       current_snapshot bigint CHECK (current_snapshot >= 0) NOT NULL,
+       payload json NOT NULL,
+       PRIMARY KEY (aggregate_type, aggregate_id, last_sequence))",
+    "CREATE INDEX IF NOT EXISTS waymark_events_sig
+       ON events (aggregate_type, aggregate_id, (payload->>'sig'))",
+];
+
+/// A connected store.
+#[derive(Clone, Debug)]
+pub enum Db {
+    Sqlite(SqlitePool),
+    Postgres(PgPool),
+}
+
+fn storage(what: &str, e: impl std::fmt::Display) -> StorageError {
+    StorageError(format!("{what}: {e}"))
+}
+
+impl Db {
+    /// Connects to `sqlite://PATH` (file created if missing) or `postgres://…`, and
+    /// creates the tables when absent.
+    pub async fn connect(url: &str) -> Result<Db, StorageError> {
+        if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            let opts = PgConnectOptions::from_str(url).map_err(|e| storage("bad PostgreSQL URL", e))?;
+            let pool = PgPoolOptions::new()
+                .max_connections(4)
+                .acquire_timeout(Duration::from_secs(10))
+                .connect_with(opts)
+                .await
+                .map_err(|e| storage(&format!("cannot connect to {}", redact(url)), e))?;
+            sqlx::query("SET client_min_messages TO warning")
+                .execute(&pool)
+                .await
+                .map_err(|e| storage("PostgreSQL", e))?;
+            for stmt in POSTGRES_SCHEMA {
+                sqlx::query(stmt)
+                    .execute(&pool)
+                    .await
+                    .map_err(|e| storage("creating tables", e))?;
+            }
+            Ok(Db::Postgres(pool))
+        } else if url.starts_with("sqlite:") {
+            let opts = SqliteConnectOptions::from_str(url)
+                .map_err(|e| storage("bad SQLite URL", e))?
+                .create_if_missing(true)
+                .journal_mode(SqliteJournalMode::Wal)
+                .synchronous(SqliteSynchronous::Full)
+                .busy_timeout(Duration::from_secs(30));
+            let pool = SqlitePoolOptions::new()
+                .max_connections(4)
+                .connect_with(opts)
+                .await
+                .map_err(|e| storage(&format!("cannot open {url}"), e))?;
+            for stmt in SQLITE_SCHEMA {
+                sqlx::query(stmt)
+                    .execute(&pool)
+                    .await
+                    .map_err(|e| storage("creating tables", e))?;
+            }
+            Ok(Db::Sqlite(pool))
+        } else {
+            Err(StorageError(format!(
+                "unsupported database URL {:?}: use sqlite://PATH or postgres://…",
+                redact(url)
+            )))
+        }
+    }
+
+    /// Ids of the ledgers in this store, sorted.
+    pub async fn ledgers(&self) -> Result<Vec<String>, StorageError> {
+        let q = "SELECT aggregate_id FROM events WHERE aggregate_type = 'Ledger' AND sequence = 1 ORDER BY aggregate_id";
+        let r = match self {
+            Db::Sqlite(p) => sqlx::query_scalar(q).fetch_all(p).await,
+            Db::Postgres(p) => sqlx::query_scalar(q).fetch_all(p).await,
+        };
+        r.map_err(|e| storage("listing ledgers", e))
+    }
+
+    pub async fn close(&self) {
+        match self {
+            Db::Sqlite(p) => p.close().await,
+            Db::Postgres(p) => p.close().await,
+        }
+    }
+}
+
+/// Hides a password in a URL before it is printed.
+pub fn redact(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(s), Some(at)) if at > s => {
+            let cred = &url[s + 3..at];
+            match cred.find(':') {
+                Some(c) => format!("{}{}:***{}", &url[..s + 3], &cred[..c], &url[at..]),
+                None => url.to_string(),
+            }
+        }
+        _ => url.to_string(),
+    }
+}
+
+#[async_trait]
+impl SignatureIndex for Db {
+    async fn contains(&self, ledger: &str, sig: &str) -> Result<bool, String> {
+        let r: Result<Option<i32>, sqlx::Error> = match self {
+            Db::Sqlite(p) => sqlx::query_scalar(
+                "SELECT 1 FROM events WHERE aggregate_type = 'Ledger' AND aggregate_id = ?1 AND json_extract(payload, '$.sig') = ?2 LIMIT 1",
+            )
+            .bind(ledger)
+            .bind(sig)
+            .fetch_optional(p)
+            .await,
+            Db::Postgres(p) => sqlx::query_scalar(
+                "SELECT 1 FROM events WHERE aggregate_type = 'Ledger' AND aggregate_id = $1 AND (payload->>'sig') = $2 LIMIT 1",
+            )
+            .bind(ledger)
+            .bind(sig)
+            .fetch_optional(p)
+            .await,
+        };
+        r.map(|x| x.is_some()).map_err(|e| e.to_string())
+    }
+}
+
+/// The repositories this crate runs on, built from a connected pool.
+pub trait Repository: cqrs_es::persist::PersistedEventRepository + 'static {}
+impl Repository for SqliteEventRepository {}
+impl Repository for PostgresEventRepository {}

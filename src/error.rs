@@ -1,0 +1,61 @@
+//! Waymark's error types, each mapped once to an exit code (SPEC section 10) and an
+//! HTTP status.
+
+use crate::rules::Rejection;
+
+/// The database or a file could not be read or written.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct StorageError(pub String);
+
+/// Everything a Waymark command can fail with.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// A statement broke a rule; nothing was recorded. `line` is 1-based (for `apply`).
+    #[error("{}{rejection}", line.map(|l| format!("line {l}: ")).unwrap_or_default())]
+    Rejected { line: Option<usize>, rejection: Rejection },
+    /// Input that could not be read as what it should be (JSON, TOML, a date…).
+    #[error("{0}")]
+    BadInput(String),
+    /// The command line is wrong.
+    #[error("{0}")]
+    Usage(String),
+    /// Concurrent writers kept winning the race for the next `seq`.
+    #[error("optimistic-lock conflict: {0}")]
+    Conflict(String),
+    /// The stored or exported chain does not verify.
+    #[error("verification failed at seq {seq}: {problem}: {detail}")]
+    BrokenChain { seq: u64, problem: &'static str, detail: String },
+    #[error("storage failure: {0}")]
+    Storage(#[from] StorageError),
+}
+
+impl Error {
+    /// SPEC section 10: 1 rejected, 2 usage, 3 verification failed, 4 storage or I/O.
+    pub fn exit_code(&self) -> i32 {
+        match self {
+            Error::Rejected { .. } | Error::BadInput(_) => 1,
+            Error::Usage(_) => 2,
+            Error::BrokenChain { .. } => 3,
+            Error::Conflict(_) | Error::Storage(_) => 4,
+        }
+    }
+
+    /// The HTTP status the server answers with.
+    pub fn http_status(&self) -> u16 {
+        match self {
+            Error::Rejected { rejection, .. } => match rejection.rule {
+                crate::rules::Rule::Signature | crate::rules::Rule::UnknownActor => 401,
+                crate::rules::Rule::Signer if rejection.field == "actor" => 403,
+                crate::rules::Rule::Limits if rejection.field == "statement" => 413,
+                _ => 422,
+            },
+            Error::BadInput(_) | Error::Usage(_) => 400,
+            Error::Conflict(_) => 409,
+            Error::BrokenChain { .. } => 500,
+            Error::Storage(_) => 503,
+        }
+    }
+}
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;

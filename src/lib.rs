@@ -1,0 +1,42 @@
+//! Waymark: an accountability ledger for decentralization roadmaps.
+//!
+//! Every milestone update, phase transition and Season re-evaluation is a signed,
+//! hash-chained event (SPEC sections 3–5), recorded through a cqrs-es aggregate into
+//! SQLite (embedded default) or PostgreSQL.
+//!
+//! # Layout
+//! - `rules` — rule ids and typed rejections; `state` — the rule state: `check`, `apply`.
+//! - `aggregate` — the cqrs-es `Ledger` aggregate, its command and event.
+//! - `store` — the chained event store over any `PersistedEventRepository`.
+//! - `db` — SQLite / PostgreSQL connections, tables, the signature index.
+//! - `app` — `Waymark`: record (with conflict retry), state, events, status, history,
+//!   export, verify.
+//! - `verify` — the pure chain replayer behind `verify`.
+//! - `keys` — the key store; `framework` — framework TOML and the bundled frameworks.
+//! - `cli` — the command line; `demo` — the bundled Optimism history.
+#![forbid(unsafe_code)]
+
+mod aggregate;
+mod app;
+mod cli;
+mod db;
+mod demo;
+mod error;
+mod framework;
+mod keys;
+mod rules;
+mod state;
+mod store;
+mod verify;
+
+pub use aggregate::{Ledger, LedgerError, LedgerEvent, LedgerServices, Record, SignatureIndex, Signed};
+pub use app::{AsOf, FromDb, Recorded, Waymark};
+pub use cli::{main_with_args, Cli};
+pub use db::{redact, Db, Repository};
+pub use error::{Error, Result, StorageError};
+pub use framework::{bundled_names, load as load_framework, LoadedFramework};
+pub use keys::KeyStore;
+pub use rules::{Rejection, Rule};
+pub use state::{allowed_roles, LedgerState, ROLES};
+pub use store::{system_clock, ChainedEventStore, Clock};
+pub use verify::{Replayer, Report};

@@ -1,0 +1,608 @@
+//! The ledger's rule state: what SPEC section 5 needs to judge the next statement.
+//! Pure: `check` judges a statement, `apply` folds a recorded event. Both the
+//! aggregate (on write) and `verify` (on replay) use exactly this code.
+
+use crate::rules::{is_evidence_url, is_ledger_id, is_milestone_id, reject, Rejection, Rule};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use std::collections::{BTreeMap, BTreeSet};
+use waymark_events::{
+    canonical_bytes, decode_public_key, is_date, is_timestamp, parse_verifier_key, Event,
+    EventType, Framework, Hash, Payload, Statement,
+};
+
+pub const ROLES: [&str; 3] = ["steward", "reviewer", "reporter"];
+pub const STATUSES: [&str; 3] = ["not_started", "in_progress", "achieved"];
+pub const MAX_STRING_CHARS: usize = 4096;
+pub const MAX_EVIDENCE: usize = 16;
+pub const MAX_STATEMENT_BYTES: usize = 64 * 1024;
+
+/// Roles that may sign each type (SPEC section 5 table). `LedgerOpened` is the founder's.
+pub fn allowed_roles(t: EventType) -> &'static [&'static str] {
+    match t {
+        EventType::LedgerOpened => &[],
+        EventType::MilestoneStatusChanged => &["steward", "reviewer", "reporter"],
+        EventType::PhaseTransitioned | EventType::SeasonReEvaluated => &["steward", "reviewer"],
+        _ => &["steward"],
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Actor {
+    pub name: String,
+    pub roles: Vec<String>,
+    pub public_key: String,
+    pub retired: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Milestone {
+    pub title: String,
+    pub layer: String,
+    pub phase: String,
+    pub status: String,
+    pub depends_on: Vec<String>,
+    pub retired: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Season {
+    pub number: i64,
+    pub open: bool,
+    pub starts_on: String,
+}
+
+/// The chain head: the last recorded event.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Head {
+    pub seq: u64,
+    pub hash: Hash,
+    pub recorded_at: String,
+}
+
+/// Everything the rules look at. Small: it grows with actors and milestones, not with
+/// the number of events, so a snapshot of it keeps appends O(1) in ledger length.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LedgerState {
+    pub ledger: String,
+    pub title: String,
+    pub origin: String,
+    pub log_key: String,
+    pub founder: String,
+    pub framework: Framework,
+    pub actors: BTreeMap<String, Actor>,
+    pub milestones: BTreeMap<String, Milestone>,
+    pub layer_phase: BTreeMap<String, String>,
+    pub season: Option<Season>,
+    pub head: Option<Head>,
+}
+
+fn check_strings(v: &Value, path: &str) -> Result<(), Rejection> {
+    match v {
+        Value::String(s) if s.chars().count() > MAX_STRING_CHARS => reject(
+            Rule::Limits,
+            path,
+            format!("string of {} characters exceeds {MAX_STRING_CHARS}", s.chars().count()),
+        ),
+        Value::Array(a) => a
+            .iter()
+            .enumerate()
+            .try_for_each(|(i, x)| check_strings(x, &format!("{path}[{i}]"))),
+        Value::Object(m) => m.iter().try_for_each(|(k, x)| {
+            let p = if path.is_empty() { k.clone() } else { format!("{path}.{k}") };
+            check_strings(x, &p)
+        }),
+        _ => Ok(()),
+    }
+}
+
+fn non_empty(s: &str, rule: Rule, field: &str) -> Result<(), Rejection> {
+    if s.trim().is_empty() {
+        return reject(rule, field, "must not be empty");
+    }
+    Ok(())
+}
+
+fn check_roles(roles: &[String], field: &str) -> Result<(), Rejection> {
+    if roles.is_empty() {
+        return reject(Rule::Signer, field, "at least one role is required");
+    }
+    let mut seen = BTreeSet::new();
+    for (i, r) in roles.iter().enumerate() {
+        if !ROLES.contains(&r.as_str()) {
+            return reject(
+                Rule::Signer,
+                format!("{field}[{i}]"),
+                format!("unknown role {r:?} (roles: steward, reviewer, reporter)"),
+            );
+        }
+        if !seen.insert(r) {
+            return reject(Rule::Signer, format!("{field}[{i}]"), format!("role {r:?} listed twice"));
+        }
+    }
+    Ok(())
+}
+
+fn check_key(key: &str, field: &str) -> Result<(), Rejection> {
+    decode_public_key(key)
+        .map(|_| ())
+        .or_else(|e| reject(Rule::Format, field, e.to_string()))
+}
+
+fn check_date(d: &str, field: &str) -> Result<(), Rejection> {
+    if !is_date(d) {
+        return reject(Rule::Format, field, format!("{d:?} is not a date YYYY-MM-DD"));
+    }
+    Ok(())
+}
+
+impl LedgerState {
+    /// `LedgerOpened` has been applied (recorded, or earlier in the same batch).
+    pub fn is_open(&self) -> bool {
+        !self.ledger.is_empty()
+    }
+
+    pub fn next_seq(&self) -> u64 {
+        self.head.as_ref().map_or(1, |h| h.seq + 1)
+    }
+
+    /// Judges a statement and its signature against the state. `ledger` is the id the
+    /// statement is being recorded into. Rule 7 (replays) needs the set of recorded
+    /// signatures, which the caller owns.
+    pub fn check(&self, ledger: &str, st: &Statement, sig: &str) -> Result<(), Rejection> {
+        let value = st.to_value();
+        let size = canonical_bytes(&value).len();
+        if size > MAX_STATEMENT_BYTES {
+            return reject(
+                Rule::Limits,
+                "statement",
+                format!("{size} bytes exceeds {MAX_STATEMENT_BYTES}"),
+            );
+        }
+        check_strings(&value, "")?;
+        if st.ledger != ledger {
+            return reject(
+                Rule::Signer,
+                "ledger",
+                format!("statement is for ledger {:?}, not {ledger:?}", st.ledger),
+            );
+        }
+        if st.version != "1" {
+            return reject(Rule::Signer, "version", format!("version must be \"1\", got {:?}", st.version));
+        }
+        if !is_timestamp(&st.issued_at) {
+            return reject(
+                Rule::Format,
+                "issued_at",
+                format!("{:?} is not YYYY-MM-DDTHH:MM:SS.ffffffZ", st.issued_at),
+            );
+        }
+        let key = self.check_signer(st)?;
+        if let Err(e) = st.verify(sig, &key) {
+            return reject(Rule::Signature, "sig", e.to_string());
+        }
+        self.check_payload(st)
+    }
+
+    /// Rule 1: who may sign. Returns the public key that must verify `sig`.
+    fn check_signer(&self, st: &Statement) -> Result<String, Rejection> {
+        let t = st.event_type();
+        if !self.is_open() {
+            let Payload::LedgerOpened(p) = &st.payload else {
+                return reject(Rule::Signer, "type", format!("the ledger is not open: the first statement must be LedgerOpened, not {t}"));
+            };
+            if p.founder.actor != st.actor {
+                return reject(Rule::Signer, "actor", format!("LedgerOpened must be signed by the founder {:?}, not {:?}", p.founder.actor, st.actor));
+            }
+            check_key(&p.founder.public_key, "payload.founder.public_key")?;
+            return Ok(p.founder.public_key.clone());
+        }
+        if t == EventType::LedgerOpened {
+            return reject(Rule::Signer, "type", "LedgerOpened is allowed at seq 1 only");
+        }
+        let Some(actor) = self.actors.get(&st.actor) else {
+            return reject(Rule::UnknownActor, "actor", format!("actor {:?} is not registered", st.actor));
+        };
+        if actor.retired {
+            return reject(Rule::Retired, "actor", format!("actor {:?} is retired and signs nothing more", st.actor));
+        }
+        let allowed = allowed_roles(t);
+        if !actor.roles.iter().any(|r| allowed.contains(&r.as_str())) {
+            return reject(
+                Rule::Signer,
+                "actor",
+                format!("{t} needs one of the roles {}; {:?} has {}", allowed.join(", "), st.actor, actor.roles.join(", ")),
+            );
+        }
+        Ok(actor.public_key.clone())
+    }
+
+    fn milestone(&self, id: &str, field: &str) -> Result<&Milestone, Rejection> {
+        self.milestones
+            .get(id)
+            .map_or_else(|| reject(Rule::Milestone, field, format!("milestone {id:?} is not defined")), Ok)
+    }
+
+    fn live_milestone(&self, id: &str, field: &str) -> Result<&Milestone, Rejection> {
+        let m = self.milestone(id, field)?;
+        if m.retired {
+            return reject(Rule::Retired, field, format!("milestone {id:?} is retired"));
+        }
+        Ok(m)
+    }
+
+    fn check_phase_of_layer(&self, layer: &str, phase: &str, field: &str) -> Result<(), Rejection> {
+        let Some(l) = self.framework.layer(layer) else {
+            return reject(Rule::Milestone, "payload.layer", format!("layer {layer:?} is not in the framework"));
+        };
+        if !l.phases.iter().any(|p| p == phase) {
+            return reject(
+                Rule::Milestone,
+                field,
+                format!("phase {phase:?} is not a phase of layer {layer:?} ({})", l.phases.join(", ")),
+            );
+        }
+        Ok(())
+    }
+
+    /// `depends_on` names defined, unretired milestones, no duplicates, and adding the
+    /// edges `id -> deps` keeps the graph acyclic.
+    fn check_dependencies(&self, id: &str, deps: &[String]) -> Result<(), Rejection> {
+        let mut seen = BTreeSet::new();
+        for (i, d) in deps.iter().enumerate() {
+            let field = format!("payload.depends_on[{i}]");
+            if !seen.insert(d) {
+                return reject(Rule::Milestone, field, format!("{d:?} is listed twice"));
+            }
+            if d == id {
+                return reject(Rule::Milestone, field, format!("{id:?} cannot depend on itself"));
+            }
+            self.milestone(d, &field)?;
+            if self.milestones[d].retired {
+                return reject(Rule::Milestone, field, format!("dependency {d:?} is retired"));
+            }
+            // Does d (transitively) depend on id? Then id -> d closes a cycle.
+            let mut stack = vec![d.as_str()];
+            let mut visited = BTreeSet::new();
+            while let Some(n) = stack.pop() {
+                if n == id {
+                    return reject(Rule::Milestone, field, format!("depending on {d:?} would make a cycle through {id:?}"));
+                }
+                if visited.insert(n) {
+                    if let Some(m) = self.milestones.get(n) {
+                        stack.extend(m.depends_on.iter().map(String::as_str));
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn check_framework(&self, f: &Framework) -> Result<(), Rejection> {
+        let fw = "payload.framework";
+        if f.layers.is_empty() {
+            return reject(Rule::Milestone, format!("{fw}.layers"), "a framework has at least one layer");
+        }
+        let phase_ids: BTreeSet<&str> = f.phases.iter().map(|p| p.id.as_str()).collect();
+        if phase_ids.len() != f.phases.len() {
+            return reject(Rule::Milestone, format!("{fw}.phases"), "phase ids must be unique");
+        }
+        let mut layer_ids = BTreeSet::new();
+        for (i, l) in f.layers.iter().enumerate() {
+            if !layer_ids.insert(l.id.as_str()) {
+                return reject(Rule::Milestone, format!("{fw}.layers[{i}].id"), format!("layer {:?} defined twice", l.id));
+            }
+            if l.phases.is_empty() {
+                return reject(Rule::Milestone, format!("{fw}.layers[{i}].phases"), "a layer has at least one phase");
+            }
+            let mut seen = BTreeSet::new();
+            for (j, p) in l.phases.iter().enumerate() {
+                if !phase_ids.contains(p.as_str()) || !seen.insert(p) {
+                    return reject(
+                        Rule::Milestone,
+                        format!("{fw}.layers[{i}].phases[{j}]"),
+                        format!("phase {p:?} is not a framework phase or repeats"),
+                    );
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn check_payload(&self, st: &Statement) -> Result<(), Rejection> {
+        match &st.payload {
+            Payload::LedgerOpened(p) => {
+                if !is_ledger_id(&st.ledger) {
+                    return reject(Rule::Format, "ledger", format!("{:?} is not a ledger id ^[a-z0-9][a-z0-9-]{{0,62}}$", st.ledger));
+                }
+                if !is_milestone_id(&p.founder.actor) {
+                    return reject(Rule::Format, "payload.founder.actor", "actor ids match ^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$");
+                }
+                non_empty(&p.origin, Rule::Format, "payload.origin")?;
+                let key = parse_verifier_key(&p.log_key)
+                    .or_else(|e| reject(Rule::Format, "payload.log_key", e.to_string()))?;
+                if key.name != p.origin {
+                    return reject(Rule::Format, "payload.log_key", format!("the log key's name {:?} must be the origin {:?}", key.name, p.origin));
+                }
+                self.check_framework(&p.framework)
+            }
+            Payload::ActorRegistered(p) => {
+                if !is_milestone_id(&p.actor) {
+                    return reject(Rule::Format, "payload.actor", "actor ids match ^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$");
+                }
+                if self.actors.contains_key(&p.actor) {
+                    return reject(Rule::Signer, "payload.actor", format!("actor {:?} is already registered", p.actor));
+                }
+                check_roles(&p.roles, "payload.roles")?;
+                check_key(&p.public_key, "payload.public_key")
+            }
+            Payload::ActorRolesChanged(p) => {
+                self.live_actor(&p.actor)?;
+                check_roles(&p.roles, "payload.roles")
+            }
+            Payload::ActorKeyRotated(p) => {
+                self.live_actor(&p.actor)?;
+                check_key(&p.public_key, "payload.public_key")
+            }
+            Payload::ActorRetired(p) => {
+                self.live_actor(&p.actor)?;
+                non_empty(&p.reason, Rule::Signer, "payload.reason")
+            }
+            Payload::MilestoneDefined(p) => {
+                if !is_milestone_id(&p.id) {
+                    return reject(Rule::Milestone, "payload.id", format!("{:?} does not match ^[A-Za-z0-9][A-Za-z0-9._-]{{0,63}}$", p.id));
+                }
+                if self.milestones.contains_key(&p.id) {
+                    return reject(Rule::Milestone, "payload.id", format!("milestone {:?} is already defined", p.id));
+                }
+                self.check_phase_of_layer(&p.layer, &p.phase, "payload.phase")?;
+                self.check_dependencies(&p.id, &p.depends_on)
+            }
+            Payload::MilestoneRevised(p) => {
+                let m = self.live_milestone(&p.id, "payload.id")?;
+                if p.revised_fields().is_empty() {
+                    return reject(Rule::Milestone, "payload", "a revision changes at least one of title, description, phase, principles, depends_on");
+                }
+                if let Some(ph) = &p.phase {
+                    self.check_phase_of_layer(&m.layer, ph, "payload.phase")?;
+                }
+                if let Some(d) = &p.depends_on {
+                    self.check_dependencies(&p.id, d)?;
+                }
+                Ok(())
+            }
+            Payload::MilestoneRetired(p) => {
+                self.live_milestone(&p.id, "payload.id")?;
+                Ok(())
+            }
+            Payload::MilestoneStatusChanged(p) => self.check_status_change(p),
+            Payload::PhaseTransitioned(p) => {
+                let Some(layer) = self.framework.layer(&p.layer) else {
+                    return reject(Rule::Phase, "payload.layer", format!("layer {:?} is not in the framework", p.layer));
+                };
+                let current = &self.layer_phase[&p.layer];
+                if &p.from != current {
+                    return reject(Rule::Phase, "payload.from", format!("layer {:?} is in phase {current:?}, not {:?}", p.layer, p.from));
+                }
+                let pos = layer.phases.iter().position(|x| x == current).unwrap_or(0);
+                let Some(next) = layer.phases.get(pos + 1) else {
+                    return reject(Rule::Phase, "payload.to", format!("layer {:?} is already in its last phase {current:?}", p.layer));
+                };
+                if &p.to != next {
+                    return reject(Rule::Phase, "payload.to", format!("the phase after {current:?} is {next:?}, not {:?}", p.to));
+                }
+                let blockers: Vec<&str> = self
+                    .milestones
+                    .iter()
+                    .filter(|(_, m)| !m.retired && m.layer == p.layer && &m.phase == current && m.status != "achieved")
+                    .map(|(id, _)| id.as_str())
+                    .collect();
+                if !blockers.is_empty() {
+                    return reject(Rule::Phase, "payload.to", format!("milestones of phase {current:?} not achieved: {}", blockers.join(", ")));
+                }
+                non_empty(&p.reason, Rule::Phase, "payload.reason")
+            }
+            Payload::SeasonOpened(p) => {
+                match &self.season {
+                    Some(s) if s.open => {
+                        return reject(Rule::Season, "payload.season", format!("season {} is still open", s.number));
+                    }
+                    Some(s) if p.season != s.number + 1 => {
+                        return reject(Rule::Season, "payload.season", format!("the next season is {}, not {}", s.number + 1, p.season));
+                    }
+                    None if p.season < 1 => {
+                        return reject(Rule::Season, "payload.season", "season numbers start at 1 or more");
+                    }
+                    _ => {}
+                }
+                check_date(&p.starts_on, "payload.starts_on")?;
+                for (i, f) in p.focus.iter().enumerate() {
+                    self.milestone(f, &format!("payload.focus[{i}]"))
+                        .or_else(|e| reject(Rule::Season, e.field, e.message))?;
+                }
+                Ok(())
+            }
+            Payload::SeasonReEvaluated(p) => {
+                let Some(s) = self.season.as_ref().filter(|s| s.open) else {
+                    return reject(Rule::Season, "payload.season", "no season is open");
+                };
+                if s.number != p.season {
+                    return reject(Rule::Season, "payload.season", format!("the open season is {}, not {}", s.number, p.season));
+                }
+                check_date(&p.ends_on, "payload.ends_on")?;
+                if p.ends_on < s.starts_on {
+                    return reject(Rule::Season, "payload.ends_on", format!("{} is before the season's start {}", p.ends_on, s.starts_on));
+                }
+                for (i, a) in p.assessments.iter().enumerate() {
+                    self.milestone(&a.milestone, &format!("payload.assessments[{i}].milestone"))
+                        .or_else(|e| reject(Rule::Season, e.field, e.message))?;
+                }
+                Ok(())
+            }
+        }
+    }
+
+    fn live_actor(&self, id: &str) -> Result<&Actor, Rejection> {
+        let Some(a) = self.actors.get(id) else {
+            return reject(Rule::Signer, "payload.actor", format!("actor {id:?} is not registered"));
+        };
+        if a.retired {
+            return reject(Rule::Retired, "payload.actor", format!("actor {id:?} is retired"));
+        }
+        Ok(a)
+    }
+
+    fn check_status_change(&self, p: &waymark_events::MilestoneStatusChanged) -> Result<(), Rejection> {
+        let m = self.live_milestone(&p.id, "payload.id")?;
+        for (field, v) in [("payload.from", &p.from), ("payload.to", &p.to)] {
+            if !STATUSES.contains(&v.as_str()) {
+                return reject(Rule::Status, field, format!("{v:?} is not a status (not_started, in_progress, achieved)"));
+            }
+        }
+        if p.from != m.status {
+            return reject(Rule::Status, "payload.from", format!("milestone {:?} is {:?}, not {:?}", p.id, m.status, p.from));
+        }
+        if p.to == p.from {
+            return reject(Rule::Status, "payload.to", format!("milestone {:?} is already {:?}", p.id, p.to));
+        }
+        non_empty(&p.reason, Rule::Status, "payload.reason")?;
+        if p.evidence.len() > MAX_EVIDENCE {
+            return reject(Rule::Limits, "payload.evidence", format!("{} links exceed {MAX_EVIDENCE}", p.evidence.len()));
+        }
+        for (i, e) in p.evidence.iter().enumerate() {
+            if !is_evidence_url(e) {
+                return reject(Rule::Status, format!("payload.evidence[{i}]"), format!("{e:?} is not an http:// or https:// URL"));
+            }
+        }
+        if let Some(d) = &p.effective_on {
+            check_date(d, "payload.effective_on")?;
+        }
+        if p.to == "achieved" {
+            let unmet: Vec<&str> = m
+                .depends_on
+                .iter()
+                .filter(|d| self.milestones.get(*d).is_none_or(|x| x.status != "achieved"))
+                .map(String::as_str)
+                .collect();
+            if !unmet.is_empty() {
+                return reject(Rule::Status, "payload.to", format!("unmet dependencies: {}", unmet.join(", ")));
+            }
+            if p.evidence.is_empty() {
+                return reject(Rule::Status, "payload.evidence", "achieved needs at least one evidence link");
+            }
+        }
+        Ok(())
+    }
+
+    /// Folds a recorded event into the state. Assumes `check` passed.
+    pub fn apply(&mut self, event: &Event, hash: Hash) {
+        let st = &event.statement;
+        match &st.payload {
+            Payload::LedgerOpened(p) => {
+                self.ledger = st.ledger.clone();
+                self.title = p.title.clone();
+                self.origin = p.origin.clone();
+                self.log_key = p.log_key.clone();
+                self.founder = p.founder.actor.clone();
+                self.framework = p.framework.clone();
+                self.layer_phase = p
+                    .framework
+                    .layers
+                    .iter()
+                    .filter_map(|l| Some((l.id.clone(), l.phases.first()?.clone())))
+                    .collect();
+                self.actors.insert(
+                    p.founder.actor.clone(),
+                    Actor {
+                        name: p.founder.name.clone(),
+                        roles: vec!["steward".into()],
+                        public_key: p.founder.public_key.clone(),
+                        retired: false,
+                    },
+                );
+            }
+            Payload::ActorRegistered(p) => {
+                self.actors.insert(
+                    p.actor.clone(),
+                    Actor {
+                        name: p.name.clone(),
+                        roles: p.roles.clone(),
+                        public_key: p.public_key.clone(),
+                        retired: false,
+                    },
+                );
+            }
+            Payload::ActorRolesChanged(p) => {
+                if let Some(a) = self.actors.get_mut(&p.actor) {
+                    a.roles = p.roles.clone();
+                }
+            }
+            Payload::ActorKeyRotated(p) => {
+                if let Some(a) = self.actors.get_mut(&p.actor) {
+                    a.public_key = p.public_key.clone();
+                }
+            }
+            Payload::ActorRetired(p) => {
+                if let Some(a) = self.actors.get_mut(&p.actor) {
+                    a.retired = true;
+                }
+            }
+            Payload::MilestoneDefined(p) => {
+                self.milestones.insert(
+                    p.id.clone(),
+                    Milestone {
+                        title: p.title.clone(),
+                        layer: p.layer.clone(),
+                        phase: p.phase.clone(),
+                        status: "not_started".into(),
+                        depends_on: p.depends_on.clone(),
+                        retired: false,
+                    },
+                );
+            }
+            Payload::MilestoneRevised(p) => {
+                if let Some(m) = self.milestones.get_mut(&p.id) {
+                    if let Some(t) = &p.title {
+                        m.title = t.clone();
+                    }
+                    if let Some(ph) = &p.phase {
+                        m.phase = ph.clone();
+                    }
+                    if let Some(d) = &p.depends_on {
+                        m.depends_on = d.clone();
+                    }
+                }
+            }
+            Payload::MilestoneRetired(p) => {
+                if let Some(m) = self.milestones.get_mut(&p.id) {
+                    m.retired = true;
+                }
+            }
+            Payload::MilestoneStatusChanged(p) => {
+                if let Some(m) = self.milestones.get_mut(&p.id) {
+                    m.status = p.to.clone();
+                }
+            }
+            Payload::PhaseTransitioned(p) => {
+                self.layer_phase.insert(p.layer.clone(), p.to.clone());
+            }
+            Payload::SeasonOpened(p) => {
+                self.season = Some(Season {
+                    number: p.season,
+                    open: true,
+                    starts_on: p.starts_on.clone(),
+                });
+            }
+            Payload::SeasonReEvaluated(_) => {
+                if let Some(s) = self.season.as_mut() {
+                    s.open = false;
+                }
+            }
+        }
+        self.head = Some(Head {
+            seq: event.seq,
+            hash,
+            recorded_at: event.recorded_at.clone(),
+        });
+    }
+}

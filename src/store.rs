@@ -1,0 +1,144 @@
+//! The chained event store: a cqrs-es `EventStore<Ledger>` over any
+//! `PersistedEventRepository` (sqlite-es, postgres-es). It gives each new event its
+//! `seq`, `prev` and `recorded_at`, stores the event object and its hash, and keeps a
+//! snapshot of the rule state in the same transaction, so loading the aggregate reads
+//! one snapshot row instead of replaying the ledger.
+
+use crate::aggregate::{Ledger, LedgerEvent};
+use cqrs_es::persist::{EventStoreAggregateContext, PersistedEventRepository, SerializedEvent};
+use cqrs_es::{Aggregate, AggregateError, EventEnvelope, EventStore};
+use std::collections::HashMap;
+use std::sync::Arc;
+use waymark_events::{format_timestamp, Hash};
+
+/// Where `recorded_at` comes from: microseconds since the Unix epoch.
+pub type Clock = Arc<dyn Fn() -> i64 + Send + Sync>;
+
+pub fn system_clock() -> Clock {
+    Arc::new(|| chrono::Utc::now().timestamp_micros())
+}
+
+pub struct ChainedEventStore<R> {
+    repo: Arc<R>,
+    clock: Clock,
+}
+
+impl<R> ChainedEventStore<R> {
+    pub fn new(repo: Arc<R>, clock: Clock) -> Self {
+        ChainedEventStore { repo, clock }
+    }
+}
+
+type Ctx = EventStoreAggregateContext<Ledger>;
+
+fn envelope(s: SerializedEvent) -> Result<EventEnvelope<Ledger>, AggregateError<crate::aggregate::LedgerError>> {
+    let payload: LedgerEvent = serde_json::from_value(s.payload)?;
+    let metadata = serde_json::from_value(s.metadata)?;
+    Ok(EventEnvelope {
+        aggregate_id: s.aggregate_id,
+        sequence: s.sequence,
+        payload,
+        metadata,
+    })
+}
+
+impl<R: PersistedEventRepository> EventStore<Ledger> for ChainedEventStore<R> {
+    type AC = Ctx;
+
+    async fn load_events(
+        &self,
+        aggregate_id: &str,
+    ) -> Result<Vec<EventEnvelope<Ledger>>, AggregateError<crate::aggregate::LedgerError>> {
+        let rows = self.repo.get_events::<Ledger>(aggregate_id).await?;
+        rows.into_iter().map(envelope).collect()
+    }
+
+    async fn load_aggregate(
+        &self,
+        aggregate_id: &str,
+    ) -> Result<Ctx, AggregateError<crate::aggregate::LedgerError>> {
+        let (mut ctx, rows) = match self.repo.get_snapshot::<Ledger>(aggregate_id).await? {
+            Some(snap) => {
+                let rows = self
+                    .repo
+                    .get_last_events::<Ledger>(aggregate_id, snap.current_sequence)
+                    .await?;
+                (Ctx::try_from(snap)?, rows)
+            }
+            None => (
+                Ctx {
+                    aggregate_id: aggregate_id.to_string(),
+                    aggregate: Ledger::default(),
+                    current_sequence: 0,
+                    current_snapshot: None,
+                },
+                self.repo.get_events::<Ledger>(aggregate_id).await?,
+            ),
+        };
+        for row in rows {
+            ctx.current_sequence = row.sequence;
+            ctx.aggregate.apply(envelope(row)?.payload);
+        }
+        Ok(ctx)
+    }
+
+    async fn commit(
+        &self,
+        events: Vec<LedgerEvent>,
+        context: Ctx,
+        metadata: HashMap<String, String>,
+    ) -> Result<Vec<EventEnvelope<Ledger>>, AggregateError<crate::aggregate::LedgerError>> {
+        if events.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut aggregate = context.aggregate;
+        let head = aggregate.state.head.clone();
+        let mut prev = head.as_ref().map_or(Hash::ZERO, |h| h.hash);
+        let mut last_time = head.map(|h| h.recorded_at).unwrap_or_default();
+        let now = format_timestamp((self.clock)());
+        let recorded_at = if now > last_time { now } else { last_time.clone() };
+        let mut rows = Vec::with_capacity(events.len());
+        let mut envelopes = Vec::with_capacity(events.len());
+        for (i, LedgerEvent(mut event)) in events.into_iter().enumerate() {
+            let sequence = context.current_sequence + i + 1;
+            event.seq = sequence as u64;
+            event.prev = prev;
+            event.recorded_at.clone_from(&recorded_at);
+            let hash = event.hash();
+            prev = hash;
+            last_time.clone_from(&recorded_at);
+            let mut meta = metadata.clone();
+            meta.insert("hash".into(), hash.to_hex());
+            rows.push(SerializedEvent::new(
+                context.aggregate_id.clone(),
+                sequence,
+                Ledger::TYPE.to_string(),
+                event.statement.event_type().as_str().to_string(),
+                event.statement.version.clone(),
+                event.to_value(),
+                serde_json::to_value(&meta)?,
+            ));
+            envelopes.push(EventEnvelope {
+                aggregate_id: context.aggregate_id.clone(),
+                sequence,
+                payload: LedgerEvent(event),
+                metadata: meta,
+            });
+        }
+        // The aggregate already holds the batch's rule effects (applied unchained in
+        // `handle`); only the head moves to the last chained event.
+        if let Some(last) = envelopes.last() {
+            aggregate.state.head = Some(crate::state::Head {
+                seq: last.sequence as u64,
+                hash: prev,
+                recorded_at: last_time,
+            });
+        }
+        let snapshot = serde_json::to_value(&aggregate)?;
+        let next_snapshot = context.current_snapshot.unwrap_or(0) + 1;
+        self.repo
+            .persist::<Ledger>(&rows, Some((context.aggregate_id.clone(), snapshot, next_snapshot)))
+            .await?;
+        Ok(envelopes)
+    }
+}
