@@ -201,7 +201,7 @@ def parse_verifier_key(vkey):
     """`<name>+<8 hex key id>+<base64(0x01 || pubkey)>` -> (name, key id bytes, pubkey); ValueError if bad."""
     if not isinstance(vkey, str) or vkey.count("+") < 2:
         raise ValueError("verifier key must be name+keyid+key")
-    name, kid_hex, data = vkey.rsplit("+", 2)
+    name, kid_hex, data = vkey.split("+", 2)  # names hold no "+", base64 may: split from the left (as Go's note.NewVerifier)
     if not valid_key_name(name) or not re.fullmatch(r"[0-9a-f]{8}", kid_hex):
         raise ValueError("bad name or key id in verifier key")
     raw = b64decode_strict(data, 33)
