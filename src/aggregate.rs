@@ -71,7 +71,11 @@ pub enum LedgerError {
 /// index in the event table, so the check costs O(log n), not a replay.
 #[async_trait]
 pub trait SignatureIndex: Send + Sync {
-    async fn contains(&self, ledger: &str, sig: &str) -> Result<bool, String>;
+    async fn contains(&self, ledger: &str, sig: &str) -> Result<bool, String> {
+        Ok(self.seq_of(ledger, sig).await?.is_some())
+    }
+    /// The seq of the event that recorded this signature, if any.
+    async fn seq_of(&self, ledger: &str, sig: &str) -> Result<Option<u64>, String>;
 }
 
 pub struct LedgerServices {

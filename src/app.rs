@@ -138,13 +138,49 @@ impl<R: FromDb> Waymark<R> {
                         })
                         .collect())
                 }
-                Err(AggregateError::AggregateConflict) if attempt < MAX_ATTEMPTS => {
+                Err(AggregateError::AggregateConflict) => {
+                    // sqlite-es and postgres-es commit the events before they find the
+                    // snapshot row moved on, and then report a conflict: the batch may
+                    // be recorded after all. It is, exactly when its first signature is.
+                    if let Some(done) = self.already_recorded(ledger, &statements).await? {
+                        return Ok(done);
+                    }
+                    if attempt >= MAX_ATTEMPTS {
+                        return Err(Error::Conflict(format!("gave up after {attempt} attempts: other writers kept taking the next seq")));
+                    }
                     let jitter = rand::random::<u64>() % (2 + u64::from(attempt.min(20)) * 2);
                     tokio::time::sleep(Duration::from_millis(jitter)).await;
                 }
                 Err(e) => return Err(storage_err(e)),
             }
         }
+    }
+
+    /// If this batch is in the ledger (its statements are recorded together or not at
+    /// all), where it is.
+    async fn already_recorded(&self, ledger: &str, statements: &[Signed]) -> Result<Option<Vec<Recorded>>> {
+        let Some(first) = statements.first() else { return Ok(None) };
+        let seq = self
+            .services
+            .signatures
+            .seq_of(ledger, &first.sig)
+            .await
+            .map_err(|e| Error::Storage(StorageError(e)))?;
+        let Some(seq) = seq else { return Ok(None) };
+        let rows = self
+            .repo
+            .get_last_events::<Ledger>(ledger, seq as usize - 1)
+            .await
+            .map_err(|e| Error::Storage(StorageError(e.to_string())))?;
+        let mut out = Vec::with_capacity(statements.len());
+        for (row, signed) in rows.into_iter().zip(statements) {
+            let e = Event::from_value(&row.payload).map_err(|m| Error::Storage(StorageError(m)))?;
+            if e.sig != signed.sig {
+                return Err(Error::Storage(StorageError(format!("seq {} is not the statement this batch recorded", e.seq))));
+            }
+            out.push(Recorded { seq: e.seq, hash: e.hash(), event_type: e.statement.event_type().as_str().into() });
+        }
+        Ok(Some(out))
     }
 
     /// The rule state at the head (from the snapshot, not a replay).

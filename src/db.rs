@@ -143,24 +143,24 @@ pub fn redact(url: &str) -> String {
 
 #[async_trait]
 impl SignatureIndex for Db {
-    async fn contains(&self, ledger: &str, sig: &str) -> Result<bool, String> {
-        let r: Result<Option<i32>, sqlx::Error> = match self {
+    async fn seq_of(&self, ledger: &str, sig: &str) -> Result<Option<u64>, String> {
+        let r: Result<Option<i64>, sqlx::Error> = match self {
             Db::Sqlite(p) => sqlx::query_scalar(
-                "SELECT 1 FROM events WHERE aggregate_type = 'Ledger' AND aggregate_id = ?1 AND json_extract(payload, '$.sig') = ?2 LIMIT 1",
+                "SELECT sequence FROM events WHERE aggregate_type = 'Ledger' AND aggregate_id = ?1 AND json_extract(payload, '$.sig') = ?2 LIMIT 1",
             )
             .bind(ledger)
             .bind(sig)
             .fetch_optional(p)
             .await,
             Db::Postgres(p) => sqlx::query_scalar(
-                "SELECT 1 FROM events WHERE aggregate_type = 'Ledger' AND aggregate_id = $1 AND (payload->>'sig') = $2 LIMIT 1",
+                "SELECT sequence FROM events WHERE aggregate_type = 'Ledger' AND aggregate_id = $1 AND (payload->>'sig') = $2 LIMIT 1",
             )
             .bind(ledger)
             .bind(sig)
             .fetch_optional(p)
             .await,
         };
-        r.map(|x| x.is_some()).map_err(|e| e.to_string())
+        r.map(|x| x.map(|s| s as u64)).map_err(|e| e.to_string())
     }
 }
 
