@@ -128,7 +128,11 @@ impl Aggregate for Ledger {
         // Unchained events (inside `handle`) move the rule state but not the head: the
         // store chains them from the head the aggregate was loaded with.
         let head = self.state.head.clone();
-        let hash = if event.is_chained() { event.0.hash() } else { Hash::ZERO };
+        let hash = if event.is_chained() {
+            event.0.hash()
+        } else {
+            Hash::ZERO
+        };
         self.state.apply(&event.0, hash);
         if !event.is_chained() {
             self.state.head = head;

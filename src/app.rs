@@ -43,10 +43,19 @@ pub enum AsOf {
 impl std::str::FromStr for AsOf {
     type Err = Error;
     fn from_str(s: &str) -> Result<Self> {
-        let bad = || Error::BadInput(format!("as-of {s:?}: expected seq:N, season:N or time:RFC3339"));
+        let bad = || {
+            Error::BadInput(format!(
+                "as-of {s:?}: expected seq:N, season:N or time:RFC3339"
+            ))
+        };
         let (kind, v) = s.split_once(':').ok_or_else(bad)?;
         match kind {
-            "seq" => v.parse().ok().filter(|n| *n >= 1).map(AsOf::Seq).ok_or_else(bad),
+            "seq" => v
+                .parse()
+                .ok()
+                .filter(|n| *n >= 1)
+                .map(AsOf::Seq)
+                .ok_or_else(bad),
             "season" => v.parse().map(AsOf::Season).map_err(|_| bad()),
             "time" => {
                 let t = chrono::DateTime::parse_from_rfc3339(v).map_err(|_| bad())?;
@@ -102,9 +111,14 @@ fn storage_err(e: AggregateError<LedgerError>) -> Error {
 
 impl<R: FromDb> Waymark<R> {
     pub fn new(db: Db, clock: Clock) -> Result<Self> {
-        let repo = Arc::new(R::from_db(&db).ok_or_else(|| Error::Usage("repository does not match the database".into()))?);
+        let repo = Arc::new(
+            R::from_db(&db)
+                .ok_or_else(|| Error::Usage("repository does not match the database".into()))?,
+        );
         Ok(Waymark {
-            services: LedgerServices { signatures: Arc::new(db.clone()) },
+            services: LedgerServices {
+                signatures: Arc::new(db.clone()),
+            },
             store: ChainedEventStore::new(repo.clone(), clock),
             repo,
             db,
@@ -120,14 +134,25 @@ impl<R: FromDb> Waymark<R> {
         let mut attempt = 0;
         loop {
             attempt += 1;
-            let mut ctx = self.store.load_aggregate(ledger).await.map_err(storage_err)?;
+            let mut ctx = self
+                .store
+                .load_aggregate(ledger)
+                .await
+                .map_err(storage_err)?;
             let sink = EventSink::default();
-            let command = Record { ledger: ledger.to_string(), statements: statements.clone() };
+            let command = Record {
+                ledger: ledger.to_string(),
+                statements: statements.clone(),
+            };
             ctx.aggregate()
                 .handle(command, &self.services, &sink)
                 .await
                 .map_err(|e| storage_err(AggregateError::UserError(e)))?;
-            match self.store.commit(sink.collect().await, ctx, HashMap::new()).await {
+            match self
+                .store
+                .commit(sink.collect().await, ctx, HashMap::new())
+                .await
+            {
                 Ok(envelopes) => {
                     return Ok(envelopes
                         .into_iter()
@@ -158,8 +183,14 @@ impl<R: FromDb> Waymark<R> {
 
     /// If this batch is in the ledger (its statements are recorded together or not at
     /// all), where it is.
-    async fn already_recorded(&self, ledger: &str, statements: &[Signed]) -> Result<Option<Vec<Recorded>>> {
-        let Some(first) = statements.first() else { return Ok(None) };
+    async fn already_recorded(
+        &self,
+        ledger: &str,
+        statements: &[Signed],
+    ) -> Result<Option<Vec<Recorded>>> {
+        let Some(first) = statements.first() else {
+            return Ok(None);
+        };
         let seq = self
             .services
             .signatures
@@ -176,16 +207,27 @@ impl<R: FromDb> Waymark<R> {
         for (row, signed) in rows.into_iter().zip(statements) {
             let e = Event::from_value(&row.payload).map_err(|m| Error::Storage(StorageError(m)))?;
             if e.sig != signed.sig {
-                return Err(Error::Storage(StorageError(format!("seq {} is not the statement this batch recorded", e.seq))));
+                return Err(Error::Storage(StorageError(format!(
+                    "seq {} is not the statement this batch recorded",
+                    e.seq
+                ))));
             }
-            out.push(Recorded { seq: e.seq, hash: e.hash(), event_type: e.statement.event_type().as_str().into() });
+            out.push(Recorded {
+                seq: e.seq,
+                hash: e.hash(),
+                event_type: e.statement.event_type().as_str().into(),
+            });
         }
         Ok(Some(out))
     }
 
     /// The rule state at the head (from the snapshot, not a replay).
     pub async fn state(&self, ledger: &str) -> Result<LedgerState> {
-        let ctx = self.store.load_aggregate(ledger).await.map_err(storage_err)?;
+        let ctx = self
+            .store
+            .load_aggregate(ledger)
+            .await
+            .map_err(storage_err)?;
         if !ctx.aggregate.state.is_open() {
             return Err(Error::Usage(format!("no ledger {ledger:?} in this store")));
         }
@@ -228,9 +270,21 @@ impl<R: FromDb> Waymark<R> {
         let mut problem = None;
         for (i, row) in rows.iter().enumerate() {
             let position = i as u64 + 1;
-            let bad = |problem, detail| Some(Problem { seq: position, problem, detail });
+            let bad = |problem, detail| {
+                Some(Problem {
+                    seq: position,
+                    problem,
+                    detail,
+                })
+            };
             if row.sequence as u64 != position {
-                problem = bad("seq_gap", format!("expected seq {position}, the next stored row is seq {}", row.sequence));
+                problem = bad(
+                    "seq_gap",
+                    format!(
+                        "expected seq {position}, the next stored row is seq {}",
+                        row.sequence
+                    ),
+                );
                 break;
             }
             let event = match Event::from_value(&row.payload) {
@@ -240,7 +294,11 @@ impl<R: FromDb> Waymark<R> {
                     break;
                 }
             };
-            let claimed = row.metadata.get("hash").and_then(|h| h.as_str()).and_then(|h| h.parse::<Hash>().ok());
+            let claimed = row
+                .metadata
+                .get("hash")
+                .and_then(|h| h.as_str())
+                .and_then(|h| h.parse::<Hash>().ok());
             if claimed.is_none() {
                 problem = bad("malformed", "the stored row has no hash".into());
                 break;
@@ -251,9 +309,15 @@ impl<R: FromDb> Waymark<R> {
             }
         }
         if problem.is_none() {
-            let snap = self.repo.get_snapshot::<Ledger>(ledger).await.map_err(|e| Error::Storage(StorageError(e.to_string())))?;
+            let snap = self
+                .repo
+                .get_snapshot::<Ledger>(ledger)
+                .await
+                .map_err(|e| Error::Storage(StorageError(e.to_string())))?;
             if let Some(snap) = snap {
-                let head = serde_json::from_value::<Ledger>(snap.aggregate).ok().and_then(|l| l.state.head);
+                let head = serde_json::from_value::<Ledger>(snap.aggregate)
+                    .ok()
+                    .and_then(|l| l.state.head);
                 let checked = replayer.checked();
                 match head {
                     Some(h) if h.seq > checked => {
@@ -286,7 +350,9 @@ impl<R: FromDb> Waymark<R> {
         let head = events.len() as u64;
         let upto = upto.unwrap_or(head);
         if upto == 0 || upto > head {
-            return Err(Error::BadInput(format!("--upto {upto}: the ledger has seq 1..{head}")));
+            return Err(Error::BadInput(format!(
+                "--upto {upto}: the ledger has seq 1..{head}"
+            )));
         }
         let mut out = Vec::new();
         for (e, h) in events.iter().take(upto as usize) {
@@ -296,7 +362,11 @@ impl<R: FromDb> Waymark<R> {
     }
 
     /// Events up to an as-of point (all of them without one).
-    pub async fn events_as_of(&self, ledger: &str, as_of: Option<&AsOf>) -> Result<Vec<(Event, Hash)>> {
+    pub async fn events_as_of(
+        &self,
+        ledger: &str,
+        as_of: Option<&AsOf>,
+    ) -> Result<Vec<(Event, Hash)>> {
         let events = self.events(ledger).await?;
         let n = cut(&events, as_of)?;
         Ok(events.into_iter().take(n).collect())
@@ -331,11 +401,17 @@ fn cut(events: &[(Event, Hash)], as_of: Option<&AsOf>) -> Result<usize> {
     match as_of {
         None => Ok(head),
         Some(AsOf::Seq(n)) if *n as usize <= head => Ok(*n as usize),
-        Some(AsOf::Seq(n)) => Err(Error::BadInput(format!("as-of seq:{n}: the ledger's head is seq {head}"))),
+        Some(AsOf::Seq(n)) => Err(Error::BadInput(format!(
+            "as-of seq:{n}: the ledger's head is seq {head}"
+        ))),
         Some(AsOf::Season(s)) => {
-            let opened = events.iter().any(|(e, _)| matches!(&e.statement.payload, Payload::SeasonOpened(p) if p.season == *s));
+            let opened = events.iter().any(
+                |(e, _)| matches!(&e.statement.payload, Payload::SeasonOpened(p) if p.season == *s),
+            );
             if !opened {
-                return Err(Error::BadInput(format!("as-of season:{s}: season {s} was never opened in this ledger")));
+                return Err(Error::BadInput(format!(
+                    "as-of season:{s}: season {s} was never opened in this ledger"
+                )));
             }
             Ok(events
                 .iter()
@@ -343,9 +419,14 @@ fn cut(events: &[(Event, Hash)], as_of: Option<&AsOf>) -> Result<usize> {
                 .map_or(head, |i| i + 1))
         }
         Some(AsOf::Time(t)) => {
-            let n = events.iter().take_while(|(e, _)| e.recorded_at.as_str() <= t.as_str()).count();
+            let n = events
+                .iter()
+                .take_while(|(e, _)| e.recorded_at.as_str() <= t.as_str())
+                .count();
             if n == 0 {
-                return Err(Error::BadInput(format!("as-of time: nothing was recorded at or before {t}")));
+                return Err(Error::BadInput(format!(
+                    "as-of time: nothing was recorded at or before {t}"
+                )));
             }
             Ok(n)
         }

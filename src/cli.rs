@@ -18,7 +18,11 @@ use waymark_events::*;
 use waymark_projections::{HistoryFilter, Status};
 
 #[derive(Debug, Parser)]
-#[command(name = "waymark", version, about = "Accountability ledger for decentralization roadmaps")]
+#[command(
+    name = "waymark",
+    version,
+    about = "Accountability ledger for decentralization roadmaps"
+)]
 pub struct Cli {
     /// Database URL: sqlite://PATH (default sqlite://waymark.db) or postgres://…
     #[arg(long, env = "WAYMARK_DB", global = true)]
@@ -226,7 +230,10 @@ pub fn main_with_args<I: IntoIterator<Item = OsString>>(args: I) -> i32 {
         }
     };
     let json = cli.json;
-    let rt = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let rt = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("waymark: cannot start the runtime: {e}");
@@ -256,18 +263,31 @@ fn report_error(e: &Error, json: bool) {
 }
 
 pub(crate) fn default_keys_dir() -> PathBuf {
-    dirs::home_dir().unwrap_or_else(|| PathBuf::from(".")).join(".waymark/keys")
+    dirs::home_dir()
+        .unwrap_or_else(|| PathBuf::from("."))
+        .join(".waymark/keys")
 }
 
 async fn run(cli: Cli) -> Result<i32> {
     if matches!(cli.command, Command::Demo) {
         return crate::demo::run(&cli).await;
     }
-    let url = cli.db.clone().unwrap_or_else(|| "sqlite://waymark.db".into());
+    let url = cli
+        .db
+        .clone()
+        .unwrap_or_else(|| "sqlite://waymark.db".into());
     let db = Db::connect(&url).await?;
     let code = match &db {
-        Db::Sqlite(_) => Session::<SqliteEventRepository>::new(&cli, db.clone())?.run(&cli.command).await,
-        Db::Postgres(_) => Session::<PostgresEventRepository>::new(&cli, db.clone())?.run(&cli.command).await,
+        Db::Sqlite(_) => {
+            Session::<SqliteEventRepository>::new(&cli, db.clone())?
+                .run(&cli.command)
+                .await
+        }
+        Db::Postgres(_) => {
+            Session::<PostgresEventRepository>::new(&cli, db.clone())?
+                .run(&cli.command)
+                .await
+        }
     };
     db.close().await;
     code
@@ -313,14 +333,22 @@ impl<'a, R: FromDb> Session<'a, R> {
             None => self.w.state(&ledger).await?.founder,
         };
         let key = self.keys.load_actor(&actor)?;
-        self.record_signed(&ledger, vec![signed(&ledger, &actor, &key, now(), payload)]).await
+        self.record_signed(&ledger, vec![signed(&ledger, &actor, &key, now(), payload)])
+            .await
     }
 
     async fn record_signed(&self, ledger: &str, statements: Vec<Signed>) -> Result<Vec<Recorded>> {
-        let recorded = self.w.record(ledger, statements).await.map_err(|e| match e {
-            Error::Rejected { rejection, .. } => Error::Rejected { line: None, rejection },
-            e => e,
-        })?;
+        let recorded = self
+            .w
+            .record(ledger, statements)
+            .await
+            .map_err(|e| match e {
+                Error::Rejected { rejection, .. } => Error::Rejected {
+                    line: None,
+                    rejection,
+                },
+                e => e,
+            })?;
         self.print_recorded(&recorded);
         Ok(recorded)
     }
@@ -330,8 +358,15 @@ impl<'a, R: FromDb> Session<'a, R> {
             println!("{}", json!({ "recorded": recorded }));
         } else {
             for r in recorded.iter().rev().take(1).rev() {
-                let more = if recorded.len() > 1 { format!(" ({} events)", recorded.len()) } else { String::new() };
-                println!("recorded seq {} {}{more}  hash {}", r.seq, r.event_type, r.hash);
+                let more = if recorded.len() > 1 {
+                    format!(" ({} events)", recorded.len())
+                } else {
+                    String::new()
+                };
+                println!(
+                    "recorded seq {} {}{more}  hash {}",
+                    r.seq, r.event_type, r.hash
+                );
             }
         }
     }
@@ -359,7 +394,12 @@ impl<'a, R: FromDb> Session<'a, R> {
                 .await?;
                 Ok(0)
             }
-            Command::Season(SeasonCmd::Open { number, starts_on, intent, focus }) => {
+            Command::Season(SeasonCmd::Open {
+                number,
+                starts_on,
+                intent,
+                focus,
+            }) => {
                 self.sign_and_record(Payload::SeasonOpened(SeasonOpened {
                     season: *number,
                     starts_on: starts_on.clone(),
@@ -369,13 +409,23 @@ impl<'a, R: FromDb> Session<'a, R> {
                 .await?;
                 Ok(0)
             }
-            Command::Season(SeasonCmd::Close { number, ends_on, summary, assess }) => {
+            Command::Season(SeasonCmd::Close {
+                number,
+                ends_on,
+                summary,
+                assess,
+            }) => {
                 let assessments = assess
                     .iter()
                     .map(|a| {
                         a.split_once('=')
-                            .map(|(m, n)| Assessment { milestone: m.into(), note: n.into() })
-                            .ok_or_else(|| Error::Usage(format!("--assess {a:?}: expected MILESTONE=NOTE")))
+                            .map(|(m, n)| Assessment {
+                                milestone: m.into(),
+                                note: n.into(),
+                            })
+                            .ok_or_else(|| {
+                                Error::Usage(format!("--assess {a:?}: expected MILESTONE=NOTE"))
+                            })
                     })
                     .collect::<Result<Vec<_>>>()?;
                 self.sign_and_record(Payload::SeasonReEvaluated(SeasonReEvaluated {
@@ -393,13 +443,21 @@ impl<'a, R: FromDb> Session<'a, R> {
                 let as_of = as_of.as_deref().map(str::parse::<AsOf>).transpose()?;
                 let status = self.w.status(&ledger, as_of.as_ref()).await?;
                 if self.cli.json {
-                    println!("{}", serde_json::to_string_pretty(&status).unwrap_or_default());
+                    println!(
+                        "{}",
+                        serde_json::to_string_pretty(&status).unwrap_or_default()
+                    );
                 } else {
                     print!("{}", render_status(&status));
                 }
                 Ok(0)
             }
-            Command::History { milestone, actor, season, event_type } => {
+            Command::History {
+                milestone,
+                actor,
+                season,
+                event_type,
+            } => {
                 let ledger = self.ledger().await?;
                 if let Some(t) = event_type {
                     t.parse::<EventType>().map_err(Error::BadInput)?;
@@ -412,9 +470,21 @@ impl<'a, R: FromDb> Session<'a, R> {
                 };
                 let rows = self.w.history(&ledger, &filter).await?;
                 if self.cli.json {
-                    println!("{}", serde_json::to_string_pretty(&rows).unwrap_or_default());
+                    println!(
+                        "{}",
+                        serde_json::to_string_pretty(&rows).unwrap_or_default()
+                    );
                 } else {
-                    let mut t = table(&["seq", "recorded_at", "actor", "type", "change", "reason", "evidence", "hash"]);
+                    let mut t = table(&[
+                        "seq",
+                        "recorded_at",
+                        "actor",
+                        "type",
+                        "change",
+                        "reason",
+                        "evidence",
+                        "hash",
+                    ]);
                     for r in &rows {
                         t.add_row(vec![
                             r.seq.to_string(),
@@ -443,7 +513,9 @@ impl<'a, R: FromDb> Session<'a, R> {
                 write_out(out.as_ref(), &bytes)?;
                 Ok(0)
             }
-            Command::Demo => Err(Error::Usage("demo is handled before a store is opened".into())),
+            Command::Demo => Err(Error::Usage(
+                "demo is handled before a store is opened".into(),
+            )),
         }
     }
 
@@ -454,7 +526,10 @@ impl<'a, R: FromDb> Session<'a, R> {
             .clone()
             .ok_or_else(|| Error::Usage("init needs --ledger ID".into()))?;
         let loaded = crate::framework::load(&a.framework)?;
-        let founder_key = self.keys.load_or_create(&self.keys.actor_path(&a.founder))?.0;
+        let founder_key = self
+            .keys
+            .load_or_create(&self.keys.actor_path(&a.founder))?
+            .0;
         let log_key = self.keys.load_or_create(&self.keys.log_path(&ledger))?.0;
         let statements = init_statements(&ledger, a, &loaded, &founder_key, &log_key, &now());
         self.record_signed(&ledger, statements).await?;
@@ -463,10 +538,21 @@ impl<'a, R: FromDb> Session<'a, R> {
 
     async fn actor(&self, c: &ActorCmd) -> Result<i32> {
         match c {
-            ActorCmd::Add { id, name, roles, public_key } => {
+            ActorCmd::Add {
+                id,
+                name,
+                roles,
+                public_key,
+            } => {
                 let pk = match public_key {
                     Some(pk) => pk.clone(),
-                    None => encode_public_key(&self.keys.load_or_create(&self.keys.actor_path(id))?.0.verifying_key()),
+                    None => encode_public_key(
+                        &self
+                            .keys
+                            .load_or_create(&self.keys.actor_path(id))?
+                            .0
+                            .verifying_key(),
+                    ),
                 };
                 self.sign_and_record(Payload::ActorRegistered(ActorRegistered {
                     actor: id.clone(),
@@ -477,36 +563,56 @@ impl<'a, R: FromDb> Session<'a, R> {
                 .await?;
             }
             ActorCmd::Roles { id, roles } => {
-                self.sign_and_record(Payload::ActorRolesChanged(ActorRolesChanged { actor: id.clone(), roles: roles.clone() }))
-                    .await?;
+                self.sign_and_record(Payload::ActorRolesChanged(ActorRolesChanged {
+                    actor: id.clone(),
+                    roles: roles.clone(),
+                }))
+                .await?;
             }
             ActorCmd::RotateKey { id, public_key } => {
-                let fresh = public_key.is_none().then(|| SigningKey::generate(&mut rand::rngs::OsRng));
+                let fresh = public_key
+                    .is_none()
+                    .then(|| SigningKey::generate(&mut rand::rngs::OsRng));
                 let pk = match (public_key, &fresh) {
                     (Some(pk), _) => pk.clone(),
                     (None, Some(k)) => encode_public_key(&k.verifying_key()),
                     (None, None) => unreachable!("a key is generated when none is given"),
                 };
-                self.sign_and_record(Payload::ActorKeyRotated(ActorKeyRotated { actor: id.clone(), public_key: pk }))
-                    .await?;
+                self.sign_and_record(Payload::ActorKeyRotated(ActorKeyRotated {
+                    actor: id.clone(),
+                    public_key: pk,
+                }))
+                .await?;
                 // Only once the rotation is recorded does the new key replace the old.
                 if let Some(k) = fresh {
                     self.keys.replace(&self.keys.actor_path(id), &k)?;
                 }
             }
             ActorCmd::Retire { id, reason } => {
-                self.sign_and_record(Payload::ActorRetired(ActorRetired { actor: id.clone(), reason: reason.clone() }))
-                    .await?;
+                self.sign_and_record(Payload::ActorRetired(ActorRetired {
+                    actor: id.clone(),
+                    reason: reason.clone(),
+                }))
+                .await?;
             }
             ActorCmd::List => {
                 let st = self.w.state(&self.ledger().await?).await?;
                 if self.cli.json {
-                    println!("{}", serde_json::to_string_pretty(&st.actors).unwrap_or_default());
+                    println!(
+                        "{}",
+                        serde_json::to_string_pretty(&st.actors).unwrap_or_default()
+                    );
                 } else {
                     let mut t = table(&["actor", "name", "roles", "public_key", "state"]);
                     for (id, a) in &st.actors {
                         let state = if a.retired { "retired" } else { "active" };
-                        t.add_row(vec![id.clone(), a.name.clone(), a.roles.join(", "), a.public_key.clone(), state.into()]);
+                        t.add_row(vec![
+                            id.clone(),
+                            a.name.clone(),
+                            a.roles.join(", "),
+                            a.public_key.clone(),
+                            state.into(),
+                        ]);
                     }
                     println!("{t}");
                 }
@@ -517,30 +623,51 @@ impl<'a, R: FromDb> Session<'a, R> {
 
     async fn milestone(&self, c: &MilestoneCmd) -> Result<i32> {
         let payload = match c {
-            MilestoneCmd::Define { id, title, layer, phase, description, principles, depends_on } => {
-                Payload::MilestoneDefined(MilestoneDefined {
-                    id: id.clone(),
-                    title: title.clone(),
-                    layer: layer.clone(),
-                    phase: phase.clone(),
-                    description: description.clone(),
-                    principles: principles.clone(),
-                    depends_on: depends_on.clone(),
-                })
-            }
-            MilestoneCmd::Revise { id, title, description, phase, principles, depends_on, reason } => {
-                Payload::MilestoneRevised(MilestoneRevised {
-                    id: id.clone(),
-                    reason: reason.clone(),
-                    title: title.clone(),
-                    description: description.clone(),
-                    phase: phase.clone(),
-                    principles: principles.clone(),
-                    depends_on: depends_on.clone(),
-                })
-            }
-            MilestoneCmd::Retire { id, reason } => Payload::MilestoneRetired(MilestoneRetired { id: id.clone(), reason: reason.clone() }),
-            MilestoneCmd::Set { id, status, reason, evidence, effective_on } => {
+            MilestoneCmd::Define {
+                id,
+                title,
+                layer,
+                phase,
+                description,
+                principles,
+                depends_on,
+            } => Payload::MilestoneDefined(MilestoneDefined {
+                id: id.clone(),
+                title: title.clone(),
+                layer: layer.clone(),
+                phase: phase.clone(),
+                description: description.clone(),
+                principles: principles.clone(),
+                depends_on: depends_on.clone(),
+            }),
+            MilestoneCmd::Revise {
+                id,
+                title,
+                description,
+                phase,
+                principles,
+                depends_on,
+                reason,
+            } => Payload::MilestoneRevised(MilestoneRevised {
+                id: id.clone(),
+                reason: reason.clone(),
+                title: title.clone(),
+                description: description.clone(),
+                phase: phase.clone(),
+                principles: principles.clone(),
+                depends_on: depends_on.clone(),
+            }),
+            MilestoneCmd::Retire { id, reason } => Payload::MilestoneRetired(MilestoneRetired {
+                id: id.clone(),
+                reason: reason.clone(),
+            }),
+            MilestoneCmd::Set {
+                id,
+                status,
+                reason,
+                evidence,
+                effective_on,
+            } => {
                 let ledger = self.ledger().await?;
                 let st = self.w.state(&ledger).await?;
                 let from = st
@@ -573,26 +700,49 @@ impl<'a, R: FromDb> Session<'a, R> {
     /// transaction or none; errors name the line.
     async fn apply(&self, file: &PathBuf) -> Result<i32> {
         let ledger = self.ledger().await?;
-        let text = std::fs::read(file).map_err(|e| Error::Storage(StorageError(format!("{}: {e}", file.display()))))?;
+        let text = std::fs::read(file)
+            .map_err(|e| Error::Storage(StorageError(format!("{}: {e}", file.display()))))?;
         let lines = parse_apply_lines(&text)?;
         let mut statements = Vec::with_capacity(lines.len());
         let mut keys = std::collections::HashMap::new();
         let issued = now();
         for l in &lines {
             if !keys.contains_key(&l.actor) {
-                let k = self.keys.load_actor(&l.actor).map_err(|e| Error::BadInput(format!("line {}: {e}", l.line)))?;
+                let k = self
+                    .keys
+                    .load_actor(&l.actor)
+                    .map_err(|e| Error::BadInput(format!("line {}: {e}", l.line)))?;
                 keys.insert(l.actor.clone(), k);
             }
             let at = l.issued_at.clone().unwrap_or_else(|| issued.clone());
-            statements.push(signed(&ledger, &l.actor, &keys[&l.actor], at, l.payload.clone()));
+            statements.push(signed(
+                &ledger,
+                &l.actor,
+                &keys[&l.actor],
+                at,
+                l.payload.clone(),
+            ));
         }
         if statements.is_empty() {
-            return Err(Error::BadInput(format!("{}: no statements", file.display())));
+            return Err(Error::BadInput(format!(
+                "{}: no statements",
+                file.display()
+            )));
         }
-        let recorded = self.w.record(&ledger, statements).await.map_err(|e| match e {
-            Error::Rejected { line: Some(i), rejection } => Error::Rejected { line: Some(lines[i - 1].line), rejection },
-            e => e,
-        })?;
+        let recorded = self
+            .w
+            .record(&ledger, statements)
+            .await
+            .map_err(|e| match e {
+                Error::Rejected {
+                    line: Some(i),
+                    rejection,
+                } => Error::Rejected {
+                    line: Some(lines[i - 1].line),
+                    rejection,
+                },
+                e => e,
+            })?;
         self.print_recorded(&recorded);
         Ok(0)
     }
@@ -617,26 +767,50 @@ pub(crate) fn parse_apply_lines(text: &[u8]) -> Result<Vec<ApplyLine>> {
         }
         let bad = |m: String| Error::BadInput(format!("line {line}: {m}"));
         let v = parse_strict(raw).map_err(|e| bad(e.to_string()))?;
-        let m = v.as_object().ok_or_else(|| bad("expected a JSON object".into()))?;
-        if let Some(k) = m.keys().find(|k| !["as", "type", "payload", "issued_at"].contains(&k.as_str())) {
-            return Err(bad(format!("unexpected key {k:?} (allowed: as, type, payload, issued_at)")));
+        let m = v
+            .as_object()
+            .ok_or_else(|| bad("expected a JSON object".into()))?;
+        if let Some(k) = m
+            .keys()
+            .find(|k| !["as", "type", "payload", "issued_at"].contains(&k.as_str()))
+        {
+            return Err(bad(format!(
+                "unexpected key {k:?} (allowed: as, type, payload, issued_at)"
+            )));
         }
         let text_of = |k: &str| m.get(k).and_then(Value::as_str).map(str::to_owned);
         let actor = text_of("as").ok_or_else(|| bad("\"as\" must be an actor id string".into()))?;
-        let kind: EventType = text_of("type").ok_or_else(|| bad("\"type\" must be a string".into()))?.parse().map_err(bad)?;
-        let payload_value = m.get("payload").ok_or_else(|| bad("missing \"payload\"".into()))?;
-        let payload = Payload::from_value(kind, payload_value).map_err(|e| bad(format!("payload: {e}")))?;
+        let kind: EventType = text_of("type")
+            .ok_or_else(|| bad("\"type\" must be a string".into()))?
+            .parse()
+            .map_err(bad)?;
+        let payload_value = m
+            .get("payload")
+            .ok_or_else(|| bad("missing \"payload\"".into()))?;
+        let payload =
+            Payload::from_value(kind, payload_value).map_err(|e| bad(format!("payload: {e}")))?;
         let issued_at = match m.get("issued_at") {
             None => None,
             Some(Value::String(s)) => Some(s.clone()),
             Some(_) => return Err(bad("\"issued_at\" must be a string".into())),
         };
-        out.push(ApplyLine { line, actor, payload, issued_at });
+        out.push(ApplyLine {
+            line,
+            actor,
+            payload,
+            issued_at,
+        });
     }
     Ok(out)
 }
 
-pub(crate) fn signed(ledger: &str, actor: &str, key: &SigningKey, issued_at: String, payload: Payload) -> Signed {
+pub(crate) fn signed(
+    ledger: &str,
+    actor: &str,
+    key: &SigningKey,
+    issued_at: String,
+    payload: Payload,
+) -> Signed {
     let statement = Statement::new(ledger, actor, &issued_at, payload);
     let sig = sign(&statement, key);
     Signed { statement, sig }
@@ -651,9 +825,15 @@ pub(crate) fn init_statements(
     log_key: &SigningKey,
     issued_at: &str,
 ) -> Vec<Signed> {
-    let origin = a.origin.clone().unwrap_or_else(|| format!("waymark.local/{ledger}"));
+    let origin = a
+        .origin
+        .clone()
+        .unwrap_or_else(|| format!("waymark.local/{ledger}"));
     let opened = Payload::LedgerOpened(LedgerOpened {
-        title: a.title.clone().unwrap_or_else(|| loaded.framework.title.clone()),
+        title: a
+            .title
+            .clone()
+            .unwrap_or_else(|| loaded.framework.title.clone()),
         log_key: verifier_key(&origin, &log_key.verifying_key()),
         origin,
         founder: Founder {
@@ -664,14 +844,21 @@ pub(crate) fn init_statements(
         framework: loaded.framework.clone(),
     });
     std::iter::once(opened)
-        .chain(loaded.milestones.iter().cloned().map(Payload::MilestoneDefined))
+        .chain(
+            loaded
+                .milestones
+                .iter()
+                .cloned()
+                .map(Payload::MilestoneDefined),
+        )
         .map(|p| signed(ledger, &a.founder, founder_key, issued_at.to_string(), p))
         .collect()
 }
 
 fn write_out(out: Option<&PathBuf>, bytes: &[u8]) -> Result<()> {
     match out {
-        Some(p) => std::fs::write(p, bytes).map_err(|e| Error::Storage(StorageError(format!("{}: {e}", p.display())))),
+        Some(p) => std::fs::write(p, bytes)
+            .map_err(|e| Error::Storage(StorageError(format!("{}: {e}", p.display())))),
         None => {
             use std::io::Write;
             std::io::stdout()
@@ -685,7 +872,11 @@ pub(crate) fn print_report(report: &crate::verify::Report, json: bool) {
     if json {
         println!("{}", serde_json::to_string(report).unwrap_or_default());
     } else if report.ok {
-        let head = report.head.as_ref().map(|h| format!(" head seq {} {}", h.seq, h.hash)).unwrap_or_default();
+        let head = report
+            .head
+            .as_ref()
+            .map(|h| format!(" head seq {} {}", h.seq, h.hash))
+            .unwrap_or_default();
         println!("verify: OK, {} events checked;{head}", report.checked);
     } else {
         println!(
@@ -717,20 +908,56 @@ fn clip(s: &str, n: usize) -> String {
 /// The status as aligned tables: layers with per-phase progress, then milestones.
 pub(crate) fn render_status(s: &Status) -> String {
     let mut out = String::new();
-    let as_of = s.as_of.as_ref().map(|a| format!("seq {} ({}) {}", a.seq, a.recorded_at, &a.hash.to_hex()[..12])).unwrap_or_default();
+    let as_of = s
+        .as_of
+        .as_ref()
+        .map(|a| {
+            format!(
+                "seq {} ({}) {}",
+                a.seq,
+                a.recorded_at,
+                &a.hash.to_hex()[..12]
+            )
+        })
+        .unwrap_or_default();
     out += &format!("ledger {}  as of {as_of}\n", s.ledger);
-    out += &format!("overall phase: {}\n", s.overall_phase.clone().unwrap_or_default());
+    out += &format!(
+        "overall phase: {}\n",
+        s.overall_phase.clone().unwrap_or_default()
+    );
     if let Some(se) = &s.season {
-        let end = se.ends_on.clone().map(|e| format!(" – {e}")).unwrap_or_default();
-        out += &format!("season {} ({}): {}{end}; focus: {}\n", se.number, se.state, se.starts_on, se.focus.join(", "));
+        let end = se
+            .ends_on
+            .clone()
+            .map(|e| format!(" – {e}"))
+            .unwrap_or_default();
+        out += &format!(
+            "season {} ({}): {}{end}; focus: {}\n",
+            se.number,
+            se.state,
+            se.starts_on,
+            se.focus.join(", ")
+        );
     }
     let mut t = table(&["layer", "phase", "progress (achieved/total per phase)"]);
     for l in &s.layers {
-        let p: Vec<String> = l.progress.iter().map(|p| format!("{}: {}/{}", p.phase, p.achieved, p.total)).collect();
+        let p: Vec<String> = l
+            .progress
+            .iter()
+            .map(|p| format!("{}: {}/{}", p.phase, p.achieved, p.total))
+            .collect();
         t.add_row(vec![l.title.clone(), l.phase.clone(), p.join("  ")]);
     }
     out += &format!("\n{t}\n\n");
-    let mut t = table(&["milestone", "layer", "phase", "status", "flags", "blocked by", "title"]);
+    let mut t = table(&[
+        "milestone",
+        "layer",
+        "phase",
+        "status",
+        "flags",
+        "blocked by",
+        "title",
+    ]);
     for m in &s.milestones {
         let mut flags = Vec::new();
         if m.focus {

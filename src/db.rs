@@ -64,7 +64,8 @@ impl Db {
     /// creates the tables when absent.
     pub async fn connect(url: &str) -> Result<Db, StorageError> {
         if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-            let opts = PgConnectOptions::from_str(url).map_err(|e| storage("bad PostgreSQL URL", e))?;
+            let opts =
+                PgConnectOptions::from_str(url).map_err(|e| storage("bad PostgreSQL URL", e))?;
             let pool = PgPoolOptions::new()
                 .max_connections(4)
                 .acquire_timeout(Duration::from_secs(10))

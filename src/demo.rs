@@ -5,7 +5,9 @@
 //! Waymark had been running since 2024.
 
 use crate::app::{FromDb, Waymark};
-use crate::cli::{init_statements, parse_apply_lines, print_report, render_status, signed, Cli, InitArgs};
+use crate::cli::{
+    init_statements, parse_apply_lines, print_report, render_status, signed, Cli, InitArgs,
+};
 use crate::db::Db;
 use crate::error::{Error, Result, StorageError};
 use crate::keys::KeyStore;
@@ -21,7 +23,11 @@ pub const LEDGER: &str = "optimism";
 const HISTORY: &str = include_str!("demo/optimism-history.jsonl");
 const OPENED_AT: &str = "2024-06-01T12:00:00.000000Z";
 const ACTORS: &[(&str, &str, &str)] = &[
-    ("reviewer", "Milestones & Metrics Council (demo reviewer)", "reviewer"),
+    (
+        "reviewer",
+        "Milestones & Metrics Council (demo reviewer)",
+        "reviewer",
+    ),
     ("reporter", "Governance reporter (demo)", "reporter"),
 ];
 
@@ -32,26 +38,37 @@ fn micros(ts: &str) -> Result<i64> {
 }
 
 fn sqlite_path(url: &str) -> Option<PathBuf> {
-    let rest = url.strip_prefix("sqlite://").or_else(|| url.strip_prefix("sqlite:"))?;
+    let rest = url
+        .strip_prefix("sqlite://")
+        .or_else(|| url.strip_prefix("sqlite:"))?;
     let path = rest.split('?').next()?;
     (!path.is_empty() && path != ":memory:").then(|| PathBuf::from(path))
 }
 
 pub async fn run(cli: &Cli) -> Result<i32> {
-    let url = cli.db.clone().unwrap_or_else(|| "sqlite://waymark-demo.db".into());
+    let url = cli
+        .db
+        .clone()
+        .unwrap_or_else(|| "sqlite://waymark-demo.db".into());
     if let Some(path) = sqlite_path(&url) {
         for suffix in ["", "-wal", "-shm"] {
             let mut p = path.clone().into_os_string();
             p.push(suffix);
             match std::fs::remove_file(&p) {
                 Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
-                    return Err(Error::Storage(StorageError(format!("cannot replace {}: {e}", PathBuf::from(p).display()))))
+                    return Err(Error::Storage(StorageError(format!(
+                        "cannot replace {}: {e}",
+                        PathBuf::from(p).display()
+                    ))))
                 }
                 _ => {}
             }
         }
     }
-    let keys_dir = cli.keys.clone().unwrap_or_else(|| PathBuf::from("waymark-demo-keys"));
+    let keys_dir = cli
+        .keys
+        .clone()
+        .unwrap_or_else(|| PathBuf::from("waymark-demo-keys"));
     let db = Db::connect(&url).await?;
     if db.ledgers().await?.iter().any(|l| l == LEDGER) {
         return Err(Error::Usage(format!(
@@ -90,7 +107,11 @@ async fn build<R: FromDb>(cli: &Cli, db: Db, keys_dir: PathBuf) -> Result<i32> {
         founder_name: Some("Optimism Foundation (demo steward)".into()),
     };
     at(OPENED_AT)?;
-    w.record(LEDGER, init_statements(LEDGER, &args, &framework, &founder, &log, OPENED_AT)).await?;
+    w.record(
+        LEDGER,
+        init_statements(LEDGER, &args, &framework, &founder, &log, OPENED_AT),
+    )
+    .await?;
 
     // 2. The demo reviewer and reporter.
     for (id, name, role) in ACTORS {
@@ -101,27 +122,54 @@ async fn build<R: FromDb>(cli: &Cli, db: Db, keys_dir: PathBuf) -> Result<i32> {
             roles: vec![(*role).into()],
             public_key: encode_public_key(&key.verifying_key()),
         });
-        w.record(LEDGER, vec![signed(LEDGER, "foundation", &founder, OPENED_AT.into(), payload)]).await?;
+        w.record(
+            LEDGER,
+            vec![signed(
+                LEDGER,
+                "foundation",
+                &founder,
+                OPENED_AT.into(),
+                payload,
+            )],
+        )
+        .await?;
     }
 
     // 3. The sourced history, one statement at a time, in time order.
     let lines = parse_apply_lines(HISTORY.as_bytes())?;
     for l in &lines {
-        let issued = l.issued_at.clone().ok_or_else(|| Error::BadInput(format!("demo history line {} has no issued_at", l.line)))?;
+        let issued = l.issued_at.clone().ok_or_else(|| {
+            Error::BadInput(format!("demo history line {} has no issued_at", l.line))
+        })?;
         let key = keys.load_actor(&l.actor)?;
         at(&issued)?;
-        w.record(LEDGER, vec![signed(LEDGER, &l.actor, &key, issued.clone(), l.payload.clone())])
-            .await
-            .map_err(|e| match e {
-                Error::Rejected { rejection, .. } => Error::Rejected { line: Some(l.line), rejection },
-                e => e,
-            })?;
+        w.record(
+            LEDGER,
+            vec![signed(
+                LEDGER,
+                &l.actor,
+                &key,
+                issued.clone(),
+                l.payload.clone(),
+            )],
+        )
+        .await
+        .map_err(|e| match e {
+            Error::Rejected { rejection, .. } => Error::Rejected {
+                line: Some(l.line),
+                rejection,
+            },
+            e => e,
+        })?;
     }
 
     let status = w.status(LEDGER, None).await?;
     let report = w.verify(LEDGER).await?;
     if cli.json {
-        println!("{}", serde_json::json!({ "status": status, "verify": report }));
+        println!(
+            "{}",
+            serde_json::json!({ "status": status, "verify": report })
+        );
     } else {
         println!(
             "Built the Optimism demo ledger: {} events from the sourced history of Seasons 6–9.\n",

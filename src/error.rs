@@ -13,7 +13,10 @@ pub struct StorageError(pub String);
 pub enum Error {
     /// A statement broke a rule; nothing was recorded. `line` is 1-based (for `apply`).
     #[error("{}{rejection}", line.map(|l| format!("line {l}: ")).unwrap_or_default())]
-    Rejected { line: Option<usize>, rejection: Rejection },
+    Rejected {
+        line: Option<usize>,
+        rejection: Rejection,
+    },
     /// Input that could not be read as what it should be (JSON, TOML, a date…).
     #[error("{0}")]
     BadInput(String),
@@ -25,7 +28,11 @@ pub enum Error {
     Conflict(String),
     /// The stored or exported chain does not verify.
     #[error("verification failed at seq {seq}: {problem}: {detail}")]
-    BrokenChain { seq: u64, problem: &'static str, detail: String },
+    BrokenChain {
+        seq: u64,
+        problem: &'static str,
+        detail: String,
+    },
     #[error("storage failure: {0}")]
     Storage(#[from] StorageError),
 }

@@ -6,7 +6,10 @@ use waymark_events::{Framework, LayerDef, MilestoneDefined, PhaseDef, Principle}
 
 const BUNDLED: &[(&str, &str)] = &[
     ("optimism", include_str!("frameworks/optimism.toml")),
-    ("l2beat-stages", include_str!("frameworks/l2beat-stages.toml")),
+    (
+        "l2beat-stages",
+        include_str!("frameworks/l2beat-stages.toml"),
+    ),
 ];
 
 #[derive(Debug, Deserialize)]
@@ -54,7 +57,8 @@ pub fn bundled_names() -> Vec<&'static str> {
 /// Parses framework TOML. A milestone's `source` is kept at the end of its description
 /// (`MilestoneDefined` has no field of its own for it).
 pub fn parse(text: &str, origin: &str) -> Result<LoadedFramework> {
-    let f: FrameworkFile = toml::from_str(text).map_err(|e| Error::BadInput(format!("framework {origin}: {e}")))?;
+    let f: FrameworkFile =
+        toml::from_str(text).map_err(|e| Error::BadInput(format!("framework {origin}: {e}")))?;
     let milestones = f
         .milestones
         .into_iter()
@@ -110,7 +114,11 @@ mod tests {
             assert!(!f.framework.layers.is_empty(), "{name}");
             assert!(!f.milestones.is_empty(), "{name}");
             for m in &f.milestones {
-                assert!(m.description.contains("Source: http"), "{name} {} has no source", m.id);
+                assert!(
+                    m.description.contains("Source: http"),
+                    "{name} {} has no source",
+                    m.id
+                );
             }
         }
         let op = load("optimism").unwrap();
@@ -125,7 +133,11 @@ mod tests {
 
     #[test]
     fn unknown_keys_in_a_framework_file_are_refused() {
-        let err = parse("id='x'\nversion='1'\ntitle='t'\nlayers=[]\nphases=[]\ncolour='red'\n", "t.toml").unwrap_err();
+        let err = parse(
+            "id='x'\nversion='1'\ntitle='t'\nlayers=[]\nphases=[]\ncolour='red'\n",
+            "t.toml",
+        )
+        .unwrap_err();
         assert!(err.to_string().contains("colour"), "{err}");
     }
 }

@@ -64,7 +64,12 @@ impl KeyStore {
             .decode(text.trim())
             .ok()
             .and_then(|b| b.try_into().ok())
-            .ok_or_else(|| Error::BadInput(format!("key file {} does not hold a base64 Ed25519 seed", path.display())))?;
+            .ok_or_else(|| {
+                Error::BadInput(format!(
+                    "key file {} does not hold a base64 Ed25519 seed",
+                    path.display()
+                ))
+            })?;
         Ok(SigningKey::from_bytes(&seed))
     }
 
@@ -111,7 +116,11 @@ mod tests {
         let ks = KeyStore::new(dir.path().join("keys"));
         let (k, created) = ks.load_or_create(&ks.actor_path("alice")).unwrap();
         assert!(created);
-        let mode = fs::metadata(ks.actor_path("alice")).unwrap().permissions().mode() & 0o777;
+        let mode = fs::metadata(ks.actor_path("alice"))
+            .unwrap()
+            .permissions()
+            .mode()
+            & 0o777;
         assert_eq!(mode, 0o600);
         assert_eq!(ks.load_actor("alice").unwrap().to_bytes(), k.to_bytes());
         let (again, created) = ks.load_or_create(&ks.actor_path("alice")).unwrap();

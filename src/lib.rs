@@ -29,7 +29,9 @@ mod state;
 mod store;
 mod verify;
 
-pub use aggregate::{Ledger, LedgerError, LedgerEvent, LedgerServices, Record, SignatureIndex, Signed};
+pub use aggregate::{
+    Ledger, LedgerError, LedgerEvent, LedgerServices, Record, SignatureIndex, Signed,
+};
 pub use app::{AsOf, FromDb, Recorded, Waymark};
 pub use cli::{main_with_args, Cli};
 pub use db::{redact, Db, Repository};

@@ -69,11 +69,21 @@ pub struct Rejection {
 
 impl fmt::Display for Rejection {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "rule {} violated at {}: {}", self.rule.id(), self.field, self.message)
+        write!(
+            f,
+            "rule {} violated at {}: {}",
+            self.rule.id(),
+            self.field,
+            self.message
+        )
     }
 }
 
-pub(crate) fn reject<T>(rule: Rule, field: impl Into<String>, message: impl Into<String>) -> Result<T, Rejection> {
+pub(crate) fn reject<T>(
+    rule: Rule,
+    field: impl Into<String>,
+    message: impl Into<String>,
+) -> Result<T, Rejection> {
     Err(Rejection {
         rule,
         field: field.into(),

@@ -82,14 +82,21 @@ fn check_strings(v: &Value, path: &str) -> Result<(), Rejection> {
         Value::String(s) if s.chars().count() > MAX_STRING_CHARS => reject(
             Rule::Limits,
             path,
-            format!("string of {} characters exceeds {MAX_STRING_CHARS}", s.chars().count()),
+            format!(
+                "string of {} characters exceeds {MAX_STRING_CHARS}",
+                s.chars().count()
+            ),
         ),
         Value::Array(a) => a
             .iter()
             .enumerate()
             .try_for_each(|(i, x)| check_strings(x, &format!("{path}[{i}]"))),
         Value::Object(m) => m.iter().try_for_each(|(k, x)| {
-            let p = if path.is_empty() { k.clone() } else { format!("{path}.{k}") };
+            let p = if path.is_empty() {
+                k.clone()
+            } else {
+                format!("{path}.{k}")
+            };
             check_strings(x, &p)
         }),
         _ => Ok(()),
@@ -117,7 +124,11 @@ fn check_roles(roles: &[String], field: &str) -> Result<(), Rejection> {
             );
         }
         if !seen.insert(r) {
-            return reject(Rule::Signer, format!("{field}[{i}]"), format!("role {r:?} listed twice"));
+            return reject(
+                Rule::Signer,
+                format!("{field}[{i}]"),
+                format!("role {r:?} listed twice"),
+            );
         }
     }
     Ok(())
@@ -131,7 +142,11 @@ fn check_key(key: &str, field: &str) -> Result<(), Rejection> {
 
 fn check_date(d: &str, field: &str) -> Result<(), Rejection> {
     if !is_date(d) {
-        return reject(Rule::Format, field, format!("{d:?} is not a date YYYY-MM-DD"));
+        return reject(
+            Rule::Format,
+            field,
+            format!("{d:?} is not a date YYYY-MM-DD"),
+        );
     }
     Ok(())
 }
@@ -168,7 +183,11 @@ impl LedgerState {
             );
         }
         if st.version != "1" {
-            return reject(Rule::Signer, "version", format!("version must be \"1\", got {:?}", st.version));
+            return reject(
+                Rule::Signer,
+                "version",
+                format!("version must be \"1\", got {:?}", st.version),
+            );
         }
         if !is_timestamp(&st.issued_at) {
             return reject(
@@ -189,38 +208,75 @@ impl LedgerState {
         let t = st.event_type();
         if !self.is_open() {
             let Payload::LedgerOpened(p) = &st.payload else {
-                return reject(Rule::Signer, "type", format!("the ledger is not open: the first statement must be LedgerOpened, not {t}"));
+                return reject(
+                    Rule::Signer,
+                    "type",
+                    format!(
+                        "the ledger is not open: the first statement must be LedgerOpened, not {t}"
+                    ),
+                );
             };
             if p.founder.actor != st.actor {
-                return reject(Rule::Signer, "actor", format!("LedgerOpened must be signed by the founder {:?}, not {:?}", p.founder.actor, st.actor));
+                return reject(
+                    Rule::Signer,
+                    "actor",
+                    format!(
+                        "LedgerOpened must be signed by the founder {:?}, not {:?}",
+                        p.founder.actor, st.actor
+                    ),
+                );
             }
             check_key(&p.founder.public_key, "payload.founder.public_key")?;
             return Ok(p.founder.public_key.clone());
         }
         if t == EventType::LedgerOpened {
-            return reject(Rule::Signer, "type", "LedgerOpened is allowed at seq 1 only");
+            return reject(
+                Rule::Signer,
+                "type",
+                "LedgerOpened is allowed at seq 1 only",
+            );
         }
         let Some(actor) = self.actors.get(&st.actor) else {
-            return reject(Rule::UnknownActor, "actor", format!("actor {:?} is not registered", st.actor));
+            return reject(
+                Rule::UnknownActor,
+                "actor",
+                format!("actor {:?} is not registered", st.actor),
+            );
         };
         if actor.retired {
-            return reject(Rule::Retired, "actor", format!("actor {:?} is retired and signs nothing more", st.actor));
+            return reject(
+                Rule::Retired,
+                "actor",
+                format!("actor {:?} is retired and signs nothing more", st.actor),
+            );
         }
         let allowed = allowed_roles(t);
         if !actor.roles.iter().any(|r| allowed.contains(&r.as_str())) {
             return reject(
                 Rule::Signer,
                 "actor",
-                format!("{t} needs one of the roles {}; {:?} has {}", allowed.join(", "), st.actor, actor.roles.join(", ")),
+                format!(
+                    "{t} needs one of the roles {}; {:?} has {}",
+                    allowed.join(", "),
+                    st.actor,
+                    actor.roles.join(", ")
+                ),
             );
         }
         Ok(actor.public_key.clone())
     }
 
     fn milestone(&self, id: &str, field: &str) -> Result<&Milestone, Rejection> {
-        self.milestones
-            .get(id)
-            .map_or_else(|| reject(Rule::Milestone, field, format!("milestone {id:?} is not defined")), Ok)
+        self.milestones.get(id).map_or_else(
+            || {
+                reject(
+                    Rule::Milestone,
+                    field,
+                    format!("milestone {id:?} is not defined"),
+                )
+            },
+            Ok,
+        )
     }
 
     fn live_milestone(&self, id: &str, field: &str) -> Result<&Milestone, Rejection> {
@@ -233,13 +289,20 @@ impl LedgerState {
 
     fn check_phase_of_layer(&self, layer: &str, phase: &str, field: &str) -> Result<(), Rejection> {
         let Some(l) = self.framework.layer(layer) else {
-            return reject(Rule::Milestone, "payload.layer", format!("layer {layer:?} is not in the framework"));
+            return reject(
+                Rule::Milestone,
+                "payload.layer",
+                format!("layer {layer:?} is not in the framework"),
+            );
         };
         if !l.phases.iter().any(|p| p == phase) {
             return reject(
                 Rule::Milestone,
                 field,
-                format!("phase {phase:?} is not a phase of layer {layer:?} ({})", l.phases.join(", ")),
+                format!(
+                    "phase {phase:?} is not a phase of layer {layer:?} ({})",
+                    l.phases.join(", ")
+                ),
             );
         }
         Ok(())
@@ -255,18 +318,30 @@ impl LedgerState {
                 return reject(Rule::Milestone, field, format!("{d:?} is listed twice"));
             }
             if d == id {
-                return reject(Rule::Milestone, field, format!("{id:?} cannot depend on itself"));
+                return reject(
+                    Rule::Milestone,
+                    field,
+                    format!("{id:?} cannot depend on itself"),
+                );
             }
             self.milestone(d, &field)?;
             if self.milestones[d].retired {
-                return reject(Rule::Milestone, field, format!("dependency {d:?} is retired"));
+                return reject(
+                    Rule::Milestone,
+                    field,
+                    format!("dependency {d:?} is retired"),
+                );
             }
             // Does d (transitively) depend on id? Then id -> d closes a cycle.
             let mut stack = vec![d.as_str()];
             let mut visited = BTreeSet::new();
             while let Some(n) = stack.pop() {
                 if n == id {
-                    return reject(Rule::Milestone, field, format!("depending on {d:?} would make a cycle through {id:?}"));
+                    return reject(
+                        Rule::Milestone,
+                        field,
+                        format!("depending on {d:?} would make a cycle through {id:?}"),
+                    );
                 }
                 if visited.insert(n) {
                     if let Some(m) = self.milestones.get(n) {
@@ -281,19 +356,35 @@ impl LedgerState {
     fn check_framework(&self, f: &Framework) -> Result<(), Rejection> {
         let fw = "payload.framework";
         if f.layers.is_empty() {
-            return reject(Rule::Milestone, format!("{fw}.layers"), "a framework has at least one layer");
+            return reject(
+                Rule::Milestone,
+                format!("{fw}.layers"),
+                "a framework has at least one layer",
+            );
         }
         let phase_ids: BTreeSet<&str> = f.phases.iter().map(|p| p.id.as_str()).collect();
         if phase_ids.len() != f.phases.len() {
-            return reject(Rule::Milestone, format!("{fw}.phases"), "phase ids must be unique");
+            return reject(
+                Rule::Milestone,
+                format!("{fw}.phases"),
+                "phase ids must be unique",
+            );
         }
         let mut layer_ids = BTreeSet::new();
         for (i, l) in f.layers.iter().enumerate() {
             if !layer_ids.insert(l.id.as_str()) {
-                return reject(Rule::Milestone, format!("{fw}.layers[{i}].id"), format!("layer {:?} defined twice", l.id));
+                return reject(
+                    Rule::Milestone,
+                    format!("{fw}.layers[{i}].id"),
+                    format!("layer {:?} defined twice", l.id),
+                );
             }
             if l.phases.is_empty() {
-                return reject(Rule::Milestone, format!("{fw}.layers[{i}].phases"), "a layer has at least one phase");
+                return reject(
+                    Rule::Milestone,
+                    format!("{fw}.layers[{i}].phases"),
+                    "a layer has at least one phase",
+                );
             }
             let mut seen = BTreeSet::new();
             for (j, p) in l.phases.iter().enumerate() {
@@ -313,25 +404,51 @@ impl LedgerState {
         match &st.payload {
             Payload::LedgerOpened(p) => {
                 if !is_ledger_id(&st.ledger) {
-                    return reject(Rule::Format, "ledger", format!("{:?} is not a ledger id ^[a-z0-9][a-z0-9-]{{0,62}}$", st.ledger));
+                    return reject(
+                        Rule::Format,
+                        "ledger",
+                        format!(
+                            "{:?} is not a ledger id ^[a-z0-9][a-z0-9-]{{0,62}}$",
+                            st.ledger
+                        ),
+                    );
                 }
                 if !is_milestone_id(&p.founder.actor) {
-                    return reject(Rule::Format, "payload.founder.actor", "actor ids match ^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$");
+                    return reject(
+                        Rule::Format,
+                        "payload.founder.actor",
+                        "actor ids match ^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$",
+                    );
                 }
                 non_empty(&p.origin, Rule::Format, "payload.origin")?;
                 let key = parse_verifier_key(&p.log_key)
                     .or_else(|e| reject(Rule::Format, "payload.log_key", e.to_string()))?;
                 if key.name != p.origin {
-                    return reject(Rule::Format, "payload.log_key", format!("the log key's name {:?} must be the origin {:?}", key.name, p.origin));
+                    return reject(
+                        Rule::Format,
+                        "payload.log_key",
+                        format!(
+                            "the log key's name {:?} must be the origin {:?}",
+                            key.name, p.origin
+                        ),
+                    );
                 }
                 self.check_framework(&p.framework)
             }
             Payload::ActorRegistered(p) => {
                 if !is_milestone_id(&p.actor) {
-                    return reject(Rule::Format, "payload.actor", "actor ids match ^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$");
+                    return reject(
+                        Rule::Format,
+                        "payload.actor",
+                        "actor ids match ^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$",
+                    );
                 }
                 if self.actors.contains_key(&p.actor) {
-                    return reject(Rule::Signer, "payload.actor", format!("actor {:?} is already registered", p.actor));
+                    return reject(
+                        Rule::Signer,
+                        "payload.actor",
+                        format!("actor {:?} is already registered", p.actor),
+                    );
                 }
                 check_roles(&p.roles, "payload.roles")?;
                 check_key(&p.public_key, "payload.public_key")
@@ -350,10 +467,21 @@ impl LedgerState {
             }
             Payload::MilestoneDefined(p) => {
                 if !is_milestone_id(&p.id) {
-                    return reject(Rule::Milestone, "payload.id", format!("{:?} does not match ^[A-Za-z0-9][A-Za-z0-9._-]{{0,63}}$", p.id));
+                    return reject(
+                        Rule::Milestone,
+                        "payload.id",
+                        format!(
+                            "{:?} does not match ^[A-Za-z0-9][A-Za-z0-9._-]{{0,63}}$",
+                            p.id
+                        ),
+                    );
                 }
                 if self.milestones.contains_key(&p.id) {
-                    return reject(Rule::Milestone, "payload.id", format!("milestone {:?} is already defined", p.id));
+                    return reject(
+                        Rule::Milestone,
+                        "payload.id",
+                        format!("milestone {:?} is already defined", p.id),
+                    );
                 }
                 self.check_phase_of_layer(&p.layer, &p.phase, "payload.phase")?;
                 self.check_dependencies(&p.id, &p.depends_on)
@@ -378,40 +506,86 @@ impl LedgerState {
             Payload::MilestoneStatusChanged(p) => self.check_status_change(p),
             Payload::PhaseTransitioned(p) => {
                 let Some(layer) = self.framework.layer(&p.layer) else {
-                    return reject(Rule::Phase, "payload.layer", format!("layer {:?} is not in the framework", p.layer));
+                    return reject(
+                        Rule::Phase,
+                        "payload.layer",
+                        format!("layer {:?} is not in the framework", p.layer),
+                    );
                 };
                 let current = &self.layer_phase[&p.layer];
                 if &p.from != current {
-                    return reject(Rule::Phase, "payload.from", format!("layer {:?} is in phase {current:?}, not {:?}", p.layer, p.from));
+                    return reject(
+                        Rule::Phase,
+                        "payload.from",
+                        format!(
+                            "layer {:?} is in phase {current:?}, not {:?}",
+                            p.layer, p.from
+                        ),
+                    );
                 }
                 let pos = layer.phases.iter().position(|x| x == current).unwrap_or(0);
                 let Some(next) = layer.phases.get(pos + 1) else {
-                    return reject(Rule::Phase, "payload.to", format!("layer {:?} is already in its last phase {current:?}", p.layer));
+                    return reject(
+                        Rule::Phase,
+                        "payload.to",
+                        format!(
+                            "layer {:?} is already in its last phase {current:?}",
+                            p.layer
+                        ),
+                    );
                 };
                 if &p.to != next {
-                    return reject(Rule::Phase, "payload.to", format!("the phase after {current:?} is {next:?}, not {:?}", p.to));
+                    return reject(
+                        Rule::Phase,
+                        "payload.to",
+                        format!("the phase after {current:?} is {next:?}, not {:?}", p.to),
+                    );
                 }
                 let blockers: Vec<&str> = self
                     .milestones
                     .iter()
-                    .filter(|(_, m)| !m.retired && m.layer == p.layer && &m.phase == current && m.status != "achieved")
+                    .filter(|(_, m)| {
+                        !m.retired
+                            && m.layer == p.layer
+                            && &m.phase == current
+                            && m.status != "achieved"
+                    })
                     .map(|(id, _)| id.as_str())
                     .collect();
                 if !blockers.is_empty() {
-                    return reject(Rule::Phase, "payload.to", format!("milestones of phase {current:?} not achieved: {}", blockers.join(", ")));
+                    return reject(
+                        Rule::Phase,
+                        "payload.to",
+                        format!(
+                            "milestones of phase {current:?} not achieved: {}",
+                            blockers.join(", ")
+                        ),
+                    );
                 }
                 non_empty(&p.reason, Rule::Phase, "payload.reason")
             }
             Payload::SeasonOpened(p) => {
                 match &self.season {
                     Some(s) if s.open => {
-                        return reject(Rule::Season, "payload.season", format!("season {} is still open", s.number));
+                        return reject(
+                            Rule::Season,
+                            "payload.season",
+                            format!("season {} is still open", s.number),
+                        );
                     }
                     Some(s) if p.season != s.number + 1 => {
-                        return reject(Rule::Season, "payload.season", format!("the next season is {}, not {}", s.number + 1, p.season));
+                        return reject(
+                            Rule::Season,
+                            "payload.season",
+                            format!("the next season is {}, not {}", s.number + 1, p.season),
+                        );
                     }
                     None if p.season < 1 => {
-                        return reject(Rule::Season, "payload.season", "season numbers start at 1 or more");
+                        return reject(
+                            Rule::Season,
+                            "payload.season",
+                            "season numbers start at 1 or more",
+                        );
                     }
                     _ => {}
                 }
@@ -427,11 +601,19 @@ impl LedgerState {
                     return reject(Rule::Season, "payload.season", "no season is open");
                 };
                 if s.number != p.season {
-                    return reject(Rule::Season, "payload.season", format!("the open season is {}, not {}", s.number, p.season));
+                    return reject(
+                        Rule::Season,
+                        "payload.season",
+                        format!("the open season is {}, not {}", s.number, p.season),
+                    );
                 }
                 check_date(&p.ends_on, "payload.ends_on")?;
                 if p.ends_on < s.starts_on {
-                    return reject(Rule::Season, "payload.ends_on", format!("{} is before the season's start {}", p.ends_on, s.starts_on));
+                    return reject(
+                        Rule::Season,
+                        "payload.ends_on",
+                        format!("{} is before the season's start {}", p.ends_on, s.starts_on),
+                    );
                 }
                 for (i, a) in p.assessments.iter().enumerate() {
                     self.milestone(&a.milestone, &format!("payload.assessments[{i}].milestone"))
@@ -444,34 +626,65 @@ impl LedgerState {
 
     fn live_actor(&self, id: &str) -> Result<&Actor, Rejection> {
         let Some(a) = self.actors.get(id) else {
-            return reject(Rule::Signer, "payload.actor", format!("actor {id:?} is not registered"));
+            return reject(
+                Rule::Signer,
+                "payload.actor",
+                format!("actor {id:?} is not registered"),
+            );
         };
         if a.retired {
-            return reject(Rule::Retired, "payload.actor", format!("actor {id:?} is retired"));
+            return reject(
+                Rule::Retired,
+                "payload.actor",
+                format!("actor {id:?} is retired"),
+            );
         }
         Ok(a)
     }
 
-    fn check_status_change(&self, p: &waymark_events::MilestoneStatusChanged) -> Result<(), Rejection> {
+    fn check_status_change(
+        &self,
+        p: &waymark_events::MilestoneStatusChanged,
+    ) -> Result<(), Rejection> {
         let m = self.live_milestone(&p.id, "payload.id")?;
         for (field, v) in [("payload.from", &p.from), ("payload.to", &p.to)] {
             if !STATUSES.contains(&v.as_str()) {
-                return reject(Rule::Status, field, format!("{v:?} is not a status (not_started, in_progress, achieved)"));
+                return reject(
+                    Rule::Status,
+                    field,
+                    format!("{v:?} is not a status (not_started, in_progress, achieved)"),
+                );
             }
         }
         if p.from != m.status {
-            return reject(Rule::Status, "payload.from", format!("milestone {:?} is {:?}, not {:?}", p.id, m.status, p.from));
+            return reject(
+                Rule::Status,
+                "payload.from",
+                format!("milestone {:?} is {:?}, not {:?}", p.id, m.status, p.from),
+            );
         }
         if p.to == p.from {
-            return reject(Rule::Status, "payload.to", format!("milestone {:?} is already {:?}", p.id, p.to));
+            return reject(
+                Rule::Status,
+                "payload.to",
+                format!("milestone {:?} is already {:?}", p.id, p.to),
+            );
         }
         non_empty(&p.reason, Rule::Status, "payload.reason")?;
         if p.evidence.len() > MAX_EVIDENCE {
-            return reject(Rule::Limits, "payload.evidence", format!("{} links exceed {MAX_EVIDENCE}", p.evidence.len()));
+            return reject(
+                Rule::Limits,
+                "payload.evidence",
+                format!("{} links exceed {MAX_EVIDENCE}", p.evidence.len()),
+            );
         }
         for (i, e) in p.evidence.iter().enumerate() {
             if !is_evidence_url(e) {
-                return reject(Rule::Status, format!("payload.evidence[{i}]"), format!("{e:?} is not an http:// or https:// URL"));
+                return reject(
+                    Rule::Status,
+                    format!("payload.evidence[{i}]"),
+                    format!("{e:?} is not an http:// or https:// URL"),
+                );
             }
         }
         if let Some(d) = &p.effective_on {
@@ -481,14 +694,26 @@ impl LedgerState {
             let unmet: Vec<&str> = m
                 .depends_on
                 .iter()
-                .filter(|d| self.milestones.get(*d).is_none_or(|x| x.status != "achieved"))
+                .filter(|d| {
+                    self.milestones
+                        .get(*d)
+                        .is_none_or(|x| x.status != "achieved")
+                })
                 .map(String::as_str)
                 .collect();
             if !unmet.is_empty() {
-                return reject(Rule::Status, "payload.to", format!("unmet dependencies: {}", unmet.join(", ")));
+                return reject(
+                    Rule::Status,
+                    "payload.to",
+                    format!("unmet dependencies: {}", unmet.join(", ")),
+                );
             }
             if p.evidence.is_empty() {
-                return reject(Rule::Status, "payload.evidence", "achieved needs at least one evidence link");
+                return reject(
+                    Rule::Status,
+                    "payload.evidence",
+                    "achieved needs at least one evidence link",
+                );
             }
         }
         Ok(())

@@ -31,7 +31,9 @@ impl<R> ChainedEventStore<R> {
 
 type Ctx = EventStoreAggregateContext<Ledger>;
 
-fn envelope(s: SerializedEvent) -> Result<EventEnvelope<Ledger>, AggregateError<crate::aggregate::LedgerError>> {
+fn envelope(
+    s: SerializedEvent,
+) -> Result<EventEnvelope<Ledger>, AggregateError<crate::aggregate::LedgerError>> {
     let payload: LedgerEvent = serde_json::from_value(s.payload)?;
     let metadata = serde_json::from_value(s.metadata)?;
     Ok(EventEnvelope {
@@ -96,7 +98,11 @@ impl<R: PersistedEventRepository> EventStore<Ledger> for ChainedEventStore<R> {
         let mut prev = head.as_ref().map_or(Hash::ZERO, |h| h.hash);
         let mut last_time = head.map(|h| h.recorded_at).unwrap_or_default();
         let now = format_timestamp((self.clock)());
-        let recorded_at = if now > last_time { now } else { last_time.clone() };
+        let recorded_at = if now > last_time {
+            now
+        } else {
+            last_time.clone()
+        };
         let mut rows = Vec::with_capacity(events.len());
         let mut envelopes = Vec::with_capacity(events.len());
         for (i, LedgerEvent(mut event)) in events.into_iter().enumerate() {
@@ -137,7 +143,10 @@ impl<R: PersistedEventRepository> EventStore<Ledger> for ChainedEventStore<R> {
         let snapshot = serde_json::to_value(&aggregate)?;
         let next_snapshot = context.current_snapshot.unwrap_or(0) + 1;
         self.repo
-            .persist::<Ledger>(&rows, Some((context.aggregate_id.clone(), snapshot, next_snapshot)))
+            .persist::<Ledger>(
+                &rows,
+                Some((context.aggregate_id.clone(), snapshot, next_snapshot)),
+            )
             .await?;
         Ok(envelopes)
     }

@@ -55,37 +55,86 @@ impl Replayer {
 
     /// Checks the event expected at `position` (1-based). `claimed` is the hash the
     /// store or export line gives for it, when it gives one. Returns the event's hash.
-    pub fn step(&mut self, position: u64, event: &Event, claimed: Option<&Hash>) -> Result<Hash, Problem> {
-        let bad = |problem, detail: String| Problem { seq: position, problem, detail };
+    pub fn step(
+        &mut self,
+        position: u64,
+        event: &Event,
+        claimed: Option<&Hash>,
+    ) -> Result<Hash, Problem> {
+        let bad = |problem, detail: String| Problem {
+            seq: position,
+            problem,
+            detail,
+        };
         if event.seq != position {
-            return Err(bad("seq_gap", format!("expected seq {position}, found seq {}", event.seq)));
+            return Err(bad(
+                "seq_gap",
+                format!("expected seq {position}, found seq {}", event.seq),
+            ));
         }
         let prev = self.head.as_ref().map_or(Hash::ZERO, |h| h.hash);
         if event.prev != prev {
-            return Err(bad("prev_mismatch", format!("prev is {}, but the hash of seq {} is {prev}", event.prev, position - 1)));
+            return Err(bad(
+                "prev_mismatch",
+                format!(
+                    "prev is {}, but the hash of seq {} is {prev}",
+                    event.prev,
+                    position - 1
+                ),
+            ));
         }
         let hash = event.hash();
         if let Some(c) = claimed {
             if *c != hash {
-                return Err(bad("hash_mismatch", format!("stored hash {c}, recomputed {hash}")));
+                return Err(bad(
+                    "hash_mismatch",
+                    format!("stored hash {c}, recomputed {hash}"),
+                ));
             }
         }
         if !is_timestamp(&event.recorded_at) {
-            return Err(bad("malformed", format!("recorded_at {:?} is not a SPEC timestamp", event.recorded_at)));
+            return Err(bad(
+                "malformed",
+                format!(
+                    "recorded_at {:?} is not a SPEC timestamp",
+                    event.recorded_at
+                ),
+            ));
         }
-        if let Some(last) = self.state.head.as_ref().filter(|h| event.recorded_at < h.recorded_at) {
-            return Err(bad("time_regression", format!("recorded_at {} is before {} of seq {}", event.recorded_at, last.recorded_at, last.seq)));
+        if let Some(last) = self
+            .state
+            .head
+            .as_ref()
+            .filter(|h| event.recorded_at < h.recorded_at)
+        {
+            return Err(bad(
+                "time_regression",
+                format!(
+                    "recorded_at {} is before {} of seq {}",
+                    event.recorded_at, last.recorded_at, last.seq
+                ),
+            ));
         }
-        let ledger = if self.state.is_open() { self.state.ledger.clone() } else { event.statement.ledger.clone() };
+        let ledger = if self.state.is_open() {
+            self.state.ledger.clone()
+        } else {
+            event.statement.ledger.clone()
+        };
         if let Err(r) = self.state.check(&ledger, &event.statement, &event.sig) {
             return Err(bad(r.rule.problem(), r.to_string()));
         }
         if !self.sigs.insert(event.sig.clone()) {
-            return Err(bad("rule_violation", "rule R7-replay violated at sig: this signature was already recorded".into()));
+            return Err(bad(
+                "rule_violation",
+                "rule R7-replay violated at sig: this signature was already recorded".into(),
+            ));
         }
         self.state.apply(event, hash);
         self.checked = position;
-        self.head = Some(HeadRef { seq: position, hash });
+        self.head = Some(HeadRef {
+            seq: position,
+            hash,
+        });
         Ok(hash)
     }
 
@@ -98,7 +147,10 @@ impl Replayer {
                 head: self.head.clone(),
                 first_bad_seq: None,
                 problem: None,
-                detail: format!("{} events verified: hashes, links, signatures and rules", self.checked),
+                detail: format!(
+                    "{} events verified: hashes, links, signatures and rules",
+                    self.checked
+                ),
             },
             Some(p) => Report {
                 ok: false,

@@ -13,45 +13,108 @@ fn scenario_writes_read_back_as_status_and_history(kind: Kind) {
     assert_eq!(status["ledger"], "test");
     assert_eq!(status["as_of"]["seq"], 15);
     assert_eq!(status["overall_phase"], "A");
-    let layers: Vec<(&str, &str)> = status["layers"].as_array().unwrap().iter().map(|l| (l["id"].as_str().unwrap(), l["phase"].as_str().unwrap())).collect();
+    let layers: Vec<(&str, &str)> = status["layers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| (l["id"].as_str().unwrap(), l["phase"].as_str().unwrap()))
+        .collect();
     assert_eq!(layers, [("tech", "A"), ("econ", "B")]);
-    let m = |id: &str| status["milestones"].as_array().unwrap().iter().find(|m| m["id"] == id).unwrap().clone();
-    assert_eq!((m("M1")["status"].as_str(), m("M1")["regressed"].as_bool()), (Some("in_progress"), Some(true)));
+    let m = |id: &str| {
+        status["milestones"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|m| m["id"] == id)
+            .unwrap()
+            .clone()
+    };
+    assert_eq!(
+        (m("M1")["status"].as_str(), m("M1")["regressed"].as_bool()),
+        (Some("in_progress"), Some(true))
+    );
     assert_eq!(m("M2")["blocked_by"], serde_json::json!(["M1"]));
     assert_eq!(m("M3")["retired"], true);
     assert_eq!(m("E1")["last_change"]["actor"], "bob");
     assert_eq!(status["season"]["state"], "closed");
     assert_eq!(status["season"]["ends_on"], "2024-12-11");
     // tech/A has M1, M2: none achieved now; M3 retired leaves tech/B empty.
-    assert_eq!(status["layers"][0]["progress"], serde_json::json!([{"phase":"A","achieved":0,"total":2},{"phase":"B","achieved":0,"total":0}]));
+    assert_eq!(
+        status["layers"][0]["progress"],
+        serde_json::json!([{"phase":"A","achieved":0,"total":2},{"phase":"B","achieved":0,"total":0}])
+    );
 
     // As of seq 9 (M1 achieved, season open with focus M1, M2).
     let then = env.json(&["status", "--as-of", "seq:9"]);
     assert_eq!(then["as_of"]["seq"], 9);
-    let m1 = then["milestones"].as_array().unwrap().iter().find(|m| m["id"] == "M1").unwrap();
-    assert_eq!((m1["status"].as_str(), m1["focus"].as_bool(), m1["regressed"].as_bool()), (Some("achieved"), Some(true), Some(false)));
+    let m1 = then["milestones"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["id"] == "M1")
+        .unwrap();
+    assert_eq!(
+        (
+            m1["status"].as_str(),
+            m1["focus"].as_bool(),
+            m1["regressed"].as_bool()
+        ),
+        (Some("achieved"), Some(true), Some(false))
+    );
     let s6 = env.json(&["status", "--as-of", "season:6"]);
     assert_eq!(s6["as_of"]["seq"], 14);
 
     // Who changed M1, when, why, with what evidence.
     let rows = env.json(&["history", "M1"]);
-    let changes: Vec<&str> = rows.as_array().unwrap().iter().map(|r| r["change"].as_str().unwrap()).collect();
+    let changes: Vec<&str> = rows
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["change"].as_str().unwrap())
+        .collect();
     assert_eq!(changes[0], "defined M1 in tech / A");
-    assert!(changes.contains(&"M1: not_started → achieved") && changes.contains(&"M1: achieved → in_progress"), "{changes:?}");
-    let achieved = rows.as_array().unwrap().iter().find(|r| r["change"] == "M1: not_started → achieved").unwrap();
-    assert_eq!((achieved["actor"].as_str(), achieved["reason"].as_str()), (Some("bob"), Some("because elected")));
-    assert_eq!(achieved["evidence"], serde_json::json!(["https://example.org/e1"]));
+    assert!(
+        changes.contains(&"M1: not_started → achieved")
+            && changes.contains(&"M1: achieved → in_progress"),
+        "{changes:?}"
+    );
+    let achieved = rows
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["change"] == "M1: not_started → achieved")
+        .unwrap();
+    assert_eq!(
+        (achieved["actor"].as_str(), achieved["reason"].as_str()),
+        (Some("bob"), Some("because elected"))
+    );
+    assert_eq!(
+        achieved["evidence"],
+        serde_json::json!(["https://example.org/e1"])
+    );
     assert_eq!(achieved["actor_roles"], serde_json::json!(["reporter"]));
     let by_rita = env.json(&["history", "--actor", "rita", "--type", "PhaseTransitioned"]);
     assert_eq!(by_rita.as_array().unwrap().len(), 1);
     let in_s6 = env.json(&["history", "--season", "6"]);
-    let seqs: Vec<u64> = in_s6.as_array().unwrap().iter().map(|r| r["seq"].as_u64().unwrap()).collect();
+    let seqs: Vec<u64> = in_s6
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["seq"].as_u64().unwrap())
+        .collect();
     assert_eq!(seqs, (8..=14).collect::<Vec<_>>());
 
     let (code, report) = env.verify();
-    assert_eq!((code, report["ok"].as_bool(), report["checked"].as_u64()), (0, Some(true), Some(15)), "{report}");
+    assert_eq!(
+        (code, report["ok"].as_bool(), report["checked"].as_u64()),
+        (0, Some(true), Some(15)),
+        "{report}"
+    );
     let human = env.ok(&["status"]);
-    assert!(human.contains("M1") && human.contains("in_progress") && human.contains("regressed"), "{human}");
+    assert!(
+        human.contains("M1") && human.contains("in_progress") && human.contains("regressed"),
+        "{human}"
+    );
 }
 
 #[test]
@@ -75,39 +138,219 @@ fn rejected_statements_leave_the_export_byte_identical(kind: Kind) {
     let dup_apply = env.path("dup.jsonl");
     std::fs::write(&dup_apply, "{\"as\":\"alice\",\"as\":\"bob\",\"type\":\"SeasonOpened\",\"payload\":{\"season\":7,\"starts_on\":\"2025-01-16\",\"intent\":\"i\",\"focus\":[]}}\n").unwrap();
     let cases: Vec<(Vec<&str>, &[&str])> = vec![
-        (vec!["--as", "bob", "milestone", "set", "M2", "achieved", "--reason", "r", "--evidence", "https://x.org"], &["R3-status", "payload.to", "unmet dependencies: M1"]),
-        (vec!["--as", "bob", "milestone", "set", "M1", "achieved", "--reason", "r"], &["R3-status", "payload.evidence"]),
-        (vec!["--as", "bob", "milestone", "set", "M1", "in_progress", "--reason", "r"], &["R3-status", "payload.to"]),
-        (vec!["--as", "bob", "phase", "advance", "tech", "--reason", "r"], &["R1-signer", "actor"]),
-        (vec!["phase", "advance", "tech", "--reason", "r"], &["R4-phase", "M1, M2"]),
-        (vec!["phase", "advance", "econ", "--reason", "r"], &["R4-phase", "last phase"]),
-        (vec!["milestone", "define", "M1", "--title", "t", "--layer", "tech", "--phase", "A"], &["R2-milestone", "payload.id"]),
-        (vec!["milestone", "define", "M9", "--title", "t", "--layer", "tech", "--phase", "Z"], &["R2-milestone", "payload.phase"]),
-        (vec!["milestone", "define", "M9", "--title", "t", "--layer", "tech", "--phase", "A", "--depends-on", "M3"], &["R2-milestone", "payload.depends_on[0]"]),
-        (vec!["milestone", "revise", "M1", "--depends-on", "M2", "--reason", "r"], &["R2-milestone", "cycle"]),
-        (vec!["milestone", "set", "M3", "in_progress", "--reason", "r"], &["R6-retired", "payload.id"]),
-        (vec!["season", "open", "8", "--starts-on", "2025-01-16", "--intent", "i"], &["R5-season", "payload.season"]),
-        (vec!["season", "close", "6", "--ends-on", "2024-12-12", "--summary", "s"], &["R5-season", "no season is open"]),
-        (vec!["season", "open", "7", "--starts-on", "2025-02-30", "--intent", "i"], &["R0-format", "payload.starts_on"]),
-        (vec!["--as", "mallory", "milestone", "set", "M1", "achieved", "--reason", "r"], &["no key file"]),
-        (vec!["actor", "add", "bob", "--name", "B", "--role", "reporter"], &["R1-signer", "already registered"]),
-        (vec!["actor", "add", "carol", "--name", "C", "--role", "admin"], &["R1-signer", "payload.roles[0]"]),
-        (vec!["apply", bad_apply.to_str().unwrap()], &["line 3", "R3-status", "payload.from"]),
-        (vec!["apply", float_apply.to_str().unwrap()], &["line 1", "floating-point"]),
-        (vec!["apply", dup_apply.to_str().unwrap()], &["line 1", "duplicate key \"as\""]),
+        (
+            vec![
+                "--as",
+                "bob",
+                "milestone",
+                "set",
+                "M2",
+                "achieved",
+                "--reason",
+                "r",
+                "--evidence",
+                "https://x.org",
+            ],
+            &["R3-status", "payload.to", "unmet dependencies: M1"],
+        ),
+        (
+            vec![
+                "--as",
+                "bob",
+                "milestone",
+                "set",
+                "M1",
+                "achieved",
+                "--reason",
+                "r",
+            ],
+            &["R3-status", "payload.evidence"],
+        ),
+        (
+            vec![
+                "--as",
+                "bob",
+                "milestone",
+                "set",
+                "M1",
+                "in_progress",
+                "--reason",
+                "r",
+            ],
+            &["R3-status", "payload.to"],
+        ),
+        (
+            vec!["--as", "bob", "phase", "advance", "tech", "--reason", "r"],
+            &["R1-signer", "actor"],
+        ),
+        (
+            vec!["phase", "advance", "tech", "--reason", "r"],
+            &["R4-phase", "M1, M2"],
+        ),
+        (
+            vec!["phase", "advance", "econ", "--reason", "r"],
+            &["R4-phase", "last phase"],
+        ),
+        (
+            vec![
+                "milestone",
+                "define",
+                "M1",
+                "--title",
+                "t",
+                "--layer",
+                "tech",
+                "--phase",
+                "A",
+            ],
+            &["R2-milestone", "payload.id"],
+        ),
+        (
+            vec![
+                "milestone",
+                "define",
+                "M9",
+                "--title",
+                "t",
+                "--layer",
+                "tech",
+                "--phase",
+                "Z",
+            ],
+            &["R2-milestone", "payload.phase"],
+        ),
+        (
+            vec![
+                "milestone",
+                "define",
+                "M9",
+                "--title",
+                "t",
+                "--layer",
+                "tech",
+                "--phase",
+                "A",
+                "--depends-on",
+                "M3",
+            ],
+            &["R2-milestone", "payload.depends_on[0]"],
+        ),
+        (
+            vec![
+                "milestone",
+                "revise",
+                "M1",
+                "--depends-on",
+                "M2",
+                "--reason",
+                "r",
+            ],
+            &["R2-milestone", "cycle"],
+        ),
+        (
+            vec!["milestone", "set", "M3", "in_progress", "--reason", "r"],
+            &["R6-retired", "payload.id"],
+        ),
+        (
+            vec![
+                "season",
+                "open",
+                "8",
+                "--starts-on",
+                "2025-01-16",
+                "--intent",
+                "i",
+            ],
+            &["R5-season", "payload.season"],
+        ),
+        (
+            vec![
+                "season",
+                "close",
+                "6",
+                "--ends-on",
+                "2024-12-12",
+                "--summary",
+                "s",
+            ],
+            &["R5-season", "no season is open"],
+        ),
+        (
+            vec![
+                "season",
+                "open",
+                "7",
+                "--starts-on",
+                "2025-02-30",
+                "--intent",
+                "i",
+            ],
+            &["R0-format", "payload.starts_on"],
+        ),
+        (
+            vec![
+                "--as",
+                "mallory",
+                "milestone",
+                "set",
+                "M1",
+                "achieved",
+                "--reason",
+                "r",
+            ],
+            &["no key file"],
+        ),
+        (
+            vec!["actor", "add", "bob", "--name", "B", "--role", "reporter"],
+            &["R1-signer", "already registered"],
+        ),
+        (
+            vec!["actor", "add", "carol", "--name", "C", "--role", "admin"],
+            &["R1-signer", "payload.roles[0]"],
+        ),
+        (
+            vec!["apply", bad_apply.to_str().unwrap()],
+            &["line 3", "R3-status", "payload.from"],
+        ),
+        (
+            vec!["apply", float_apply.to_str().unwrap()],
+            &["line 1", "floating-point"],
+        ),
+        (
+            vec!["apply", dup_apply.to_str().unwrap()],
+            &["line 1", "duplicate key \"as\""],
+        ),
     ];
     for (args, needles) in cases {
         let err = env.fails(1, &args);
         for n in needles {
-            assert!(err.contains(n), "waymark {args:?}: error {err:?} should mention {n:?}");
+            assert!(
+                err.contains(n),
+                "waymark {args:?}: error {err:?} should mention {n:?}"
+            );
         }
         assert_eq!(err.trim().lines().count(), 1, "one clear line: {err}");
         assert_eq!(env.export(), before, "waymark {args:?} changed the ledger");
     }
     // --json errors carry the rule and field.
-    let out = env.run(&["--json", "--as", "bob", "milestone", "set", "M2", "achieved", "--reason", "r", "--evidence", "https://x.org"]);
+    let out = env.run(&[
+        "--json",
+        "--as",
+        "bob",
+        "milestone",
+        "set",
+        "M2",
+        "achieved",
+        "--reason",
+        "r",
+        "--evidence",
+        "https://x.org",
+    ]);
     let v: Value = serde_json::from_slice(&out.stdout).unwrap();
-    assert_eq!((v["error"]["rule"].as_str(), v["error"]["field"].as_str()), (Some("R3-status"), Some("payload.to")));
+    assert_eq!(
+        (v["error"]["rule"].as_str(), v["error"]["field"].as_str()),
+        (Some("R3-status"), Some("payload.to"))
+    );
     assert_eq!(env.export(), before);
 }
 
@@ -127,7 +370,12 @@ fn apply_records_every_line_in_one_transaction(kind: Kind) {
     let f = env.path("h.jsonl");
     std::fs::write(&f, HISTORY).unwrap();
     let out = env.json(&["apply", f.to_str().unwrap()]);
-    let seqs: Vec<u64> = out["recorded"].as_array().unwrap().iter().map(|r| r["seq"].as_u64().unwrap()).collect();
+    let seqs: Vec<u64> = out["recorded"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["seq"].as_u64().unwrap())
+        .collect();
     assert_eq!(seqs, (8..=15).collect::<Vec<_>>());
     // The same file again: line 1 reopens season 6 (rule 5) — nothing of it is recorded.
     let before = env.export();
@@ -163,8 +411,13 @@ fn the_export_verifies_with_the_independent_python_verifier(kind: Kind) {
         .arg(&status)
         .output()
         .expect("python3 (pip install -r tests/independent/requirements.txt)");
-    let report: Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|_| panic!("independent verifier: {}", text(&out.stderr)));
-    assert_eq!((report["ok"].as_bool(), report["checked"].as_u64()), (Some(true), Some(15)), "{report}");
+    let report: Value = serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|_| panic!("independent verifier: {}", text(&out.stderr)));
+    assert_eq!(
+        (report["ok"].as_bool(), report["checked"].as_u64()),
+        (Some(true), Some(15)),
+        "{report}"
+    );
     // And a prefix export ends where asked.
     let prefix = env.ok(&["export", "--upto", "3"]);
     assert_eq!(prefix.lines().count(), 3);
@@ -193,10 +446,25 @@ fn concurrent_writers_never_fork_the_chain(kind: Kind) {
                     let out = std::process::Command::new(env!("CARGO_BIN_EXE_waymark"))
                         .args(["--db", &url, "--keys"])
                         .arg(&keys)
-                        .args(["milestone", "define", &format!("W{w}-{i}"), "--title", "t", "--layer", "tech", "--phase", "B"])
+                        .args([
+                            "milestone",
+                            "define",
+                            &format!("W{w}-{i}"),
+                            "--title",
+                            "t",
+                            "--layer",
+                            "tech",
+                            "--phase",
+                            "B",
+                        ])
                         .output()
                         .unwrap();
-                    assert_eq!(out.status.code(), Some(0), "writer {w}: {}", text(&out.stderr));
+                    assert_eq!(
+                        out.status.code(),
+                        Some(0),
+                        "writer {w}: {}",
+                        text(&out.stderr)
+                    );
                 }
             })
         })
@@ -205,7 +473,11 @@ fn concurrent_writers_never_fork_the_chain(kind: Kind) {
         w.join().unwrap();
     }
     let (code, report) = env.verify();
-    assert_eq!((code, report["checked"].as_u64()), (0, Some(7 + 32)), "{report}");
+    assert_eq!(
+        (code, report["checked"].as_u64()),
+        (0, Some(7 + 32)),
+        "{report}"
+    );
     let status = env.json(&["status"]);
     assert_eq!(status["milestones"].as_array().unwrap().len(), 4 + 32);
 }
@@ -227,11 +499,23 @@ fn the_demo_builds_and_verifies_on_sqlite_and_postgres() {
         let out = env.ok(&["demo"]);
         assert!(out.contains("verify: OK"), "{out}");
         let status = env.json(&["status"]);
-        let t_a1: Vec<String> = env.json(&["history", "T-A1"]).as_array().unwrap().iter().map(|r| r["change"].as_str().unwrap().to_string()).collect();
-        assert!(t_a1.iter().any(|c| c == "T-A1: achieved → in_progress"), "the Aug 2024 Stage 1 regression: {t_a1:?}");
+        let t_a1: Vec<String> = env
+            .json(&["history", "T-A1"])
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| r["change"].as_str().unwrap().to_string())
+            .collect();
+        assert!(
+            t_a1.iter().any(|c| c == "T-A1: achieved → in_progress"),
+            "the Aug 2024 Stage 1 regression: {t_a1:?}"
+        );
         assert_eq!(status["layers"].as_array().unwrap().len(), 3);
         let revised = env.json(&["history", "--season", "8", "--type", "MilestoneRevised"]);
-        assert!(!revised.as_array().unwrap().is_empty(), "the Season 8 revision of the model");
+        assert!(
+            !revised.as_array().unwrap().is_empty(),
+            "the Season 8 revision of the model"
+        );
         // Every evidence link is a source URL.
         for row in env.json(&["history"]).as_array().unwrap() {
             for e in row["evidence"].as_array().unwrap() {
@@ -252,5 +536,8 @@ fn usage_storage_and_missing_ledger_errors_have_their_exit_codes() {
         .unwrap();
     assert_eq!(out.status.code(), Some(4), "{}", text(&out.stderr));
     assert!(text(&out.stderr).contains("cannot connect"));
-    env.fails(1, &["--ledger", "x", "init", "--framework", "no-such-framework"]);
+    env.fails(
+        1,
+        &["--ledger", "x", "init", "--framework", "no-such-framework"],
+    );
 }

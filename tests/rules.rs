@@ -6,7 +6,9 @@ use cqrs_es::test::TestFramework;
 use ed25519_dalek::SigningKey;
 use std::collections::HashSet;
 use std::sync::Arc;
-use waymark::{Ledger, LedgerError, LedgerEvent, LedgerServices, Record, Rule, SignatureIndex, Signed};
+use waymark::{
+    Ledger, LedgerError, LedgerEvent, LedgerServices, Record, Rule, SignatureIndex, Signed,
+};
 use waymark_events::*;
 
 const LEDGER: &str = "test";
@@ -78,13 +80,25 @@ fn register(actor: &str, roles: &[&str]) -> Payload {
 }
 
 fn opened() -> Payload {
-    let layer = |id: &str| LayerDef { id: id.into(), title: id.into(), phases: vec!["A".into(), "B".into()] };
-    let phase = |id: &str| PhaseDef { id: id.into(), title: id.into(), description: String::new() };
+    let layer = |id: &str| LayerDef {
+        id: id.into(),
+        title: id.into(),
+        phases: vec!["A".into(), "B".into()],
+    };
+    let phase = |id: &str| PhaseDef {
+        id: id.into(),
+        title: id.into(),
+        description: String::new(),
+    };
     Payload::LedgerOpened(LedgerOpened {
         title: "Test".into(),
         origin: "example.org/test".into(),
         log_key: verifier_key("example.org/test", &key(9).verifying_key()),
-        founder: Founder { actor: "alice".into(), name: "Alice".into(), public_key: encode_public_key(&key(1).verifying_key()) },
+        founder: Founder {
+            actor: "alice".into(),
+            name: "Alice".into(),
+            public_key: encode_public_key(&key(1).verifying_key()),
+        },
         framework: Framework {
             id: "t".into(),
             version: "1".into(),
@@ -105,12 +119,24 @@ fn base() -> Vec<(String, Payload)> {
         ("alice".into(), register("rita", &["reviewer"])),
         ("alice".into(), register("bob", &["reporter"])),
         ("alice".into(), register("old", &["steward"])),
-        ("alice".into(), Payload::ActorRetired(ActorRetired { actor: "old".into(), reason: "left".into() })),
+        (
+            "alice".into(),
+            Payload::ActorRetired(ActorRetired {
+                actor: "old".into(),
+                reason: "left".into(),
+            }),
+        ),
         ("alice".into(), milestone("M1", "tech", "A", &[])),
         ("alice".into(), milestone("M2", "tech", "A", &["M1"])),
         ("alice".into(), milestone("M3", "tech", "B", &[])),
         ("alice".into(), milestone("R", "tech", "A", &[])),
-        ("alice".into(), Payload::MilestoneRetired(MilestoneRetired { id: "R".into(), reason: "dropped".into() })),
+        (
+            "alice".into(),
+            Payload::MilestoneRetired(MilestoneRetired {
+                id: "R".into(),
+                reason: "dropped".into(),
+            }),
+        ),
         ("alice".into(), milestone("E1", "econ", "A", &[])),
     ]
 }
@@ -122,24 +148,42 @@ fn chain(history: Vec<(String, Payload)>) -> Vec<LedgerEvent> {
         .enumerate()
         .map(|(i, (actor, p))| {
             let s = sign_as(&actor, p);
-            let e = Event { statement: s.statement, seq: i as u64 + 1, prev, recorded_at: "2026-01-01T00:00:01.000000Z".into(), sig: s.sig };
+            let e = Event {
+                statement: s.statement,
+                seq: i as u64 + 1,
+                prev,
+                recorded_at: "2026-01-01T00:00:01.000000Z".into(),
+                sig: s.sig,
+            };
             prev = e.hash();
             LedgerEvent(e)
         })
         .collect()
 }
 
-async fn when_batch(history: Vec<(String, Payload)>, statements: Vec<Signed>) -> Result<Vec<LedgerEvent>, LedgerError> {
+async fn when_batch(
+    history: Vec<(String, Payload)>,
+    statements: Vec<Signed>,
+) -> Result<Vec<LedgerEvent>, LedgerError> {
     let given = chain(history);
     let sigs = given.iter().map(|e| e.0.sig.clone()).collect();
-    TestFramework::<Ledger>::with(LedgerServices { signatures: Arc::new(Recorded(sigs)) })
-        .given(given)
-        .when_async(Record { ledger: LEDGER.into(), statements })
-        .await
-        .inspect_result()
+    TestFramework::<Ledger>::with(LedgerServices {
+        signatures: Arc::new(Recorded(sigs)),
+    })
+    .given(given)
+    .when_async(Record {
+        ledger: LEDGER.into(),
+        statements,
+    })
+    .await
+    .inspect_result()
 }
 
-async fn when(history: Vec<(String, Payload)>, actor: &str, payload: Payload) -> Result<Vec<LedgerEvent>, LedgerError> {
+async fn when(
+    history: Vec<(String, Payload)>,
+    actor: &str,
+    payload: Payload,
+) -> Result<Vec<LedgerEvent>, LedgerError> {
     when_batch(history, vec![sign_as(actor, payload)]).await
 }
 
@@ -158,7 +202,12 @@ fn accepted(r: Result<Vec<LedgerEvent>, LedgerError>) {
 fn rejected(r: Result<Vec<LedgerEvent>, LedgerError>, rule: Rule, field: &str) -> String {
     match r {
         Err(LedgerError::Rejected { rejection, .. }) => {
-            assert_eq!((rejection.rule, rejection.field.as_str()), (rule, field), "{}", rejection);
+            assert_eq!(
+                (rejection.rule, rejection.field.as_str()),
+                (rule, field),
+                "{}",
+                rejection
+            );
             rejection.to_string()
         }
         other => panic!("expected rejection by {rule:?} at {field}, got {other:?}"),
@@ -174,7 +223,11 @@ async fn the_founder_opens_an_empty_ledger() {
 
 #[tokio::test]
 async fn a_ledger_cannot_start_with_anything_but_ledger_opened() {
-    rejected(when(vec![], "alice", milestone("M1", "tech", "A", &[])).await, Rule::Signer, "type");
+    rejected(
+        when(vec![], "alice", milestone("M1", "tech", "A", &[])).await,
+        Rule::Signer,
+        "type",
+    );
 }
 
 #[tokio::test]
@@ -189,20 +242,45 @@ async fn ledger_opened_is_allowed_at_seq_1_only() {
 
 #[tokio::test]
 async fn an_unregistered_actor_signs_nothing() {
-    rejected(when(base(), "mallory", status("M1", "not_started", "in_progress", &[])).await, Rule::UnknownActor, "actor");
+    rejected(
+        when(
+            base(),
+            "mallory",
+            status("M1", "not_started", "in_progress", &[]),
+        )
+        .await,
+        Rule::UnknownActor,
+        "actor",
+    );
 }
 
 #[tokio::test]
 async fn a_reporter_may_change_a_status_but_not_advance_a_phase() {
-    accepted(when(base(), "bob", status("M1", "not_started", "in_progress", &[])).await);
-    let p = Payload::PhaseTransitioned(PhaseTransitioned { layer: "econ".into(), from: "A".into(), to: "B".into(), reason: "r".into() });
+    accepted(
+        when(
+            base(),
+            "bob",
+            status("M1", "not_started", "in_progress", &[]),
+        )
+        .await,
+    );
+    let p = Payload::PhaseTransitioned(PhaseTransitioned {
+        layer: "econ".into(),
+        from: "A".into(),
+        to: "B".into(),
+        reason: "r".into(),
+    });
     let msg = rejected(when(base(), "bob", p).await, Rule::Signer, "actor");
     assert!(msg.contains("steward, reviewer"), "{msg}");
 }
 
 #[tokio::test]
 async fn a_reviewer_may_not_define_milestones() {
-    rejected(when(base(), "rita", milestone("M9", "tech", "A", &[])).await, Rule::Signer, "actor");
+    rejected(
+        when(base(), "rita", milestone("M9", "tech", "A", &[])).await,
+        Rule::Signer,
+        "actor",
+    );
 }
 
 #[tokio::test]
@@ -216,7 +294,11 @@ async fn a_statement_for_another_ledger_or_version_is_rejected() {
     let mut s = sign_as("alice", milestone("M9", "tech", "A", &[]));
     s.statement.ledger = "other".into();
     s.sig = sign(&s.statement, &key(1));
-    rejected(when_batch(base(), vec![s.clone()]).await, Rule::Signer, "ledger");
+    rejected(
+        when_batch(base(), vec![s.clone()]).await,
+        Rule::Signer,
+        "ledger",
+    );
     s.statement.ledger = LEDGER.into();
     s.statement.version = "2".into();
     s.sig = sign(&s.statement, &key(1));
@@ -225,9 +307,26 @@ async fn a_statement_for_another_ledger_or_version_is_rejected() {
 
 #[tokio::test]
 async fn after_a_key_rotation_the_old_key_is_refused_and_the_new_one_accepted() {
-    let rotated = with(base(), &[("alice", Payload::ActorKeyRotated(ActorKeyRotated { actor: "bob".into(), public_key: encode_public_key(&key(77).verifying_key()) }))]);
+    let rotated = with(
+        base(),
+        &[(
+            "alice",
+            Payload::ActorKeyRotated(ActorKeyRotated {
+                actor: "bob".into(),
+                public_key: encode_public_key(&key(77).verifying_key()),
+            }),
+        )],
+    );
     let change = status("M1", "not_started", "in_progress", &[]);
-    rejected(when_batch(rotated.clone(), vec![signed_with("bob", &key(3), change.clone())]).await, Rule::Signature, "sig");
+    rejected(
+        when_batch(
+            rotated.clone(),
+            vec![signed_with("bob", &key(3), change.clone())],
+        )
+        .await,
+        Rule::Signature,
+        "sig",
+    );
     accepted(when_batch(rotated, vec![signed_with("bob", &key(77), change)]).await);
 }
 
@@ -248,35 +347,77 @@ async fn a_milestone_in_an_existing_layer_and_phase_is_defined() {
 
 #[tokio::test]
 async fn milestone_ids_must_match_the_pattern_and_be_unique() {
-    rejected(when(base(), "alice", milestone("-bad", "tech", "A", &[])).await, Rule::Milestone, "payload.id");
-    rejected(when(base(), "alice", milestone("M1", "tech", "A", &[])).await, Rule::Milestone, "payload.id");
+    rejected(
+        when(base(), "alice", milestone("-bad", "tech", "A", &[])).await,
+        Rule::Milestone,
+        "payload.id",
+    );
+    rejected(
+        when(base(), "alice", milestone("M1", "tech", "A", &[])).await,
+        Rule::Milestone,
+        "payload.id",
+    );
 }
 
 #[tokio::test]
 async fn layer_and_phase_must_exist_and_belong_together() {
-    rejected(when(base(), "alice", milestone("M9", "nope", "A", &[])).await, Rule::Milestone, "payload.layer");
-    rejected(when(base(), "alice", milestone("M9", "tech", "C", &[])).await, Rule::Milestone, "payload.phase");
+    rejected(
+        when(base(), "alice", milestone("M9", "nope", "A", &[])).await,
+        Rule::Milestone,
+        "payload.layer",
+    );
+    rejected(
+        when(base(), "alice", milestone("M9", "tech", "C", &[])).await,
+        Rule::Milestone,
+        "payload.phase",
+    );
 }
 
 #[tokio::test]
 async fn dependencies_must_be_defined_and_unretired() {
-    rejected(when(base(), "alice", milestone("M9", "tech", "A", &["M1", "ghost"])).await, Rule::Milestone, "payload.depends_on[1]");
-    rejected(when(base(), "alice", milestone("M9", "tech", "A", &["R"])).await, Rule::Milestone, "payload.depends_on[0]");
+    rejected(
+        when(
+            base(),
+            "alice",
+            milestone("M9", "tech", "A", &["M1", "ghost"]),
+        )
+        .await,
+        Rule::Milestone,
+        "payload.depends_on[1]",
+    );
+    rejected(
+        when(base(), "alice", milestone("M9", "tech", "A", &["R"])).await,
+        Rule::Milestone,
+        "payload.depends_on[0]",
+    );
 }
 
 #[tokio::test]
 async fn a_revision_that_closes_a_dependency_cycle_is_rejected() {
     let revise = |deps: &[&str]| {
-        Payload::MilestoneRevised(MilestoneRevised { id: "M1".into(), reason: "r".into(), depends_on: Some(deps.iter().map(|s| s.to_string()).collect()), ..Default::default() })
+        Payload::MilestoneRevised(MilestoneRevised {
+            id: "M1".into(),
+            reason: "r".into(),
+            depends_on: Some(deps.iter().map(|s| s.to_string()).collect()),
+            ..Default::default()
+        })
     };
-    let msg = rejected(when(base(), "alice", revise(&["M2"])).await, Rule::Milestone, "payload.depends_on[0]");
+    let msg = rejected(
+        when(base(), "alice", revise(&["M2"])).await,
+        Rule::Milestone,
+        "payload.depends_on[0]",
+    );
     assert!(msg.contains("cycle"), "{msg}");
     accepted(when(base(), "alice", revise(&["M3"])).await);
 }
 
 #[tokio::test]
 async fn a_revision_must_change_something() {
-    let p = Payload::MilestoneRevised(MilestoneRevised { id: "M1".into(), reason: "r".into(), ..Default::default() });
+    let p = Payload::MilestoneRevised(MilestoneRevised {
+        id: "M1".into(),
+        reason: "r".into(),
+        ..Default::default()
+    });
     rejected(when(base(), "alice", p).await, Rule::Milestone, "payload");
 }
 
@@ -284,32 +425,104 @@ async fn a_revision_must_change_something() {
 
 #[tokio::test]
 async fn from_must_equal_the_current_status_and_to_must_differ() {
-    rejected(when(base(), "bob", status("M1", "in_progress", "achieved", &["https://x.org"])).await, Rule::Status, "payload.from");
-    rejected(when(base(), "bob", status("M1", "not_started", "not_started", &[])).await, Rule::Status, "payload.to");
-    rejected(when(base(), "bob", status("M1", "not_started", "done", &[])).await, Rule::Status, "payload.to");
+    rejected(
+        when(
+            base(),
+            "bob",
+            status("M1", "in_progress", "achieved", &["https://x.org"]),
+        )
+        .await,
+        Rule::Status,
+        "payload.from",
+    );
+    rejected(
+        when(
+            base(),
+            "bob",
+            status("M1", "not_started", "not_started", &[]),
+        )
+        .await,
+        Rule::Status,
+        "payload.to",
+    );
+    rejected(
+        when(base(), "bob", status("M1", "not_started", "done", &[])).await,
+        Rule::Status,
+        "payload.to",
+    );
 }
 
 #[tokio::test]
 async fn achieved_needs_every_dependency_achieved_and_lists_the_unmet_ones() {
-    let msg = rejected(when(base(), "bob", status("M2", "not_started", "achieved", &["https://x.org"])).await, Rule::Status, "payload.to");
+    let msg = rejected(
+        when(
+            base(),
+            "bob",
+            status("M2", "not_started", "achieved", &["https://x.org"]),
+        )
+        .await,
+        Rule::Status,
+        "payload.to",
+    );
     assert!(msg.contains("M1"), "{msg}");
-    let done = with(base(), &[("bob", status("M1", "not_started", "achieved", &["https://x.org/1"]))]);
-    accepted(when(done, "bob", status("M2", "not_started", "achieved", &["https://x.org/2"])).await);
+    let done = with(
+        base(),
+        &[(
+            "bob",
+            status("M1", "not_started", "achieved", &["https://x.org/1"]),
+        )],
+    );
+    accepted(
+        when(
+            done,
+            "bob",
+            status("M2", "not_started", "achieved", &["https://x.org/2"]),
+        )
+        .await,
+    );
 }
 
 #[tokio::test]
 async fn achieved_needs_an_http_evidence_link() {
-    rejected(when(base(), "bob", status("M1", "not_started", "achieved", &[])).await, Rule::Status, "payload.evidence");
-    rejected(when(base(), "bob", status("M1", "not_started", "achieved", &["ipfs://x"])).await, Rule::Status, "payload.evidence[0]");
+    rejected(
+        when(base(), "bob", status("M1", "not_started", "achieved", &[])).await,
+        Rule::Status,
+        "payload.evidence",
+    );
+    rejected(
+        when(
+            base(),
+            "bob",
+            status("M1", "not_started", "achieved", &["ipfs://x"]),
+        )
+        .await,
+        Rule::Status,
+        "payload.evidence[0]",
+    );
 }
 
 #[tokio::test]
 async fn a_status_change_needs_a_reason_and_a_real_date() {
-    let mut p = MilestoneStatusChanged { id: "M1".into(), from: "not_started".into(), to: "in_progress".into(), reason: " ".into(), evidence: vec![], effective_on: None };
-    rejected(when(base(), "bob", Payload::MilestoneStatusChanged(p.clone())).await, Rule::Status, "payload.reason");
+    let mut p = MilestoneStatusChanged {
+        id: "M1".into(),
+        from: "not_started".into(),
+        to: "in_progress".into(),
+        reason: " ".into(),
+        evidence: vec![],
+        effective_on: None,
+    };
+    rejected(
+        when(base(), "bob", Payload::MilestoneStatusChanged(p.clone())).await,
+        Rule::Status,
+        "payload.reason",
+    );
     p.reason = "ok".into();
     p.effective_on = Some("2024-02-30".into());
-    rejected(when(base(), "bob", Payload::MilestoneStatusChanged(p.clone())).await, Rule::Format, "payload.effective_on");
+    rejected(
+        when(base(), "bob", Payload::MilestoneStatusChanged(p.clone())).await,
+        Rule::Format,
+        "payload.effective_on",
+    );
     p.effective_on = Some("2024-02-29".into());
     accepted(when(base(), "bob", Payload::MilestoneStatusChanged(p)).await);
 }
@@ -317,29 +530,70 @@ async fn a_status_change_needs_a_reason_and_a_real_date() {
 // ---- Rule 4: phases ----
 
 fn advance(layer: &str, from: &str, to: &str) -> Payload {
-    Payload::PhaseTransitioned(PhaseTransitioned { layer: layer.into(), from: from.into(), to: to.into(), reason: "done".into() })
+    Payload::PhaseTransitioned(PhaseTransitioned {
+        layer: layer.into(),
+        from: from.into(),
+        to: to.into(),
+        reason: "done".into(),
+    })
 }
 
 #[tokio::test]
 async fn a_phase_advances_only_when_its_unretired_milestones_are_achieved() {
-    let msg = rejected(when(base(), "rita", advance("tech", "A", "B")).await, Rule::Phase, "payload.to");
+    let msg = rejected(
+        when(base(), "rita", advance("tech", "A", "B")).await,
+        Rule::Phase,
+        "payload.to",
+    );
     assert!(msg.ends_with("not achieved: M1, M2"), "{msg}");
-    let done = with(base(), &[("bob", status("E1", "not_started", "achieved", &["https://x.org"]))]);
+    let done = with(
+        base(),
+        &[(
+            "bob",
+            status("E1", "not_started", "achieved", &["https://x.org"]),
+        )],
+    );
     accepted(when(done, "rita", advance("econ", "A", "B")).await);
 }
 
 #[tokio::test]
 async fn a_phase_moves_from_the_current_phase_to_the_next_only() {
-    rejected(when(base(), "rita", advance("econ", "B", "C")).await, Rule::Phase, "payload.from");
-    let done = with(base(), &[("bob", status("E1", "not_started", "achieved", &["https://x.org"])), ("rita", advance("econ", "A", "B"))]);
-    rejected(when(done, "rita", advance("econ", "B", "C")).await, Rule::Phase, "payload.to");
-    rejected(when(base(), "rita", advance("moon", "A", "B")).await, Rule::Phase, "payload.layer");
+    rejected(
+        when(base(), "rita", advance("econ", "B", "C")).await,
+        Rule::Phase,
+        "payload.from",
+    );
+    let done = with(
+        base(),
+        &[
+            (
+                "bob",
+                status("E1", "not_started", "achieved", &["https://x.org"]),
+            ),
+            ("rita", advance("econ", "A", "B")),
+        ],
+    );
+    rejected(
+        when(done, "rita", advance("econ", "B", "C")).await,
+        Rule::Phase,
+        "payload.to",
+    );
+    rejected(
+        when(base(), "rita", advance("moon", "A", "B")).await,
+        Rule::Phase,
+        "payload.layer",
+    );
 }
 
 // ---- Rule 5: seasons ----
 
 fn open(n: i64, starts: &str, focus: &[&str]) -> Payload {
-    Payload::SeasonOpened(SeasonOpened { season: n, starts_on: starts.into(), intent: "i".into(), focus: focus.iter().map(|s| s.to_string()).collect() })
+    Payload::SeasonOpened(SeasonOpened {
+        season: n,
+        starts_on: starts.into(),
+        intent: "i".into(),
+        focus: focus.iter().map(|s| s.to_string()).collect(),
+    })
 }
 
 fn close(n: i64, ends: &str, assessed: &[&str]) -> Payload {
@@ -347,49 +601,105 @@ fn close(n: i64, ends: &str, assessed: &[&str]) -> Payload {
         season: n,
         ends_on: ends.into(),
         summary: "s".into(),
-        assessments: assessed.iter().map(|m| Assessment { milestone: m.to_string(), note: "n".into() }).collect(),
+        assessments: assessed
+            .iter()
+            .map(|m| Assessment {
+                milestone: m.to_string(),
+                note: "n".into(),
+            })
+            .collect(),
     })
 }
 
 #[tokio::test]
 async fn seasons_open_one_at_a_time_and_count_up_by_one() {
     accepted(when(base(), "alice", open(6, "2024-06-27", &["M1"])).await);
-    rejected(when(base(), "alice", open(0, "2024-06-27", &[])).await, Rule::Season, "payload.season");
+    rejected(
+        when(base(), "alice", open(0, "2024-06-27", &[])).await,
+        Rule::Season,
+        "payload.season",
+    );
     let s6 = with(base(), &[("alice", open(6, "2024-06-27", &[]))]);
-    rejected(when(s6.clone(), "alice", open(7, "2025-01-16", &[])).await, Rule::Season, "payload.season");
+    rejected(
+        when(s6.clone(), "alice", open(7, "2025-01-16", &[])).await,
+        Rule::Season,
+        "payload.season",
+    );
     let closed = with(s6, &[("rita", close(6, "2024-12-11", &[]))]);
-    rejected(when(closed.clone(), "alice", open(8, "2025-01-16", &[])).await, Rule::Season, "payload.season");
+    rejected(
+        when(closed.clone(), "alice", open(8, "2025-01-16", &[])).await,
+        Rule::Season,
+        "payload.season",
+    );
     accepted(when(closed, "alice", open(7, "2025-01-16", &[])).await);
 }
 
 #[tokio::test]
 async fn a_re_evaluation_closes_the_open_season_after_its_start() {
     let s6 = with(base(), &[("alice", open(6, "2024-06-27", &[]))]);
-    rejected(when(base(), "rita", close(6, "2024-12-11", &[])).await, Rule::Season, "payload.season");
-    rejected(when(s6.clone(), "rita", close(5, "2024-12-11", &[])).await, Rule::Season, "payload.season");
-    rejected(when(s6.clone(), "rita", close(6, "2024-06-26", &[])).await, Rule::Season, "payload.ends_on");
+    rejected(
+        when(base(), "rita", close(6, "2024-12-11", &[])).await,
+        Rule::Season,
+        "payload.season",
+    );
+    rejected(
+        when(s6.clone(), "rita", close(5, "2024-12-11", &[])).await,
+        Rule::Season,
+        "payload.season",
+    );
+    rejected(
+        when(s6.clone(), "rita", close(6, "2024-06-26", &[])).await,
+        Rule::Season,
+        "payload.ends_on",
+    );
     accepted(when(s6, "rita", close(6, "2024-06-27", &["M1"])).await);
 }
 
 #[tokio::test]
 async fn focus_and_assessments_name_defined_milestones() {
-    rejected(when(base(), "alice", open(6, "2024-06-27", &["M1", "ghost"])).await, Rule::Season, "payload.focus[1]");
+    rejected(
+        when(base(), "alice", open(6, "2024-06-27", &["M1", "ghost"])).await,
+        Rule::Season,
+        "payload.focus[1]",
+    );
     let s6 = with(base(), &[("alice", open(6, "2024-06-27", &[]))]);
-    rejected(when(s6, "rita", close(6, "2024-12-11", &["ghost"])).await, Rule::Season, "payload.assessments[0].milestone");
+    rejected(
+        when(s6, "rita", close(6, "2024-12-11", &["ghost"])).await,
+        Rule::Season,
+        "payload.assessments[0].milestone",
+    );
 }
 
 // ---- Rule 6: retired things ----
 
 #[tokio::test]
 async fn a_retired_milestone_takes_no_status_change_or_revision() {
-    rejected(when(base(), "bob", status("R", "not_started", "in_progress", &[])).await, Rule::Retired, "payload.id");
-    let p = Payload::MilestoneRevised(MilestoneRevised { id: "R".into(), reason: "r".into(), title: Some("t".into()), ..Default::default() });
+    rejected(
+        when(
+            base(),
+            "bob",
+            status("R", "not_started", "in_progress", &[]),
+        )
+        .await,
+        Rule::Retired,
+        "payload.id",
+    );
+    let p = Payload::MilestoneRevised(MilestoneRevised {
+        id: "R".into(),
+        reason: "r".into(),
+        title: Some("t".into()),
+        ..Default::default()
+    });
     rejected(when(base(), "alice", p).await, Rule::Retired, "payload.id");
 }
 
 #[tokio::test]
 async fn a_retired_actor_signs_nothing_more() {
-    rejected(when(base(), "old", milestone("M9", "tech", "A", &[])).await, Rule::Retired, "actor");
+    rejected(
+        when(base(), "old", milestone("M9", "tech", "A", &[])).await,
+        Rule::Retired,
+        "actor",
+    );
 }
 
 // ---- Rule 7: replays ----
@@ -397,16 +707,27 @@ async fn a_retired_actor_signs_nothing_more() {
 #[tokio::test]
 async fn a_recorded_signature_is_not_accepted_again() {
     let s = sign_as("bob", status("M1", "not_started", "in_progress", &[]));
-    let mut h = chain(with(base(), &[("bob", status("M1", "not_started", "in_progress", &[])), ("bob", status("M1", "in_progress", "not_started", &[]))]));
+    let mut h = chain(with(
+        base(),
+        &[
+            ("bob", status("M1", "not_started", "in_progress", &[])),
+            ("bob", status("M1", "in_progress", "not_started", &[])),
+        ],
+    ));
     assert_eq!(h.last().map(|e| e.0.statement.actor.as_str()), Some("bob"));
     // The same statement again (same bytes, same signature): rules alone would accept it.
     let sigs: HashSet<String> = h.iter().map(|e| e.0.sig.clone()).collect();
     assert!(sigs.contains(&s.sig));
-    let r = TestFramework::<Ledger>::with(LedgerServices { signatures: Arc::new(Recorded(sigs)) })
-        .given(std::mem::take(&mut h))
-        .when_async(Record { ledger: LEDGER.into(), statements: vec![s] })
-        .await
-        .inspect_result();
+    let r = TestFramework::<Ledger>::with(LedgerServices {
+        signatures: Arc::new(Recorded(sigs)),
+    })
+    .given(std::mem::take(&mut h))
+    .when_async(Record {
+        ledger: LEDGER.into(),
+        statements: vec![s],
+    })
+    .await
+    .inspect_result();
     rejected(r, Rule::Replay, "sig");
 }
 
@@ -416,7 +737,10 @@ async fn the_same_statement_twice_in_one_batch_is_a_replay() {
     let mut back = sign_as("bob", status("M1", "in_progress", "not_started", &[]));
     back.statement.issued_at = "2026-01-01T00:00:00.000000Z".into();
     match when_batch(base(), vec![s.clone(), back, s]).await {
-        Err(LedgerError::Rejected { index: 2, rejection }) => assert_eq!(rejection.rule, Rule::Replay),
+        Err(LedgerError::Rejected {
+            index: 2,
+            rejection,
+        }) => assert_eq!(rejection.rule, Rule::Replay),
         other => panic!("{other:?}"),
     }
 }
@@ -425,13 +749,28 @@ async fn the_same_statement_twice_in_one_batch_is_a_replay() {
 
 #[tokio::test]
 async fn strings_evidence_and_statements_have_size_limits() {
-    let mut p = MilestoneStatusChanged { id: "M1".into(), from: "not_started".into(), to: "in_progress".into(), reason: "é".repeat(4096), evidence: vec![], effective_on: None };
+    let mut p = MilestoneStatusChanged {
+        id: "M1".into(),
+        from: "not_started".into(),
+        to: "in_progress".into(),
+        reason: "é".repeat(4096),
+        evidence: vec![],
+        effective_on: None,
+    };
     accepted(when(base(), "bob", Payload::MilestoneStatusChanged(p.clone())).await);
     p.reason.push('x');
-    rejected(when(base(), "bob", Payload::MilestoneStatusChanged(p.clone())).await, Rule::Limits, "payload.reason");
+    rejected(
+        when(base(), "bob", Payload::MilestoneStatusChanged(p.clone())).await,
+        Rule::Limits,
+        "payload.reason",
+    );
     p.reason = "r".into();
     p.evidence = (0..17).map(|i| format!("https://x.org/{i}")).collect();
-    rejected(when(base(), "bob", Payload::MilestoneStatusChanged(p.clone())).await, Rule::Limits, "payload.evidence");
+    rejected(
+        when(base(), "bob", Payload::MilestoneStatusChanged(p.clone())).await,
+        Rule::Limits,
+        "payload.evidence",
+    );
     let big = Payload::MilestoneDefined(MilestoneDefined {
         id: "M9".into(),
         title: "t".into(),
@@ -448,13 +787,25 @@ async fn strings_evidence_and_statements_have_size_limits() {
 
 #[tokio::test]
 async fn a_batch_is_judged_in_order_and_fails_whole_naming_its_statement() {
-    let ok = sign_as("bob", status("M1", "not_started", "achieved", &["https://x.org"]));
-    let next = sign_as("bob", status("M2", "not_started", "achieved", &["https://x.org"]));
+    let ok = sign_as(
+        "bob",
+        status("M1", "not_started", "achieved", &["https://x.org"]),
+    );
+    let next = sign_as(
+        "bob",
+        status("M2", "not_started", "achieved", &["https://x.org"]),
+    );
     let events = when_batch(base(), vec![ok.clone(), next]).await.unwrap();
     assert_eq!(events.len(), 2);
-    let bad = sign_as("bob", status("M3", "in_progress", "achieved", &["https://x.org"]));
+    let bad = sign_as(
+        "bob",
+        status("M3", "in_progress", "achieved", &["https://x.org"]),
+    );
     match when_batch(base(), vec![ok, bad]).await {
-        Err(LedgerError::Rejected { index: 1, rejection }) => assert_eq!(rejection.field, "payload.from"),
+        Err(LedgerError::Rejected {
+            index: 1,
+            rejection,
+        }) => assert_eq!(rejection.field, "payload.from"),
         other => panic!("{other:?}"),
     }
 }

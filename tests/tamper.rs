@@ -19,7 +19,11 @@ fn caught(env: &Env, seq: u64, problem: &str) {
     let (code, report) = env.verify();
     assert_eq!(code, 3, "{report}");
     assert_eq!(report["ok"], false);
-    assert_eq!((report["first_bad_seq"].as_u64(), report["problem"].as_str()), (Some(seq), Some(problem)), "{report}");
+    assert_eq!(
+        (report["first_bad_seq"].as_u64(), report["problem"].as_str()),
+        (Some(seq), Some(problem)),
+        "{report}"
+    );
     assert_eq!(report["checked"].as_u64(), Some(seq - 1), "{report}");
     let human = env.fails(3, &["verify"]);
     assert!(human.is_empty() || human.contains("verif"), "{human}");
@@ -27,11 +31,19 @@ fn caught(env: &Env, seq: u64, problem: &str) {
 
 fn replace_in(env: &Env, seq: u64, from: &str, to: &str) {
     // PostgreSQL stores the payload as jsonb text: `"key": "value"`.
-    let spaced = |s: &str| if env.kind == Kind::Postgres { s.replace("\":\"", "\": \"") } else { s.to_string() };
+    let spaced = |s: &str| {
+        if env.kind == Kind::Postgres {
+            s.replace("\":\"", "\": \"")
+        } else {
+            s.to_string()
+        }
+    };
     let (from, to) = (spaced(from), spaced(to));
     let col = env.payload_text();
     let new = env.as_json(&format!("replace({col}, '{from}', '{to}')"));
-    env.sql(&[&format!("UPDATE events SET payload = {new} WHERE sequence = {seq}")]);
+    env.sql(&[&format!(
+        "UPDATE events SET payload = {new} WHERE sequence = {seq}"
+    )]);
 }
 
 fn events(env: &Env) -> Vec<(Event, Hash)> {
@@ -44,16 +56,23 @@ fn events(env: &Env) -> Vec<(Event, Hash)> {
 }
 
 fn write_row(env: &Env, seq: u64, event: &Event, hash: &Hash, insert: bool) {
-    let payload = serde_json::to_string(&event.to_value()).unwrap().replace('\'', "''");
+    let payload = serde_json::to_string(&event.to_value())
+        .unwrap()
+        .replace('\'', "''");
     let meta = format!("{{\"hash\":\"{hash}\"}}");
-    let (p, m) = (env.as_json(&format!("'{payload}'")), env.as_json(&format!("'{meta}'")));
+    let (p, m) = (
+        env.as_json(&format!("'{payload}'")),
+        env.as_json(&format!("'{meta}'")),
+    );
     if insert {
         env.sql(&[&format!(
             "INSERT INTO events (aggregate_type, aggregate_id, sequence, event_type, event_version, payload, metadata) VALUES ('Ledger', 'test', {seq}, '{}', '1', {p}, {m})",
             event.statement.event_type()
         )]);
     } else {
-        env.sql(&[&format!("UPDATE events SET payload = {p}, metadata = {m} WHERE sequence = {seq}")]);
+        env.sql(&[&format!(
+            "UPDATE events SET payload = {p}, metadata = {m} WHERE sequence = {seq}"
+        )]);
     }
 }
 
@@ -123,7 +142,10 @@ fn a_forged_row_appended_is_caught_at_its_seq() {
         forged.prev = last_hash;
         forged.recorded_at = last.recorded_at.clone();
         forged.statement.issued_at = "2026-06-01T00:00:00.000000Z".into();
-        forged.sig = sign(&forged.statement, &ed25519_dalek::SigningKey::from_bytes(&[66; 32]));
+        forged.sig = sign(
+            &forged.statement,
+            &ed25519_dalek::SigningKey::from_bytes(&[66; 32]),
+        );
         write_row(&env, 16, &forged, &forged.hash(), true);
         caught(&env, 16, "bad_signature");
     });
@@ -181,7 +203,11 @@ fn a_status_change_written_around_the_rules_is_caught() {
         let keys = env.keys();
         let bob = std::fs::read_to_string(keys.join("bob.key")).unwrap();
         use base64::Engine;
-        let seed: [u8; 32] = base64::engine::general_purpose::STANDARD.decode(bob.trim()).unwrap().try_into().unwrap();
+        let seed: [u8; 32] = base64::engine::general_purpose::STANDARD
+            .decode(bob.trim())
+            .unwrap()
+            .try_into()
+            .unwrap();
         let mut e = all[9].0.clone();
         if let waymark_events::Payload::MilestoneStatusChanged(p) = &mut e.statement.payload {
             p.from = "in_progress".into();
@@ -194,7 +220,10 @@ fn a_status_change_written_around_the_rules_is_caught() {
         e.sig = sign(&e.statement, &ed25519_dalek::SigningKey::from_bytes(&seed));
         write_row(&env, 16, &e, &e.hash(), true);
         let (_, report) = env.verify();
-        assert!(report["detail"].as_str().unwrap().contains("R3-status"), "{report}");
+        assert!(
+            report["detail"].as_str().unwrap().contains("R3-status"),
+            "{report}"
+        );
         caught(&env, 16, "rule_violation");
     });
 }

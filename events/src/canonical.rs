@@ -226,10 +226,7 @@ mod tests {
             Err(InputError::IntegerRange(_))
         ));
         assert!(parse_strict(b"[9007199254740991, -9007199254740991]").is_ok());
-        assert!(matches!(
-            parse_strict(b"[NaN]"),
-            Err(InputError::Syntax(_))
-        ));
+        assert!(matches!(parse_strict(b"[NaN]"), Err(InputError::Syntax(_))));
         assert!(matches!(
             parse_strict(b"{\"a\":\"\xff\"}"),
             Err(InputError::Syntax(_))

@@ -33,7 +33,9 @@ pub struct HashParseError(pub String);
 impl FromStr for Hash {
     type Err = HashParseError;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        let lower = s.len() == 64 && s.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b));
+        let lower = s.len() == 64
+            && s.bytes()
+                .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b));
         let mut out = [0u8; 32];
         if !lower || hex::decode_to_slice(s, &mut out).is_err() {
             return Err(HashParseError(s.chars().take(80).collect()));

@@ -66,7 +66,8 @@ pub fn parse_verifier_key(text: &str) -> Result<VerifierKey, VerifierKeyError> {
     let arr: [u8; 32] = raw[1..]
         .try_into()
         .map_err(|_| VerifierKeyError("key length"))?;
-    let key = VerifyingKey::from_bytes(&arr).map_err(|_| VerifierKeyError("invalid Ed25519 key"))?;
+    let key =
+        VerifyingKey::from_bytes(&arr).map_err(|_| VerifierKeyError("invalid Ed25519 key"))?;
     if key_id(name, &key) != id {
         return Err(VerifierKeyError("key id does not match the key"));
     }

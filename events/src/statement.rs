@@ -116,9 +116,7 @@ pub enum SignatureError {
 /// Decodes a standard-base64 Ed25519 public key.
 pub fn decode_public_key(b64: &str) -> Result<VerifyingKey, SignatureError> {
     let bytes = B64.decode(b64).map_err(|_| SignatureError::BadPublicKey)?;
-    let arr: [u8; 32] = bytes
-        .try_into()
-        .map_err(|_| SignatureError::BadPublicKey)?;
+    let arr: [u8; 32] = bytes.try_into().map_err(|_| SignatureError::BadPublicKey)?;
     if B64.encode(arr) != b64 {
         return Err(SignatureError::BadPublicKey);
     }

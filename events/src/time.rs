@@ -1,74 +1,46 @@
 //! The time formats of SPEC section 2: `YYYY-MM-DDTHH:MM:SS.ffffffZ` and `YYYY-MM-DD`.
 
+use chrono::{DateTime, NaiveDate};
+
 fn digits(s: &[u8]) -> bool {
     s.iter().all(u8::is_ascii_digit)
-}
-
-fn num(s: &[u8]) -> u32 {
-    s.iter().fold(0, |a, d| a * 10 + u32::from(d - b'0'))
-}
-
-fn days_in_month(y: u32, m: u32) -> u32 {
-    match m {
-        1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
-        4 | 6 | 9 | 11 => 30,
-        2 if (y % 4 == 0 && y % 100 != 0) || y % 400 == 0 => 29,
-        2 => 28,
-        _ => 0,
-    }
 }
 
 /// A calendar date `YYYY-MM-DD` that exists.
 pub fn is_date(s: &str) -> bool {
     let b = s.as_bytes();
-    if b.len() != 10 || b[4] != b'-' || b[7] != b'-' {
-        return false;
-    }
-    if !(digits(&b[0..4]) && digits(&b[5..7]) && digits(&b[8..10])) {
-        return false;
-    }
-    let (y, m, d) = (num(&b[0..4]), num(&b[5..7]), num(&b[8..10]));
-    (1..=12).contains(&m) && d >= 1 && d <= days_in_month(y, m)
+    b.len() == 10
+        && b[4] == b'-'
+        && b[7] == b'-'
+        && digits(&b[0..4])
+        && digits(&b[5..7])
+        && digits(&b[8..10])
+        && NaiveDate::parse_from_str(s, "%Y-%m-%d").is_ok()
 }
 
 /// A UTC timestamp with exactly six fraction digits: `2024-06-10T12:00:00.000000Z`.
 /// Strings of this form sort in time order, so the recorder compares them as text.
 pub fn is_timestamp(s: &str) -> bool {
     let b = s.as_bytes();
-    if b.len() != 27 || !is_date(&s[..10]) || b[10] != b'T' || b[26] != b'Z' {
-        return false;
-    }
-    if b[13] != b':' || b[16] != b':' || b[19] != b'.' {
-        return false;
-    }
-    if !(digits(&b[11..13]) && digits(&b[14..16]) && digits(&b[17..19]) && digits(&b[20..26])) {
-        return false;
-    }
-    num(&b[11..13]) < 24 && num(&b[14..16]) < 60 && num(&b[17..19]) < 60
+    b.len() == 27
+        && is_date(&s[..10])
+        && b[10] == b'T'
+        && b[13] == b':'
+        && b[16] == b':'
+        && b[19] == b'.'
+        && b[26] == b'Z'
+        && [11..13, 14..16, 17..19, 20..26]
+            .into_iter()
+            .all(|r| digits(&b[r]))
+        && chrono::NaiveTime::parse_from_str(&s[11..26], "%H:%M:%S%.6f").is_ok()
 }
 
-/// Formats a Unix time in microseconds as a SPEC timestamp (proleptic Gregorian, UTC).
+/// Formats a Unix time in microseconds as a SPEC timestamp.
 pub fn format_timestamp(unix_micros: i64) -> String {
-    let micros = unix_micros.rem_euclid(1_000_000);
-    let secs = unix_micros.div_euclid(1_000_000);
-    let days = secs.div_euclid(86_400);
-    let sod = secs.rem_euclid(86_400);
-    // Howard Hinnant's civil_from_days.
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = yoe + era * 400 + i64::from(m <= 2);
-    format!(
-        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}.{micros:06}Z",
-        sod / 3600,
-        (sod / 60) % 60,
-        sod % 60
-    )
+    DateTime::from_timestamp_micros(unix_micros)
+        .unwrap_or_default()
+        .format("%Y-%m-%dT%H:%M:%S%.6fZ")
+        .to_string()
 }
 
 #[cfg(test)]
@@ -99,6 +71,9 @@ mod tests {
             format_timestamp(1_795_860_001_500_000),
             "2026-11-28T10:00:01.500000Z"
         );
-        assert_eq!(format_timestamp(951_782_400_000_001), "2000-02-29T00:00:00.000001Z");
+        assert_eq!(
+            format_timestamp(951_782_400_000_001),
+            "2000-02-29T00:00:00.000001Z"
+        );
     }
 }

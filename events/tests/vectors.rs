@@ -49,7 +49,12 @@ fn every_signed_byte_leaf_byte_signature_and_hash_is_reproduced() {
         assert_eq!(event.seq, i as u64 + 1);
         assert_eq!(event.prev, prev);
         let signed = B64.decode(e["signed_bytes_b64"].as_str().unwrap()).unwrap();
-        assert_eq!(event.statement.signed_bytes(), signed, "signed bytes of seq {}", i + 1);
+        assert_eq!(
+            event.statement.signed_bytes(),
+            signed,
+            "signed bytes of seq {}",
+            i + 1
+        );
         let leaf = B64.decode(e["leaf_bytes_b64"].as_str().unwrap()).unwrap();
         assert_eq!(event.leaf_bytes(), leaf, "leaf bytes of seq {}", i + 1);
         assert_eq!(event.hash().to_hex(), e["hash"], "hash of seq {}", i + 1);

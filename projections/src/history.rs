@@ -38,10 +38,15 @@ pub struct HistoryFilter {
 
 impl HistoryFilter {
     pub fn matches(&self, row: &HistoryRow) -> bool {
-        self.milestone.as_ref().is_none_or(|m| row.milestones.contains(m))
+        self.milestone
+            .as_ref()
+            .is_none_or(|m| row.milestones.contains(m))
             && self.actor.as_ref().is_none_or(|a| &row.actor == a)
             && self.season.is_none_or(|s| row.season == Some(s))
-            && self.event_type.as_ref().is_none_or(|t| &row.event_type == t)
+            && self
+                .event_type
+                .as_ref()
+                .is_none_or(|t| &row.event_type == t)
     }
 }
 
@@ -71,16 +76,31 @@ impl HistoryFold {
         let mut season = self.open_season;
         let change = match &st.payload {
             Payload::LedgerOpened(p) => {
-                self.actors
-                    .insert(p.founder.actor.clone(), (p.founder.name.clone(), vec!["steward".into()]));
-                format!("opened with framework {} {}", p.framework.id, p.framework.version)
+                self.actors.insert(
+                    p.founder.actor.clone(),
+                    (p.founder.name.clone(), vec!["steward".into()]),
+                );
+                format!(
+                    "opened with framework {} {}",
+                    p.framework.id, p.framework.version
+                )
             }
             Payload::ActorRegistered(p) => {
-                self.actors.insert(p.actor.clone(), (p.name.clone(), p.roles.clone()));
-                format!("registered {} ({}) as {}", p.actor, p.name, p.roles.join(", "))
+                self.actors
+                    .insert(p.actor.clone(), (p.name.clone(), p.roles.clone()));
+                format!(
+                    "registered {} ({}) as {}",
+                    p.actor,
+                    p.name,
+                    p.roles.join(", ")
+                )
             }
             Payload::ActorRolesChanged(p) => {
-                let old = self.actors.get(&p.actor).map(|a| a.1.join(", ")).unwrap_or_default();
+                let old = self
+                    .actors
+                    .get(&p.actor)
+                    .map(|a| a.1.join(", "))
+                    .unwrap_or_default();
                 if let Some(a) = self.actors.get_mut(&p.actor) {
                     a.1 = p.roles.clone();
                 }
@@ -133,7 +153,12 @@ impl HistoryFold {
                 reason = Some(p.intent.clone());
                 self.open_season = Some(p.season);
                 season = Some(p.season);
-                format!("season {} opened on {} (focus: {})", p.season, p.starts_on, p.focus.join(", "))
+                format!(
+                    "season {} opened on {} (focus: {})",
+                    p.season,
+                    p.starts_on,
+                    p.focus.join(", ")
+                )
             }
             Payload::SeasonReEvaluated(p) => {
                 milestones = p.assessments.iter().map(|a| a.milestone.clone()).collect();

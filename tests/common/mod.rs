@@ -7,11 +7,15 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 pub fn admin_url() -> String {
-    std::env::var("DATABASE_URL").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into())
+    std::env::var("DATABASE_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into())
 }
 
 fn runtime() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap()
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap()
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -33,17 +37,32 @@ impl Env {
         match kind {
             Kind::Sqlite => {
                 let url = format!("sqlite://{}", dir.path().join("ledger.db").display());
-                Env { kind, dir, url, pg_name: None }
+                Env {
+                    kind,
+                    dir,
+                    url,
+                    pg_name: None,
+                }
             }
             Kind::Postgres => {
                 let name = format!("waymark_test_{}", rand::random::<u64>());
                 runtime().block_on(async {
-                    let pool = sqlx::PgPool::connect(&admin_url()).await.expect("PostgreSQL at DATABASE_URL");
-                    sqlx::query(&format!("CREATE DATABASE {name}")).execute(&pool).await.unwrap();
+                    let pool = sqlx::PgPool::connect(&admin_url())
+                        .await
+                        .expect("PostgreSQL at DATABASE_URL");
+                    sqlx::query(&format!("CREATE DATABASE {name}"))
+                        .execute(&pool)
+                        .await
+                        .unwrap();
                 });
                 let base = admin_url();
                 let url = format!("{}/{name}", &base[..base.rfind('/').unwrap()]);
-                Env { kind, dir, url, pg_name: Some(name) }
+                Env {
+                    kind,
+                    dir,
+                    url,
+                    pg_name: Some(name),
+                }
             }
         }
     }
@@ -72,7 +91,13 @@ impl Env {
     #[track_caller]
     pub fn ok(&self, args: &[&str]) -> String {
         let out = self.run(args);
-        assert_eq!(out.status.code(), Some(0), "waymark {args:?}\nstdout: {}\nstderr: {}", text(&out.stdout), text(&out.stderr));
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "waymark {args:?}\nstdout: {}\nstderr: {}",
+            text(&out.stdout),
+            text(&out.stderr)
+        );
         text(&out.stdout)
     }
 
@@ -80,7 +105,13 @@ impl Env {
     #[track_caller]
     pub fn fails(&self, code: i32, args: &[&str]) -> String {
         let out = self.run(args);
-        assert_eq!(out.status.code(), Some(code), "waymark {args:?}\nstdout: {}\nstderr: {}", text(&out.stdout), text(&out.stderr));
+        assert_eq!(
+            out.status.code(),
+            Some(code),
+            "waymark {args:?}\nstdout: {}\nstderr: {}",
+            text(&out.stdout),
+            text(&out.stderr)
+        );
         text(&out.stderr)
     }
 
@@ -99,7 +130,10 @@ impl Env {
     /// `verify --json`, whatever its exit code; returns (code, report).
     pub fn verify(&self) -> (i32, Value) {
         let out = self.run(&["--json", "verify"]);
-        (out.status.code().unwrap(), serde_json::from_slice(&out.stdout).unwrap_or(Value::Null))
+        (
+            out.status.code().unwrap(),
+            serde_json::from_slice(&out.stdout).unwrap_or(Value::Null),
+        )
     }
 
     /// Runs SQL on the test's database (tampering, like someone with write access).
@@ -109,14 +143,20 @@ impl Env {
                 Kind::Sqlite => {
                     let pool = sqlx::SqlitePool::connect(&self.url).await.unwrap();
                     for s in statements {
-                        sqlx::query(s).execute(&pool).await.unwrap_or_else(|e| panic!("{s}: {e}"));
+                        sqlx::query(s)
+                            .execute(&pool)
+                            .await
+                            .unwrap_or_else(|e| panic!("{s}: {e}"));
                     }
                     pool.close().await;
                 }
                 Kind::Postgres => {
                     let pool = sqlx::PgPool::connect(&self.url).await.unwrap();
                     for s in statements {
-                        sqlx::query(s).execute(&pool).await.unwrap_or_else(|e| panic!("{s}: {e}"));
+                        sqlx::query(s)
+                            .execute(&pool)
+                            .await
+                            .unwrap_or_else(|e| panic!("{s}: {e}"));
                     }
                     pool.close().await;
                 }
@@ -150,9 +190,23 @@ impl Env {
     /// A ledger `test` with founder `alice`, reporter `bob` and reviewer `rita`.
     pub fn init(&self) {
         let fw = self.framework();
-        self.ok(&["--ledger", "test", "init", "--framework", fw.to_str().unwrap(), "--founder", "alice", "--founder-name", "Alice", "--origin", "example.org/test"]);
+        self.ok(&[
+            "--ledger",
+            "test",
+            "init",
+            "--framework",
+            fw.to_str().unwrap(),
+            "--founder",
+            "alice",
+            "--founder-name",
+            "Alice",
+            "--origin",
+            "example.org/test",
+        ]);
         self.ok(&["actor", "add", "bob", "--name", "Bob", "--role", "reporter"]);
-        self.ok(&["actor", "add", "rita", "--name", "Rita", "--role", "reviewer"]);
+        self.ok(&[
+            "actor", "add", "rita", "--name", "Rita", "--role", "reviewer",
+        ]);
     }
 
     /// `init` plus a short history written with `apply` (seq 1..=12).
@@ -169,7 +223,9 @@ impl Drop for Env {
         if let Some(name) = &self.pg_name {
             runtime().block_on(async {
                 if let Ok(pool) = sqlx::PgPool::connect(&admin_url()).await {
-                    let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).execute(&pool).await;
+                    let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+                        .execute(&pool)
+                        .await;
                 }
             });
         }
