@@ -730,12 +730,7 @@ impl LedgerState {
                 self.log_key = p.log_key.clone();
                 self.founder = p.founder.actor.clone();
                 self.framework = p.framework.clone();
-                self.layer_phase = p
-                    .framework
-                    .layers
-                    .iter()
-                    .filter_map(|l| Some((l.id.clone(), l.phases.first()?.clone())))
-                    .collect();
+                self.layer_phase = p.framework.initial_phases();
                 self.actors.insert(
                     p.founder.actor.clone(),
                     Actor {
@@ -787,15 +782,7 @@ impl LedgerState {
             }
             Payload::MilestoneRevised(p) => {
                 if let Some(m) = self.milestones.get_mut(&p.id) {
-                    if let Some(t) = &p.title {
-                        m.title = t.clone();
-                    }
-                    if let Some(ph) = &p.phase {
-                        m.phase = ph.clone();
-                    }
-                    if let Some(d) = &p.depends_on {
-                        m.depends_on = d.clone();
-                    }
+                    p.apply_to(&mut m.title, &mut m.phase, &mut m.depends_on);
                 }
             }
             Payload::MilestoneRetired(p) => {

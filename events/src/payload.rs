@@ -121,6 +121,14 @@ impl Framework {
         self.layers.iter().find(|l| l.id == id)
     }
 
+    /// Each layer's starting phase (its first), keyed by layer id.
+    pub fn initial_phases(&self) -> std::collections::BTreeMap<String, String> {
+        self.layers
+            .iter()
+            .filter_map(|l| Some((l.id.clone(), l.phases.first()?.clone())))
+            .collect()
+    }
+
     /// Position of a phase in the framework's `phases` list ("framework order").
     pub fn phase_rank(&self, id: &str) -> Option<usize> {
         self.phases.iter().position(|p| p.id == id)
@@ -197,6 +205,19 @@ pub struct MilestoneRevised {
 }
 
 impl MilestoneRevised {
+    /// Applies the revised fields that the status and the rules keep.
+    pub fn apply_to(&self, title: &mut String, phase: &mut String, depends_on: &mut Vec<String>) {
+        if let Some(t) = &self.title {
+            t.clone_into(title);
+        }
+        if let Some(p) = &self.phase {
+            p.clone_into(phase);
+        }
+        if let Some(d) = &self.depends_on {
+            depends_on.clone_from(d);
+        }
+    }
+
     /// Names of the fields this revision changes, in payload order.
     pub fn revised_fields(&self) -> Vec<&'static str> {
         let mut out = Vec::new();

@@ -116,12 +116,7 @@ impl StatusFold {
             Payload::LedgerOpened(p) => {
                 self.ledger = st.ledger.clone();
                 self.framework = p.framework.clone();
-                self.layer_phase = p
-                    .framework
-                    .layers
-                    .iter()
-                    .filter_map(|l| Some((l.id.clone(), l.phases.first()?.clone())))
-                    .collect();
+                self.layer_phase = p.framework.initial_phases();
             }
             Payload::MilestoneDefined(p) => {
                 self.milestones.insert(
@@ -140,15 +135,7 @@ impl StatusFold {
             }
             Payload::MilestoneRevised(p) => {
                 if let Some(m) = self.milestones.get_mut(&p.id) {
-                    if let Some(t) = &p.title {
-                        m.title = t.clone();
-                    }
-                    if let Some(ph) = &p.phase {
-                        m.phase = ph.clone();
-                    }
-                    if let Some(d) = &p.depends_on {
-                        m.depends_on = d.clone();
-                    }
+                    p.apply_to(&mut m.title, &mut m.phase, &mut m.depends_on);
                     m.last_change = change;
                 }
             }
