@@ -11,11 +11,14 @@
 //! - `payload` — one struct per event type of SPEC section 5.
 //! - `statement` — statements, events, signing and verification.
 //! - `time` — the timestamp and date formats of SPEC section 2.
+//! - `merkle` — the RFC 9162 tree: roots, the compact frontier, inclusion and
+//!   consistency proofs and their verifiers.
 //! - `note` — log-key verifier strings (C2SP signed-note keys).
 #![forbid(unsafe_code)]
 
 mod canonical;
 mod hash;
+mod merkle;
 mod note;
 mod payload;
 mod statement;
@@ -23,6 +26,10 @@ mod time;
 
 pub use canonical::{canonical_bytes, parse_strict, InputError, MAX_SAFE_INTEGER};
 pub use hash::{leaf_hash, Hash, HashParseError};
+pub use merkle::{
+    consistency_proof, empty_root, inclusion_proof, node_hash, root, verify_consistency,
+    verify_inclusion, CompactRange, Frontier, FrontierError, ProofError,
+};
 pub use note::{key_id, parse_verifier_key, verifier_key, VerifierKey, VerifierKeyError};
 pub use payload::{
     ActorKeyRotated, ActorRegistered, ActorRetired, ActorRolesChanged, Assessment, EventType,
