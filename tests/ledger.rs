@@ -117,16 +117,6 @@ fn scenario_writes_read_back_as_status_and_history(kind: Kind) {
     );
 }
 
-#[test]
-fn sqlite_scenario_writes_read_back_as_status_and_history() {
-    scenario_writes_read_back_as_status_and_history(Kind::Sqlite);
-}
-
-#[test]
-fn postgres_scenario_writes_read_back_as_status_and_history() {
-    scenario_writes_read_back_as_status_and_history(Kind::Postgres);
-}
-
 fn rejected_statements_leave_the_export_byte_identical(kind: Kind) {
     let env = Env::new(kind);
     env.history();
@@ -354,16 +344,6 @@ fn rejected_statements_leave_the_export_byte_identical(kind: Kind) {
     assert_eq!(env.export(), before);
 }
 
-#[test]
-fn sqlite_rejected_statements_leave_the_export_byte_identical() {
-    rejected_statements_leave_the_export_byte_identical(Kind::Sqlite);
-}
-
-#[test]
-fn postgres_rejected_statements_leave_the_export_byte_identical() {
-    rejected_statements_leave_the_export_byte_identical(Kind::Postgres);
-}
-
 fn apply_records_every_line_in_one_transaction(kind: Kind) {
     let env = Env::new(kind);
     env.init();
@@ -385,16 +365,6 @@ fn apply_records_every_line_in_one_transaction(kind: Kind) {
     // Lines signed with an issued_at of their own keep it.
     let exported = String::from_utf8(before).unwrap();
     assert_eq!(exported.lines().count(), 15);
-}
-
-#[test]
-fn sqlite_apply_records_every_line_in_one_transaction() {
-    apply_records_every_line_in_one_transaction(Kind::Sqlite);
-}
-
-#[test]
-fn postgres_apply_records_every_line_in_one_transaction() {
-    apply_records_every_line_in_one_transaction(Kind::Postgres);
 }
 
 fn the_export_verifies_with_the_independent_python_verifier(kind: Kind) {
@@ -422,16 +392,6 @@ fn the_export_verifies_with_the_independent_python_verifier(kind: Kind) {
     let prefix = env.ok(&["export", "--upto", "3"]);
     assert_eq!(prefix.lines().count(), 3);
     assert!(std::fs::read_to_string(&log).unwrap().starts_with(&prefix));
-}
-
-#[test]
-fn sqlite_export_verifies_with_the_independent_python_verifier() {
-    the_export_verifies_with_the_independent_python_verifier(Kind::Sqlite);
-}
-
-#[test]
-fn postgres_export_verifies_with_the_independent_python_verifier() {
-    the_export_verifies_with_the_independent_python_verifier(Kind::Postgres);
 }
 
 fn concurrent_writers_never_fork_the_chain(kind: Kind) {
@@ -483,16 +443,6 @@ fn concurrent_writers_never_fork_the_chain(kind: Kind) {
 }
 
 #[test]
-fn sqlite_concurrent_writers_never_fork_the_chain() {
-    concurrent_writers_never_fork_the_chain(Kind::Sqlite);
-}
-
-#[test]
-fn postgres_concurrent_writers_never_fork_the_chain() {
-    concurrent_writers_never_fork_the_chain(Kind::Postgres);
-}
-
-#[test]
 fn the_demo_builds_and_verifies_on_sqlite_and_postgres() {
     for kind in [Kind::Sqlite, Kind::Postgres] {
         let env = Env::new(kind);
@@ -541,3 +491,27 @@ fn usage_storage_and_missing_ledger_errors_have_their_exit_codes() {
         &["--ledger", "x", "init", "--framework", "no-such-framework"],
     );
 }
+
+/// Runs a scenario as two tests, `<scenario>::sqlite` and `<scenario>::postgres`.
+macro_rules! on_both_backends {
+    ($($scenario:ident),* $(,)?) => {$(
+        mod $scenario {
+            #[test]
+            fn sqlite() {
+                super::$scenario(super::Kind::Sqlite);
+            }
+            #[test]
+            fn postgres() {
+                super::$scenario(super::Kind::Postgres);
+            }
+        }
+    )*};
+}
+
+on_both_backends!(
+    scenario_writes_read_back_as_status_and_history,
+    rejected_statements_leave_the_export_byte_identical,
+    apply_records_every_line_in_one_transaction,
+    the_export_verifies_with_the_independent_python_verifier,
+    concurrent_writers_never_fork_the_chain,
+);
