@@ -127,20 +127,22 @@ fn rejected_statements_leave_the_export_byte_identical(kind: Kind) {
     std::fs::write(&float_apply, "{\"as\":\"alice\",\"type\":\"SeasonOpened\",\"payload\":{\"season\":7.0,\"starts_on\":\"2025-01-16\",\"intent\":\"i\",\"focus\":[]}}\n").unwrap();
     let dup_apply = env.path("dup.jsonl");
     std::fs::write(&dup_apply, "{\"as\":\"alice\",\"as\":\"bob\",\"type\":\"SeasonOpened\",\"payload\":{\"season\":7,\"starts_on\":\"2025-01-16\",\"intent\":\"i\",\"focus\":[]}}\n").unwrap();
+    // Achieving M2 while its dependency M1 is not achieved.
+    let unmet = [
+        "--as",
+        "bob",
+        "milestone",
+        "set",
+        "M2",
+        "achieved",
+        "--reason",
+        "r",
+        "--evidence",
+        "https://x.org",
+    ];
     let cases: Vec<(Vec<&str>, &[&str])> = vec![
         (
-            vec![
-                "--as",
-                "bob",
-                "milestone",
-                "set",
-                "M2",
-                "achieved",
-                "--reason",
-                "r",
-                "--evidence",
-                "https://x.org",
-            ],
+            unmet.to_vec(),
             &["R3-status", "payload.to", "unmet dependencies: M1"],
         ),
         (
@@ -323,19 +325,7 @@ fn rejected_statements_leave_the_export_byte_identical(kind: Kind) {
         assert_eq!(env.export(), before, "waymark {args:?} changed the ledger");
     }
     // --json errors carry the rule and field.
-    let out = env.run(&[
-        "--json",
-        "--as",
-        "bob",
-        "milestone",
-        "set",
-        "M2",
-        "achieved",
-        "--reason",
-        "r",
-        "--evidence",
-        "https://x.org",
-    ]);
+    let out = env.run(&[&["--json"][..], &unmet[..]].concat());
     let v: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(
         (v["error"]["rule"].as_str(), v["error"]["field"].as_str()),
