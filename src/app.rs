@@ -4,19 +4,21 @@
 use crate::aggregate::{Ledger, LedgerError, LedgerServices, Record, Signed};
 use crate::db::{Db, Repository};
 use crate::error::{Error, Result, StorageError};
+use crate::read_model::{LedgerView, ReadModelQuery, ReadModels, RebuildReport};
 use crate::state::LedgerState;
 use crate::store::{ChainedEventStore, Clock};
 use crate::verify::{Problem, Replayer, Report};
 use cqrs_es::event_sink::EventSink;
-use cqrs_es::{Aggregate, AggregateContext, AggregateError, EventStore};
-use postgres_es::PostgresEventRepository;
+use cqrs_es::persist::ViewRepository;
+use cqrs_es::{Aggregate, AggregateContext, AggregateError, EventStore, Query};
+use postgres_es::{PostgresEventRepository, PostgresViewRepository};
 use serde::Serialize;
-use sqlite_es::SqliteEventRepository;
+use sqlite_es::{SqliteEventRepository, SqliteViewRepository};
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 use waymark_events::{Event, Hash};
-use waymark_projections::{HistoryFilter, HistoryFold, HistoryRow, Status, StatusFold};
+use waymark_projections::{HistoryFilter, HistoryRow, Status};
 
 /// How many times a write is re-validated and re-chained after losing the race for
 /// the next `seq` before it gives up with `Error::Conflict`.
@@ -67,34 +69,49 @@ impl std::str::FromStr for AsOf {
     }
 }
 
-/// Builds a repository from a connected pool of the matching kind.
+/// Builds the event repository and the view repository from a connected pool of
+/// the matching kind.
 pub trait FromDb: Repository + Sized {
-    fn from_db(db: &Db) -> Option<Self>;
+    type Views: ViewRepository<LedgerView, Ledger> + 'static;
+    fn from_db(db: &Db) -> Option<(Self, Self::Views)>;
 }
 
+/// The view table of `read_model`.
+const VIEWS: &str = "waymark_views";
+
 impl FromDb for SqliteEventRepository {
-    fn from_db(db: &Db) -> Option<Self> {
+    type Views = SqliteViewRepository<LedgerView, Ledger>;
+    fn from_db(db: &Db) -> Option<(Self, Self::Views)> {
         match db {
-            Db::Sqlite(p) => Some(SqliteEventRepository::new(p.clone())),
+            Db::Sqlite(p) => Some((
+                SqliteEventRepository::new(p.clone()),
+                SqliteViewRepository::new(VIEWS, p.clone()),
+            )),
             Db::Postgres(_) => None,
         }
     }
 }
 
 impl FromDb for PostgresEventRepository {
-    fn from_db(db: &Db) -> Option<Self> {
+    type Views = PostgresViewRepository<LedgerView, Ledger>;
+    fn from_db(db: &Db) -> Option<(Self, Self::Views)> {
         match db {
-            Db::Postgres(p) => Some(PostgresEventRepository::new(p.clone())),
+            Db::Postgres(p) => Some((
+                PostgresEventRepository::new(p.clone()),
+                PostgresViewRepository::new(VIEWS, p.clone()),
+            )),
             Db::Sqlite(_) => None,
         }
     }
 }
 
-pub struct Waymark<R> {
+pub struct Waymark<R: FromDb> {
     pub db: Db,
     repo: Arc<R>,
     store: ChainedEventStore<R>,
     services: LedgerServices,
+    read_models: Arc<ReadModels<R::Views>>,
+    query: ReadModelQuery<R::Views>,
 }
 
 fn storage_err(e: AggregateError<LedgerError>) -> Error {
@@ -111,11 +128,13 @@ fn storage_err(e: AggregateError<LedgerError>) -> Error {
 
 impl<R: FromDb> Waymark<R> {
     pub fn new(db: Db, clock: Clock) -> Result<Self> {
-        let repo = Arc::new(
-            R::from_db(&db)
-                .ok_or_else(|| Error::Usage("repository does not match the database".into()))?,
-        );
+        let (repo, views) = R::from_db(&db)
+            .ok_or_else(|| Error::Usage("repository does not match the database".into()))?;
+        let repo = Arc::new(repo);
+        let read_models = Arc::new(ReadModels::new(db.clone(), views));
         Ok(Waymark {
+            query: ReadModelQuery::new(read_models.clone()),
+            read_models,
             services: LedgerServices {
                 signatures: Arc::new(db.clone()),
             },
@@ -154,6 +173,7 @@ impl<R: FromDb> Waymark<R> {
                 .await
             {
                 Ok(envelopes) => {
+                    self.query.dispatch(ledger, &envelopes).await;
                     return Ok(envelopes
                         .into_iter()
                         .map(|e| Recorded {
@@ -161,7 +181,7 @@ impl<R: FromDb> Waymark<R> {
                             hash: e.payload.0.hash(),
                             event_type: e.payload.0.statement.event_type().as_str().into(),
                         })
-                        .collect())
+                        .collect());
                 }
                 Err(AggregateError::AggregateConflict) => {
                     // sqlite-es and postgres-es commit the events before they find the
@@ -361,74 +381,74 @@ impl<R: FromDb> Waymark<R> {
         Ok(out)
     }
 
-    /// Events up to an as-of point (all of them without one).
-    pub async fn events_as_of(
+    /// The read models caught up to the head (fails for an unknown ledger).
+    async fn synced(&self, ledger: &str) -> Result<LedgerView> {
+        let view = self.read_models.sync(ledger).await?;
+        if view.seq() == 0 {
+            return Err(Error::Usage(format!("no ledger {ledger:?} in this store")));
+        }
+        Ok(view)
+    }
+
+    /// How many events (from seq 1) an as-of point covers, given the head.
+    pub async fn resolve(&self, ledger: &str, as_of: &AsOf) -> Result<u64> {
+        let head = self.synced(ledger).await?.seq();
+        self.resolve_at(ledger, as_of, head).await
+    }
+
+    async fn resolve_at(&self, ledger: &str, as_of: &AsOf, head: u64) -> Result<u64> {
+        match as_of {
+            AsOf::Seq(n) if *n <= head => Ok(*n),
+            AsOf::Seq(n) => Err(Error::BadInput(format!(
+                "as-of seq:{n}: the ledger's head is seq {head}"
+            ))),
+            AsOf::Season(s) => match self.read_models.season_bounds(ledger, *s).await? {
+                None => Err(Error::BadInput(format!(
+                    "as-of season:{s}: season {s} was never opened in this ledger"
+                ))),
+                Some((_, closed)) => Ok(closed.unwrap_or(head)),
+            },
+            AsOf::Time(t) => self
+                .read_models
+                .seq_at_time(ledger, t)
+                .await?
+                .ok_or_else(|| {
+                    Error::BadInput(format!("as-of time: nothing was recorded at or before {t}"))
+                }),
+        }
+    }
+
+    /// The status projection (SPEC section 9) at the head (from the stored read
+    /// model) or at an as-of point (from the nearest stored checkpoint).
+    pub async fn status(&self, ledger: &str, as_of: Option<&AsOf>) -> Result<Status> {
+        let view = self.synced(ledger).await?;
+        let Some(as_of) = as_of else {
+            return Ok(view.status.status());
+        };
+        let n = self.resolve_at(ledger, as_of, view.seq()).await?;
+        self.status_at(ledger, n, &view).await
+    }
+
+    async fn status_at(&self, ledger: &str, n: u64, head: &LedgerView) -> Result<Status> {
+        if n == head.seq() {
+            return Ok(head.status.status());
+        }
+        Ok(self.read_models.status_fold_at(ledger, n).await?.status())
+    }
+
+    /// The audit trail, filtered (from the stored read model).
+    pub async fn history(&self, ledger: &str, filter: &HistoryFilter) -> Result<Vec<HistoryRow>> {
+        self.synced(ledger).await?;
+        self.read_models.history(ledger, filter, None).await
+    }
+
+    /// Recomputes the read models from the events and compares them with the stored
+    /// ones; `progress(head, reached)` is called as it goes.
+    pub async fn rebuild(
         &self,
         ledger: &str,
-        as_of: Option<&AsOf>,
-    ) -> Result<Vec<(Event, Hash)>> {
-        let events = self.events(ledger).await?;
-        let n = cut(&events, as_of)?;
-        Ok(events.into_iter().take(n).collect())
-    }
-
-    /// The status projection (SPEC section 9) at the head or at an as-of point.
-    pub async fn status(&self, ledger: &str, as_of: Option<&AsOf>) -> Result<Status> {
-        let mut fold = StatusFold::new();
-        for (e, h) in self.events_as_of(ledger, as_of).await? {
-            fold.apply(&e, &h);
-        }
-        Ok(fold.status())
-    }
-
-    /// The audit trail, filtered.
-    pub async fn history(&self, ledger: &str, filter: &HistoryFilter) -> Result<Vec<HistoryRow>> {
-        let mut fold = HistoryFold::new();
-        Ok(self
-            .events(ledger)
-            .await?
-            .iter()
-            .map(|(e, h)| fold.row(e, h))
-            .filter(|r| filter.matches(r))
-            .collect())
-    }
-}
-
-/// How many events (from seq 1) an as-of point covers.
-fn cut(events: &[(Event, Hash)], as_of: Option<&AsOf>) -> Result<usize> {
-    use waymark_events::Payload;
-    let head = events.len();
-    match as_of {
-        None => Ok(head),
-        Some(AsOf::Seq(n)) if *n as usize <= head => Ok(*n as usize),
-        Some(AsOf::Seq(n)) => Err(Error::BadInput(format!(
-            "as-of seq:{n}: the ledger's head is seq {head}"
-        ))),
-        Some(AsOf::Season(s)) => {
-            let opened = events.iter().any(
-                |(e, _)| matches!(&e.statement.payload, Payload::SeasonOpened(p) if p.season == *s),
-            );
-            if !opened {
-                return Err(Error::BadInput(format!(
-                    "as-of season:{s}: season {s} was never opened in this ledger"
-                )));
-            }
-            Ok(events
-                .iter()
-                .position(|(e, _)| matches!(&e.statement.payload, Payload::SeasonReEvaluated(p) if p.season == *s))
-                .map_or(head, |i| i + 1))
-        }
-        Some(AsOf::Time(t)) => {
-            let n = events
-                .iter()
-                .take_while(|(e, _)| e.recorded_at.as_str() <= t.as_str())
-                .count();
-            if n == 0 {
-                return Err(Error::BadInput(format!(
-                    "as-of time: nothing was recorded at or before {t}"
-                )));
-            }
-            Ok(n)
-        }
+        progress: &mut dyn FnMut(u64, u64),
+    ) -> Result<RebuildReport> {
+        self.read_models.rebuild(ledger, progress).await
     }
 }

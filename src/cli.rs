@@ -298,7 +298,7 @@ pub(crate) fn now() -> String {
 }
 
 /// One CLI invocation against one store.
-pub(crate) struct Session<'a, R> {
+pub(crate) struct Session<'a, R: FromDb> {
     pub w: Waymark<R>,
     pub keys: KeyStore,
     pub cli: &'a Cli,

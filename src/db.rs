@@ -1,9 +1,10 @@
 //! Database handles for the two backends: SQLite (embedded default) and PostgreSQL.
 //! Creates the sqlite-es / postgres-es tables on first use, plus Waymark's index on
-//! each event's signature (rule 7 without a replay).
+//! each event's signature (rule 7 without a replay) and the read-model tables.
 
 use crate::aggregate::SignatureIndex;
 use crate::error::StorageError;
+use crate::read_model;
 use async_trait::async_trait;
 use postgres_es::PostgresEventRepository;
 use sqlite_es::SqliteEventRepository;
@@ -76,7 +77,11 @@ impl Db {
                 .execute(&pool)
                 .await
                 .map_err(|e| storage("PostgreSQL", e))?;
-            for stmt in POSTGRES_SCHEMA {
+            for stmt in POSTGRES_SCHEMA
+                .iter()
+                .chain(read_model::POSTGRES_SCHEMA)
+                .chain(read_model::INDEXES)
+            {
                 sqlx::query(stmt)
                     .execute(&pool)
                     .await
@@ -95,7 +100,11 @@ impl Db {
                 .connect_with(opts)
                 .await
                 .map_err(|e| storage(&format!("cannot open {url}"), e))?;
-            for stmt in SQLITE_SCHEMA {
+            for stmt in SQLITE_SCHEMA
+                .iter()
+                .chain(read_model::SQLITE_SCHEMA)
+                .chain(read_model::INDEXES)
+            {
                 sqlx::query(stmt)
                     .execute(&pool)
                     .await

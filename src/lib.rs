@@ -11,6 +11,8 @@
 //! - `db` — SQLite / PostgreSQL connections, tables, the signature index.
 //! - `app` — `Waymark`: record (with conflict retry), state, events, status, history,
 //!   export, verify.
+//! - `read_model` — the stored read models (status view, audit trail, status
+//!   checkpoints) as a cqrs-es `Query` over the view repositories.
 //! - `verify` — the pure chain replayer behind `verify`.
 //! - `keys` — the key store; `framework` — framework TOML and the bundled frameworks.
 //! - `cli` — the command line; `demo` — the bundled Optimism history.
@@ -24,6 +26,7 @@ mod demo;
 mod error;
 mod framework;
 mod keys;
+mod read_model;
 mod rules;
 mod state;
 mod store;
@@ -38,6 +41,7 @@ pub use db::{redact, Db, Repository};
 pub use error::{Error, Result, StorageError};
 pub use framework::{bundled_names, load as load_framework, LoadedFramework};
 pub use keys::KeyStore;
+pub use read_model::{LedgerView, RebuildReport, CHECKPOINT_EVERY};
 pub use rules::{Rejection, Rule};
 pub use state::{allowed_roles, LedgerState, ROLES};
 pub use store::{system_clock, ChainedEventStore, Clock};

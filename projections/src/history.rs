@@ -50,7 +50,7 @@ impl HistoryFilter {
     }
 }
 
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct HistoryFold {
     actors: BTreeMap<String, (String, Vec<String>)>,
     open_season: Option<i64>,
