@@ -381,6 +381,12 @@ impl<R: FromDb> Waymark<R> {
         Ok(out)
     }
 
+    /// Stores a status checkpoint every `n` events from now on (default
+    /// `CHECKPOINT_EVERY`).
+    pub fn set_checkpoint_every(&self, n: u64) {
+        self.read_models.set_checkpoint_every(n);
+    }
+
     /// The read models caught up to the head (fails for an unknown ledger).
     async fn synced(&self, ledger: &str) -> Result<LedgerView> {
         let view = self.read_models.sync(ledger).await?;

@@ -86,6 +86,9 @@ pub enum Command {
         #[arg(long)]
         upto: Option<u64>,
     },
+    /// Recompute every stored read model from the events, with a progress bar, and
+    /// check the result against the stored ones
+    Rebuild,
     /// Build the bundled, sourced Optimism history into a fresh ledger and verify it
     Demo,
 }
@@ -513,10 +516,57 @@ impl<'a, R: FromDb> Session<'a, R> {
                 write_out(out.as_ref(), &bytes)?;
                 Ok(0)
             }
+            Command::Rebuild => self.rebuild().await,
             Command::Demo => Err(Error::Usage(
                 "demo is handled before a store is opened".into(),
             )),
         }
+    }
+
+    async fn rebuild(&self) -> Result<i32> {
+        let ledger = self.ledger().await?;
+        let bar = if self.cli.json {
+            indicatif::ProgressBar::hidden()
+        } else {
+            indicatif::ProgressBar::new(0)
+        };
+        bar.set_style(
+            indicatif::ProgressStyle::with_template(
+                "rebuilding {msg} {wide_bar} {pos}/{len} events ({per_sec}, eta {eta})",
+            )
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+        );
+        bar.set_message(ledger.clone());
+        let started = std::time::Instant::now();
+        let report = self
+            .w
+            .rebuild(&ledger, &mut |head, reached| {
+                bar.set_length(head);
+                bar.set_position(reached);
+            })
+            .await;
+        bar.finish_and_clear();
+        let report = report?;
+        let secs = started.elapsed().as_secs_f64();
+        if self.cli.json {
+            let mut v = serde_json::to_value(&report).unwrap_or_default();
+            v["seconds"] = json!(secs);
+            println!("{v}");
+        } else {
+            println!(
+                "rebuilt the read models of {} from {} events in {secs:.2} s",
+                report.ledger, report.events
+            );
+            if report.matched {
+                println!("the stored read models matched the events");
+            } else {
+                println!("the stored read models differed from the events, and were replaced:");
+                for d in &report.differences {
+                    println!("  {d}");
+                }
+            }
+        }
+        Ok(0)
     }
 
     async fn init(&self, a: &InitArgs) -> Result<i32> {

@@ -26,6 +26,7 @@ use cqrs_es::persist::{PersistenceError, ViewContext, ViewRepository};
 use cqrs_es::{EventEnvelope, Query, View};
 use serde::{Deserialize, Serialize};
 use std::marker::PhantomData;
+use std::sync::atomic::{AtomicU64, Ordering};
 use waymark_events::{Event, Hash};
 use waymark_projections::{HistoryFilter, HistoryFold, HistoryRow, StatusFold};
 
@@ -51,11 +52,12 @@ impl LedgerView {
         self.status.seq()
     }
 
-    /// Folds one event, collecting the rows it produces.
-    fn fold(&mut self, event: &Event, hash: &Hash, out: &mut Rows) {
+    /// Folds one event, collecting the rows it produces (a status checkpoint every
+    /// `checkpoint_every` events).
+    fn fold(&mut self, event: &Event, hash: &Hash, checkpoint_every: u64, out: &mut Rows) {
         out.history.push(self.history.row(event, hash));
         self.status.apply(event, hash);
-        if event.seq % CHECKPOINT_EVERY == 0 {
+        if event.seq % checkpoint_every == 0 {
             out.checkpoints.push((event.seq, self.status.clone()));
         }
     }
@@ -65,7 +67,7 @@ impl View<Ledger> for LedgerView {
     fn update(&mut self, envelope: &EventEnvelope<Ledger>) {
         let event = &envelope.payload.0;
         let hash = event.hash();
-        self.fold(event, &hash, &mut Rows::default());
+        self.fold(event, &hash, u64::MAX, &mut Rows::default());
     }
 }
 
@@ -128,6 +130,7 @@ fn storage(what: &str, e: impl std::fmt::Display) -> Error {
 pub struct ReadModels<V> {
     db: Db,
     views: V,
+    checkpoint_every: AtomicU64,
 }
 
 /// What `rebuild` found.
@@ -143,7 +146,21 @@ pub struct RebuildReport {
 
 impl<V: ViewRepository<LedgerView, Ledger>> ReadModels<V> {
     pub fn new(db: Db, views: V) -> Self {
-        ReadModels { db, views }
+        ReadModels {
+            db,
+            views,
+            checkpoint_every: AtomicU64::new(CHECKPOINT_EVERY),
+        }
+    }
+
+    /// Changes how often status checkpoints are stored (tests use small values to
+    /// exercise them). Applies to events folded from now on.
+    pub fn set_checkpoint_every(&self, n: u64) {
+        self.checkpoint_every.store(n.max(1), Ordering::Relaxed);
+    }
+
+    fn every(&self) -> u64 {
+        self.checkpoint_every.load(Ordering::Relaxed)
     }
 
     /// Recorded events after `after`, at most `limit`, in order.
@@ -253,7 +270,7 @@ impl<V: ViewRepository<LedgerView, Ledger>> ReadModels<V> {
     ) -> Result<(bool, LedgerView)> {
         let mut rows = Rows::default();
         for (e, h) in events {
-            view.fold(e, h, &mut rows);
+            view.fold(e, h, self.every(), &mut rows);
         }
         self.write_rows(ledger, &rows).await?;
         match self.views.update_view(view.clone(), ctx).await {
@@ -410,7 +427,7 @@ impl<V: ViewRepository<LedgerView, Ledger>> ReadModels<V> {
             let (lo, hi) = (events[0].0.seq, events[events.len() - 1].0.seq);
             let mut rows = Rows::default();
             for (e, h) in &events {
-                view.fold(e, h, &mut rows);
+                view.fold(e, h, self.every(), &mut rows);
                 if e.seq == stored_view.seq() && view != stored_view {
                     differences.push(format!(
                         "stored view at seq {} differs from the events",

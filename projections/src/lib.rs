@@ -3,12 +3,27 @@
 //! # Layout
 //! - `status` — the status projection of SPEC section 9, folded event by event.
 //! - `history` — the audit trail, one row per event, and its filters.
+//! - `diff` — what changed between two statuses.
+//! - `review` — the end-of-Season review, as data, Markdown and HTML.
+//! - `graph` — the dependency graph as DOT, Mermaid and standalone SVG.
 #![forbid(unsafe_code)]
 
+mod diff;
+mod graph;
 mod history;
+mod review;
 mod status;
 
+pub use diff::{
+    diff, Change, DependsOnChange, LayerDiff, MilestoneDiff, Point, ProgressChange, SeasonRef,
+    StatusDiff,
+};
+pub use graph::{to_dot, to_mermaid, to_svg};
 pub use history::{HistoryFilter, HistoryFold, HistoryRow};
+pub use review::{
+    review, Achievement, ActorActivity, FocusDelivery, LayerDelta, NewMilestone, PhaseDelta,
+    PhaseTransition, Regression, Retirement, ReviewError, Revision, SeasonReview, StillOpen,
+};
 pub use status::{
     AsOf, LastChange, LayerStatus, MilestoneStatus, PhaseProgress, SeasonStatus, Status, StatusFold,
 };

@@ -1,0 +1,386 @@
+//! What changed between two status projections (`waymark diff SPEC SPEC`).
+//!
+//! Only what differs is kept: an unchanged layer, phase or milestone does not appear.
+
+use crate::status::{AsOf, LayerStatus, MilestoneStatus, SeasonStatus, Status};
+use serde::{Deserialize, Serialize};
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt::{self, Display, Write as _};
+use waymark_events::Hash;
+
+/// A position in the chain. A status before any event is at seq 0 with the all-zero hash
+/// (the `prev` of seq 1).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Point {
+    pub seq: u64,
+    pub hash: Hash,
+}
+
+impl Point {
+    /// The position a status was computed at.
+    pub fn of(as_of: Option<&AsOf>) -> Point {
+        as_of.map_or(
+            Point {
+                seq: 0,
+                hash: Hash::ZERO,
+            },
+            |a| Point {
+                seq: a.seq,
+                hash: a.hash,
+            },
+        )
+    }
+}
+
+/// A value before and after.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Change<T> {
+    pub from: T,
+    pub to: T,
+}
+
+impl<T: PartialEq> Change<T> {
+    /// `Some` only when the value changed.
+    pub fn of(from: T, to: T) -> Option<Change<T>> {
+        (from != to).then_some(Change { from, to })
+    }
+}
+
+/// Achieved and total milestones of one phase of a layer, before and after.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ProgressChange {
+    pub phase: String,
+    pub achieved: Change<u64>,
+    pub total: Change<u64>,
+}
+
+/// A layer whose current phase or progress changed. A layer missing on one side counts
+/// as phase `""` with no milestones.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LayerDiff {
+    pub id: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub phase: Option<Change<String>>,
+    /// Only the phases whose counts changed.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub progress: Vec<ProgressChange>,
+}
+
+/// A dependency list before and after, with what was added and removed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DependsOnChange {
+    pub from: Vec<String>,
+    pub to: Vec<String>,
+    pub added: Vec<String>,
+    pub removed: Vec<String>,
+}
+
+/// A milestone present on both sides, with only the fields that changed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MilestoneDiff {
+    pub id: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status: Option<Change<String>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub phase: Option<Change<String>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub title: Option<Change<String>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub depends_on: Option<DependsOnChange>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub retired: Option<Change<bool>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub regressed: Option<Change<bool>>,
+}
+
+/// The season's number and state, as a diff compares them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SeasonRef {
+    pub number: i64,
+    pub state: String,
+}
+
+impl Display for SeasonRef {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} ({})", self.number, self.state)
+    }
+}
+
+/// Everything that differs between two statuses of one ledger.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StatusDiff {
+    pub ledger: String,
+    pub from: Point,
+    pub to: Point,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub overall_phase: Option<Change<Option<String>>>,
+    pub layers: Vec<LayerDiff>,
+    /// Milestones only in the second status.
+    pub added: Vec<MilestoneStatus>,
+    /// Milestones only in the first status.
+    pub removed: Vec<MilestoneStatus>,
+    /// Milestones in both whose fields differ, by id.
+    pub changed: Vec<MilestoneDiff>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub season: Option<Change<Option<SeasonRef>>>,
+}
+
+fn season_ref(s: Option<&SeasonStatus>) -> Option<SeasonRef> {
+    s.map(|s| SeasonRef {
+        number: s.number,
+        state: s.state.clone(),
+    })
+}
+
+fn find_layer<'a>(s: &'a Status, id: &str) -> Option<&'a LayerStatus> {
+    s.layers.iter().find(|l| l.id == id)
+}
+
+fn layer_diff(id: &str, a: Option<&LayerStatus>, b: Option<&LayerStatus>) -> Option<LayerDiff> {
+    let phase_of = |l: Option<&LayerStatus>| l.map(|l| l.phase.clone()).unwrap_or_default();
+    let counts = |l: Option<&LayerStatus>, ph: &str| {
+        l.and_then(|l| l.progress.iter().find(|p| p.phase == ph))
+            .map_or((0, 0), |p| (p.achieved, p.total))
+    };
+    // Phases in b's order, then any only a has.
+    let mut phases: Vec<&str> = Vec::new();
+    for l in [b, a].into_iter().flatten() {
+        for p in &l.progress {
+            if !phases.contains(&p.phase.as_str()) {
+                phases.push(&p.phase);
+            }
+        }
+    }
+    let progress: Vec<ProgressChange> = phases
+        .into_iter()
+        .filter_map(|ph| {
+            let (fa, ft) = counts(a, ph);
+            let (ta, tt) = counts(b, ph);
+            ((fa, ft) != (ta, tt)).then(|| ProgressChange {
+                phase: ph.to_string(),
+                achieved: Change { from: fa, to: ta },
+                total: Change { from: ft, to: tt },
+            })
+        })
+        .collect();
+    let phase = Change::of(phase_of(a), phase_of(b));
+    (phase.is_some() || !progress.is_empty()).then(|| LayerDiff {
+        id: id.to_string(),
+        phase,
+        progress,
+    })
+}
+
+fn milestone_diff(a: &MilestoneStatus, b: &MilestoneStatus) -> Option<MilestoneDiff> {
+    let depends_on = (a.depends_on != b.depends_on).then(|| DependsOnChange {
+        from: a.depends_on.clone(),
+        to: b.depends_on.clone(),
+        added: b
+            .depends_on
+            .iter()
+            .filter(|d| !a.depends_on.contains(d))
+            .cloned()
+            .collect(),
+        removed: a
+            .depends_on
+            .iter()
+            .filter(|d| !b.depends_on.contains(d))
+            .cloned()
+            .collect(),
+    });
+    let d = MilestoneDiff {
+        id: b.id.clone(),
+        status: Change::of(a.status.clone(), b.status.clone()),
+        phase: Change::of(a.phase.clone(), b.phase.clone()),
+        title: Change::of(a.title.clone(), b.title.clone()),
+        depends_on,
+        retired: Change::of(a.retired, b.retired),
+        regressed: Change::of(a.regressed, b.regressed),
+    };
+    let empty = d.status.is_none()
+        && d.phase.is_none()
+        && d.title.is_none()
+        && d.depends_on.is_none()
+        && d.retired.is_none()
+        && d.regressed.is_none();
+    (!empty).then_some(d)
+}
+
+/// What changed from `a` to `b` (usually `a` earlier). Layers come in `b`'s order,
+/// milestones by id.
+pub fn diff(a: &Status, b: &Status) -> StatusDiff {
+    let mut layer_ids: Vec<&str> = b.layers.iter().map(|l| l.id.as_str()).collect();
+    for l in &a.layers {
+        if !layer_ids.contains(&l.id.as_str()) {
+            layer_ids.push(&l.id);
+        }
+    }
+    let layers = layer_ids
+        .into_iter()
+        .filter_map(|id| layer_diff(id, find_layer(a, id), find_layer(b, id)))
+        .collect();
+
+    let ma: BTreeMap<&str, &MilestoneStatus> =
+        a.milestones.iter().map(|m| (m.id.as_str(), m)).collect();
+    let mb: BTreeMap<&str, &MilestoneStatus> =
+        b.milestones.iter().map(|m| (m.id.as_str(), m)).collect();
+    let ids: BTreeSet<&str> = ma.keys().chain(mb.keys()).copied().collect();
+    let (mut added, mut removed, mut changed) = (Vec::new(), Vec::new(), Vec::new());
+    for id in ids {
+        match (ma.get(id), mb.get(id)) {
+            (None, Some(m)) => added.push((*m).clone()),
+            (Some(m), None) => removed.push((*m).clone()),
+            (Some(x), Some(y)) => changed.extend(milestone_diff(x, y)),
+            (None, None) => {}
+        }
+    }
+
+    StatusDiff {
+        ledger: if b.ledger.is_empty() {
+            &a.ledger
+        } else {
+            &b.ledger
+        }
+        .clone(),
+        from: Point::of(a.as_of.as_ref()),
+        to: Point::of(b.as_of.as_ref()),
+        overall_phase: Change::of(a.overall_phase.clone(), b.overall_phase.clone()),
+        layers,
+        added,
+        removed,
+        changed,
+        season: Change::of(season_ref(a.season.as_ref()), season_ref(b.season.as_ref())),
+    }
+}
+
+fn or_none<T: Display>(v: Option<&T>) -> String {
+    v.map_or_else(|| "(none)".to_string(), ToString::to_string)
+}
+
+fn yes_no(b: bool) -> &'static str {
+    if b {
+        "yes"
+    } else {
+        "no"
+    }
+}
+
+fn phase_text(p: &str) -> &str {
+    if p.is_empty() {
+        "(none)"
+    } else {
+        p
+    }
+}
+
+impl StatusDiff {
+    /// True when the two statuses agree on everything compared (their positions may differ).
+    pub fn is_empty(&self) -> bool {
+        self.overall_phase.is_none()
+            && self.layers.is_empty()
+            && self.added.is_empty()
+            && self.removed.is_empty()
+            && self.changed.is_empty()
+            && self.season.is_none()
+    }
+
+    /// Plain text: a header line naming the ledger and both positions, then one line per
+    /// change (e.g. `milestone T-B1: status in_progress → achieved`), or `no changes`.
+    pub fn to_text(&self) -> String {
+        let mut out = format!(
+            "ledger {}: seq {} ({}) → seq {} ({})\n",
+            self.ledger, self.from.seq, self.from.hash, self.to.seq, self.to.hash
+        );
+        let mut line = |s: String| {
+            out.push_str(&s);
+            out.push('\n');
+        };
+        if self.is_empty() {
+            line("no changes".into());
+        }
+        if let Some(c) = &self.overall_phase {
+            line(format!(
+                "overall phase: {} → {}",
+                or_none(c.from.as_ref()),
+                or_none(c.to.as_ref())
+            ));
+        }
+        for l in &self.layers {
+            if let Some(c) = &l.phase {
+                line(format!(
+                    "layer {}: phase {} → {}",
+                    l.id,
+                    phase_text(&c.from),
+                    phase_text(&c.to)
+                ));
+            }
+            for p in &l.progress {
+                line(format!(
+                    "layer {}: phase {} progress {}/{} → {}/{}",
+                    l.id, p.phase, p.achieved.from, p.total.from, p.achieved.to, p.total.to
+                ));
+            }
+        }
+        for m in &self.added {
+            let retired = if m.retired { ", retired" } else { "" };
+            line(format!(
+                "milestone {}: added in {} / {} ({}{retired}): {}",
+                m.id, m.layer, m.phase, m.status, m.title
+            ));
+        }
+        for m in &self.removed {
+            line(format!("milestone {}: removed", m.id));
+        }
+        for m in &self.changed {
+            let id = &m.id;
+            if let Some(c) = &m.status {
+                line(format!("milestone {id}: status {} → {}", c.from, c.to));
+            }
+            if let Some(c) = &m.phase {
+                line(format!("milestone {id}: phase {} → {}", c.from, c.to));
+            }
+            if let Some(c) = &m.title {
+                line(format!("milestone {id}: title {:?} → {:?}", c.from, c.to));
+            }
+            if let Some(c) = &m.depends_on {
+                let mut s = format!(
+                    "milestone {id}: depends_on [{}] → [{}]",
+                    c.from.join(", "),
+                    c.to.join(", ")
+                );
+                let parts: Vec<String> = c
+                    .added
+                    .iter()
+                    .map(|d| format!("+{d}"))
+                    .chain(c.removed.iter().map(|d| format!("-{d}")))
+                    .collect();
+                if !parts.is_empty() {
+                    let _ = write!(s, " ({})", parts.join(", "));
+                }
+                line(s);
+            }
+            if let Some(c) = &m.retired {
+                line(format!(
+                    "milestone {id}: retired {} → {}",
+                    yes_no(c.from),
+                    yes_no(c.to)
+                ));
+            }
+            if let Some(c) = &m.regressed {
+                line(format!(
+                    "milestone {id}: regressed {} → {}",
+                    yes_no(c.from),
+                    yes_no(c.to)
+                ));
+            }
+        }
+        if let Some(c) = &self.season {
+            line(format!(
+                "season: {} → {}",
+                or_none(c.from.as_ref()),
+                or_none(c.to.as_ref())
+            ));
+        }
+        out
+    }
+}
