@@ -14,28 +14,44 @@
 //! - `merkle` — the RFC 9162 tree: roots, the compact frontier, inclusion and
 //!   consistency proofs and their verifiers.
 //! - `note` — log-key verifier strings (C2SP signed-note keys).
+//! - `checkpoint` — C2SP tlog-checkpoint bodies signed as C2SP signed notes: signing,
+//!   and opening as strictly as Go's `golang.org/x/mod/sumdb/note`.
+//! - `proof` — the JSON documents of SPEC sections 6 and 8: inclusion and consistency
+//!   proofs and the snapshot bundle, strict to read, JCS plus a newline to write.
 #![forbid(unsafe_code)]
 
 mod canonical;
+mod checkpoint;
 mod hash;
 mod merkle;
 mod note;
 mod payload;
+mod proof;
 mod statement;
 mod time;
 
 pub use canonical::{canonical_bytes, parse_strict, InputError, MAX_SAFE_INTEGER};
+pub use checkpoint::{
+    open_checkpoint, open_checkpoint_bytes, open_note, sign_checkpoint, sign_note, Checkpoint,
+    NoteError, MAX_NOTE_BYTES, MAX_SIGNATURES,
+};
 pub use hash::{leaf_hash, Hash, HashParseError};
 pub use merkle::{
     consistency_proof, empty_root, inclusion_proof, node_hash, root, verify_consistency,
     verify_inclusion, CompactRange, Frontier, FrontierError, ProofError,
 };
-pub use note::{key_id, parse_verifier_key, verifier_key, VerifierKey, VerifierKeyError};
+pub use note::{
+    is_valid_key_name, key_id, parse_verifier_key, verifier_key, VerifierKey, VerifierKeyError,
+};
 pub use payload::{
     ActorKeyRotated, ActorRegistered, ActorRetired, ActorRolesChanged, Assessment, EventType,
     Founder, Framework, LayerDef, LedgerOpened, MilestoneDefined, MilestoneRetired,
     MilestoneRevised, MilestoneStatusChanged, Payload, PhaseDef, PhaseTransitioned, Principle,
     SeasonOpened, SeasonReEvaluated,
+};
+pub use proof::{
+    ConsistencyProofDoc, DocError, InclusionProofDoc, SnapshotBundle, CONSISTENCY_FORMAT,
+    INCLUSION_FORMAT, SNAPSHOT_FORMAT,
 };
 pub use statement::{
     decode_public_key, encode_public_key, sign, Event, SignatureError, Statement, SIGNED_PREFIX,

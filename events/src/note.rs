@@ -19,6 +19,12 @@ pub fn key_id(name: &str, key: &VerifyingKey) -> [u8; 4] {
     [d[0], d[1], d[2], d[3]]
 }
 
+/// Whether `name` may name a note key (C2SP signed-note, Go's `note.isValidName`): non-empty,
+/// with no Unicode white space and no `+`.
+pub fn is_valid_key_name(name: &str) -> bool {
+    !name.is_empty() && !name.contains(char::is_whitespace) && !name.contains('+')
+}
+
 /// The verifier string that `LedgerOpened.log_key` carries.
 pub fn verifier_key(name: &str, key: &VerifyingKey) -> String {
     let mut raw = vec![ALG_ED25519];
@@ -50,7 +56,7 @@ pub fn parse_verifier_key(text: &str) -> Result<VerifierKey, VerifierKeyError> {
         (Some(n), Some(i), Some(b)) => (n, i, b),
         _ => return Err(VerifierKeyError("expected name+keyid+key")),
     };
-    if name.is_empty() || name.contains(char::is_whitespace) {
+    if !is_valid_key_name(name) {
         return Err(VerifierKeyError("bad key name"));
     }
     let mut id = [0u8; 4];

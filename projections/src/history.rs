@@ -19,12 +19,41 @@ pub struct HistoryRow {
     pub milestones: Vec<String>,
     /// What changed, in words: `in_progress → achieved`, `revised: title, phase`, …
     pub change: String,
+    /// What changed, field by field: the value before (None when it did not exist)
+    /// and after.
+    pub changes: Vec<FieldChange>,
     pub reason: Option<String>,
     pub evidence: Vec<String>,
     pub effective_on: Option<String>,
     /// The season open when the event was recorded (its opening and closing included).
     pub season: Option<i64>,
     pub hash: Hash,
+}
+
+/// One field's change in an audit row.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FieldChange {
+    pub field: String,
+    pub from: Option<String>,
+    pub to: String,
+}
+
+fn changed(field: &str, from: Option<String>, to: impl Into<String>) -> FieldChange {
+    FieldChange {
+        field: field.into(),
+        from,
+        to: to.into(),
+    }
+}
+
+/// A milestone's revisable fields, as the audit trail last saw them.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+struct Seen {
+    title: String,
+    description: String,
+    phase: String,
+    principles: Vec<String>,
+    depends_on: Vec<String>,
 }
 
 /// Which rows to keep; every given filter must match.
@@ -53,6 +82,8 @@ impl HistoryFilter {
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct HistoryFold {
     actors: BTreeMap<String, (String, Vec<String>)>,
+    keys: BTreeMap<String, String>,
+    milestones: BTreeMap<String, Seen>,
     open_season: Option<i64>,
 }
 
@@ -73,6 +104,7 @@ impl HistoryFold {
         let mut reason = None;
         let mut evidence = Vec::new();
         let mut effective_on = None;
+        let mut changes = Vec::new();
         let mut season = self.open_season;
         let change = match &st.payload {
             Payload::LedgerOpened(p) => {
@@ -80,6 +112,8 @@ impl HistoryFold {
                     p.founder.actor.clone(),
                     (p.founder.name.clone(), vec!["steward".into()]),
                 );
+                self.keys
+                    .insert(p.founder.actor.clone(), p.founder.public_key.clone());
                 format!(
                     "opened with framework {} {}",
                     p.framework.id, p.framework.version
@@ -88,6 +122,9 @@ impl HistoryFold {
             Payload::ActorRegistered(p) => {
                 self.actors
                     .insert(p.actor.clone(), (p.name.clone(), p.roles.clone()));
+                self.keys.insert(p.actor.clone(), p.public_key.clone());
+                changes.push(changed("roles", None, p.roles.join(", ")));
+                changes.push(changed("public_key", None, p.public_key.clone()));
                 format!(
                     "registered {} ({}) as {}",
                     p.actor,
@@ -104,20 +141,68 @@ impl HistoryFold {
                 if let Some(a) = self.actors.get_mut(&p.actor) {
                     a.1 = p.roles.clone();
                 }
+                changes.push(changed("roles", Some(old.clone()), p.roles.join(", ")));
                 format!("{}: roles {old} → {}", p.actor, p.roles.join(", "))
             }
-            Payload::ActorKeyRotated(p) => format!("{}: key rotated", p.actor),
+            Payload::ActorKeyRotated(p) => {
+                let old = self.keys.insert(p.actor.clone(), p.public_key.clone());
+                changes.push(changed("public_key", old, p.public_key.clone()));
+                format!("{}: key rotated", p.actor)
+            }
             Payload::ActorRetired(p) => {
                 reason = Some(p.reason.clone());
                 format!("retired actor {}", p.actor)
             }
             Payload::MilestoneDefined(p) => {
                 milestones.push(p.id.clone());
+                self.milestones.insert(
+                    p.id.clone(),
+                    Seen {
+                        title: p.title.clone(),
+                        description: p.description.clone(),
+                        phase: p.phase.clone(),
+                        principles: p.principles.clone(),
+                        depends_on: p.depends_on.clone(),
+                    },
+                );
+                changes.push(changed("status", None, "not_started"));
                 format!("defined {} in {} / {}", p.id, p.layer, p.phase)
             }
             Payload::MilestoneRevised(p) => {
                 milestones.push(p.id.clone());
                 reason = Some(p.reason.clone());
+                let seen = self.milestones.entry(p.id.clone()).or_default();
+                let list = |v: &[String]| format!("[{}]", v.join(", "));
+                if let Some(t) = &p.title {
+                    changes.push(changed("title", Some(seen.title.clone()), t.clone()));
+                }
+                if let Some(d) = &p.description {
+                    changes.push(changed(
+                        "description",
+                        Some(seen.description.clone()),
+                        d.clone(),
+                    ));
+                }
+                if let Some(ph) = &p.phase {
+                    changes.push(changed("phase", Some(seen.phase.clone()), ph.clone()));
+                }
+                if let Some(pr) = &p.principles {
+                    changes.push(changed(
+                        "principles",
+                        Some(list(&seen.principles)),
+                        list(pr),
+                    ));
+                }
+                if let Some(d) = &p.depends_on {
+                    changes.push(changed("depends_on", Some(list(&seen.depends_on)), list(d)));
+                }
+                if let Some(d) = &p.description {
+                    seen.description.clone_from(d);
+                }
+                if let Some(pr) = &p.principles {
+                    seen.principles.clone_from(pr);
+                }
+                p.apply_to(&mut seen.title, &mut seen.phase, &mut seen.depends_on);
                 let mut parts = Vec::new();
                 if let Some(ph) = &p.phase {
                     parts.push(format!("phase → {ph}"));
@@ -135,6 +220,7 @@ impl HistoryFold {
             Payload::MilestoneRetired(p) => {
                 milestones.push(p.id.clone());
                 reason = Some(p.reason.clone());
+                changes.push(changed("retired", Some("false".into()), "true"));
                 format!("{} retired", p.id)
             }
             Payload::MilestoneStatusChanged(p) => {
@@ -142,10 +228,12 @@ impl HistoryFold {
                 reason = Some(p.reason.clone());
                 evidence.clone_from(&p.evidence);
                 effective_on.clone_from(&p.effective_on);
+                changes.push(changed("status", Some(p.from.clone()), p.to.clone()));
                 format!("{}: {} → {}", p.id, p.from, p.to)
             }
             Payload::PhaseTransitioned(p) => {
                 reason = Some(p.reason.clone());
+                changes.push(changed("phase", Some(p.from.clone()), p.to.clone()));
                 format!("layer {}: phase {} → {}", p.layer, p.from, p.to)
             }
             Payload::SeasonOpened(p) => {
@@ -178,6 +266,7 @@ impl HistoryFold {
             event_type: st.event_type().as_str().to_string(),
             milestones,
             change,
+            changes,
             reason,
             evidence,
             effective_on,

@@ -19,7 +19,7 @@ pub use diff::{
     StatusDiff,
 };
 pub use graph::{to_dot, to_mermaid, to_svg};
-pub use history::{HistoryFilter, HistoryFold, HistoryRow};
+pub use history::{FieldChange, HistoryFilter, HistoryFold, HistoryRow};
 pub use review::{
     review, Achievement, ActorActivity, FocusDelivery, LayerDelta, NewMilestone, PhaseDelta,
     PhaseTransition, Regression, Retirement, ReviewError, Revision, SeasonReview, StillOpen,
