@@ -18,7 +18,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 use waymark_events::{Event, Hash};
-use waymark_projections::{HistoryFilter, HistoryRow, Status};
+use waymark_projections::{HistoryFilter, HistoryRow, SeasonReview, Status, StatusDiff};
 
 /// How many times a write is re-validated and re-chained after losing the race for
 /// the next `seq` before it gives up with `Error::Conflict`.
@@ -446,6 +446,61 @@ impl<R: FromDb> Waymark<R> {
     pub async fn history(&self, ledger: &str, filter: &HistoryFilter) -> Result<Vec<HistoryRow>> {
         self.synced(ledger).await?;
         self.read_models.history(ledger, filter, None).await
+    }
+
+    /// Recorded events `lo..=hi`.
+    async fn events_range(&self, ledger: &str, lo: u64, hi: u64) -> Result<Vec<(Event, Hash)>> {
+        let mut out = Vec::new();
+        let mut after = lo.saturating_sub(1);
+        while after < hi {
+            let page = self
+                .read_models
+                .events_after(ledger, after, (hi - after).min(10_000) as i64)
+                .await?;
+            let Some(last) = page.last() else { break };
+            after = last.0.seq;
+            out.extend(page);
+        }
+        Ok(out)
+    }
+
+    /// The end-of-Season review of season `season` (SPEC section 10, `review`).
+    pub async fn review(&self, ledger: &str, season: i64) -> Result<SeasonReview> {
+        let head = self.synced(ledger).await?;
+        let (opened, closed) = self
+            .read_models
+            .season_bounds(ledger, season)
+            .await?
+            .ok_or_else(|| {
+                Error::BadInput(format!(
+                    "review {season}: season {season} was never opened in this ledger"
+                ))
+            })?;
+        let end = closed.unwrap_or(head.seq());
+        let start_status = self.status_at(ledger, opened, &head).await?;
+        let end_status = self.status_at(ledger, end, &head).await?;
+        let events = self.events_range(ledger, opened, end).await?;
+        let rows = self
+            .read_models
+            .history(ledger, &HistoryFilter::default(), Some((opened, end)))
+            .await?;
+        waymark_projections::review(season, &start_status, &end_status, &events, &rows).map_err(
+            |e| {
+                Error::Storage(StorageError(format!(
+                    "the stored read models disagree with the events ({e}): run `waymark rebuild`"
+                )))
+            },
+        )
+    }
+
+    /// What changed between two points.
+    pub async fn diff(&self, ledger: &str, from: &AsOf, to: &AsOf) -> Result<StatusDiff> {
+        let head = self.synced(ledger).await?;
+        let a = self.resolve_at(ledger, from, head.seq()).await?;
+        let b = self.resolve_at(ledger, to, head.seq()).await?;
+        let a = self.status_at(ledger, a, &head).await?;
+        let b = self.status_at(ledger, b, &head).await?;
+        Ok(waymark_projections::diff(&a, &b))
     }
 
     /// Recomputes the read models from the events and compares them with the stored

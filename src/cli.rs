@@ -77,6 +77,29 @@ pub enum Command {
         #[arg(long = "type")]
         event_type: Option<String>,
     },
+    /// End-of-Season review: status at its start and end, every change, focus
+    /// against delivery, regressions, who acted
+    Review {
+        season: i64,
+        #[arg(long, value_enum, default_value = "md")]
+        format: ReviewFormat,
+        /// Write to FILE instead of standard output
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
+    /// What changed between two points (seq:N, season:N or time:RFC3339)
+    Diff { from: String, to: String },
+    /// The dependency graph coloured by status
+    Graph {
+        #[arg(long, value_enum, default_value = "dot")]
+        format: GraphFormat,
+        /// seq:N, season:N or time:RFC3339
+        #[arg(long)]
+        as_of: Option<String>,
+        /// Write to FILE instead of standard output
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
     /// Re-check the whole stored chain: hashes, links, signatures, rules
     Verify,
     /// Export the ledger as JSON Lines (SPEC section 7)
@@ -91,6 +114,20 @@ pub enum Command {
     Rebuild,
     /// Build the bundled, sourced Optimism history into a fresh ledger and verify it
     Demo,
+}
+
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+pub enum ReviewFormat {
+    Md,
+    Json,
+    Html,
+}
+
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+pub enum GraphFormat {
+    Dot,
+    Mermaid,
+    Svg,
 }
 
 #[derive(Debug, Args)]
@@ -517,6 +554,49 @@ impl<'a, R: FromDb> Session<'a, R> {
                 Ok(0)
             }
             Command::Rebuild => self.rebuild().await,
+            Command::Review {
+                season,
+                format,
+                out,
+            } => {
+                let ledger = self.ledger().await?;
+                let review = self.w.review(&ledger, *season).await?;
+                let text = match (format, self.cli.json) {
+                    (ReviewFormat::Json, _) | (_, true) => {
+                        serde_json::to_string_pretty(&review).unwrap_or_default() + "\n"
+                    }
+                    (ReviewFormat::Md, false) => review.to_markdown(),
+                    (ReviewFormat::Html, false) => review.to_html(),
+                };
+                write_out(out.as_ref(), text.as_bytes())?;
+                Ok(0)
+            }
+            Command::Diff { from, to } => {
+                let ledger = self.ledger().await?;
+                let (a, b) = (from.parse::<AsOf>()?, to.parse::<AsOf>()?);
+                let diff = self.w.diff(&ledger, &a, &b).await?;
+                if self.cli.json {
+                    println!(
+                        "{}",
+                        serde_json::to_string_pretty(&diff).unwrap_or_default()
+                    );
+                } else {
+                    print!("{}", diff.to_text());
+                }
+                Ok(0)
+            }
+            Command::Graph { format, as_of, out } => {
+                let ledger = self.ledger().await?;
+                let as_of = as_of.as_deref().map(str::parse::<AsOf>).transpose()?;
+                let status = self.w.status(&ledger, as_of.as_ref()).await?;
+                let text = match format {
+                    GraphFormat::Dot => waymark_projections::to_dot(&status),
+                    GraphFormat::Mermaid => waymark_projections::to_mermaid(&status),
+                    GraphFormat::Svg => waymark_projections::to_svg(&status),
+                };
+                write_out(out.as_ref(), text.as_bytes())?;
+                Ok(0)
+            }
             Command::Demo => Err(Error::Usage(
                 "demo is handled before a store is opened".into(),
             )),

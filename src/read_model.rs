@@ -303,10 +303,10 @@ impl<V: ViewRepository<LedgerView, Ledger>> ReadModels<V> {
     /// not follow the stored view (a missed dispatch, or another writer's commit).
     pub async fn apply_committed(&self, ledger: &str, events: &[(Event, Hash)]) -> Result<()> {
         let (view, ctx) = self.load(ledger).await?;
-        if events.first().map(|(e, _)| e.seq) == Some(view.seq() + 1) {
-            if self.advance(ledger, view, ctx, events).await?.0 {
-                return Ok(());
-            }
+        if events.first().map(|(e, _)| e.seq) == Some(view.seq() + 1)
+            && self.advance(ledger, view, ctx, events).await?.0
+        {
+            return Ok(());
         }
         self.sync(ledger).await.map(|_| ())
     }

@@ -2,6 +2,7 @@
 //! CLI, rejections that leave the ledger unchanged, `apply` atomicity, status and
 //! history content, verify, export checked by an independent implementation.
 
+#[macro_use]
 mod common;
 use common::*;
 use serde_json::Value;
@@ -480,22 +481,6 @@ fn usage_storage_and_missing_ledger_errors_have_their_exit_codes() {
         1,
         &["--ledger", "x", "init", "--framework", "no-such-framework"],
     );
-}
-
-/// Runs a scenario as two tests, `<scenario>::sqlite` and `<scenario>::postgres`.
-macro_rules! on_both_backends {
-    ($($scenario:ident),* $(,)?) => {$(
-        mod $scenario {
-            #[test]
-            fn sqlite() {
-                super::$scenario(super::Kind::Sqlite);
-            }
-            #[test]
-            fn postgres() {
-                super::$scenario(super::Kind::Postgres);
-            }
-        }
-    )*};
 }
 
 on_both_backends!(

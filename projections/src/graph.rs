@@ -485,7 +485,8 @@ pub fn to_svg(s: &Status) -> String {
         }
     }
 
-    // Boxes.
+    // Boxes, written after the edges so that a line never crosses a label.
+    let mut boxes = String::new();
     let mut pos: BTreeMap<&str, (i64, i64)> = BTreeMap::new();
     for (ci, c) in columns.iter().enumerate() {
         for (phase, ms) in &c.cells {
@@ -514,7 +515,7 @@ pub fn to_svg(s: &Status) -> String {
                 };
                 let tooltip = format!("{}: {} ({})", m.id, m.title, m.status);
                 let _ = writeln!(
-                    out,
+                    boxes,
                     "<g class=\"milestone\" data-id=\"{}\"><title>{}</title>{rect}/>\
                      <text x=\"{}\" y=\"{}\" font-size=\"13\" font-weight=\"{}\" fill=\"{text_fill}\">{}</text>\
                      <text x=\"{}\" y=\"{}\" font-size=\"11\" fill=\"{text_fill}\">{}</text></g>",
@@ -532,7 +533,9 @@ pub fn to_svg(s: &Status) -> String {
         }
     }
 
-    // Edges, drawn over the boxes, clipped to the box borders.
+    // Edges, under the boxes: across columns a straight line clipped to the box
+    // borders; within a column a curve through the right-hand gutter, so it does not
+    // run through the boxes stacked between its ends.
     let centre = |(x, y): (i64, i64)| ((x + BOX_W / 2) as f64, (y + BOX_H / 2) as f64);
     for m in &s.milestones {
         let Some(&to) = pos.get(m.id.as_str()) else {
@@ -542,6 +545,17 @@ pub fn to_svg(s: &Status) -> String {
             let Some(&from) = pos.get(d.as_str()) else {
                 continue;
             };
+            if from.0 == to.0 {
+                let x = (from.0 + BOX_W) as f64;
+                let (y1, y2) = ((from.1 + BOX_H / 2) as f64, (to.1 + BOX_H / 2) as f64);
+                let bulge = x + ((COL_W - BOX_W) as f64 / 2.0) * 1.2 + 4.0;
+                let _ = writeln!(
+                    out,
+                    "<path class=\"dependency\" d=\"M{x:.1},{y1:.1} C{bulge:.1},{y1:.1} {bulge:.1},{y2:.1} {x:.1},{y2:.1}\" \
+                     fill=\"none\" stroke=\"#555555\" stroke-opacity=\"0.8\" stroke-width=\"1.5\" marker-end=\"url(#arrow)\"/>"
+                );
+                continue;
+            }
             let ((x1, y1), (x2, y2)) = (centre(from), centre(to));
             let (dx, dy) = (x2 - x1, y2 - y1);
             let t = edge_t(dx, dy);
@@ -559,6 +573,8 @@ pub fn to_svg(s: &Status) -> String {
             );
         }
     }
+
+    out.push_str(&boxes);
 
     // Legend.
     let ly = grid_bottom + 20;

@@ -6,6 +6,23 @@ use serde_json::Value;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
+/// Runs a scenario as two tests, `<scenario>::sqlite` and `<scenario>::postgres`.
+#[allow(unused_macros)]
+macro_rules! on_both_backends {
+    ($($scenario:ident),* $(,)?) => {$(
+        mod $scenario {
+            #[test]
+            fn sqlite() {
+                super::$scenario(super::Kind::Sqlite);
+            }
+            #[test]
+            fn postgres() {
+                super::$scenario(super::Kind::Postgres);
+            }
+        }
+    )*};
+}
+
 pub fn admin_url() -> String {
     std::env::var("DATABASE_URL")
         .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into())
