@@ -37,8 +37,10 @@ pub use checkpoint::{
 };
 pub use hash::{leaf_hash, Hash, HashParseError};
 pub use merkle::{
-    consistency_proof, empty_root, inclusion_proof, node_hash, root, verify_consistency,
-    verify_inclusion, CompactRange, Frontier, FrontierError, ProofError,
+    consistency_nodes, consistency_proof, consistency_proof_from, empty_root, inclusion_nodes,
+    inclusion_proof, inclusion_proof_from, node_hash, root, root_from, root_nodes,
+    verify_consistency, verify_inclusion, CompactRange, Frontier, FrontierError, NodeId,
+    ProofError,
 };
 pub use note::{
     is_valid_key_name, key_id, parse_verifier_key, verifier_key, VerifierKey, VerifierKeyError,

@@ -72,6 +72,61 @@ fn mth_range(lo: u64, hi: u64, at: &dyn Fn(u64) -> Hash) -> Hash {
     }
 }
 
+/// A node of the tree: the root of the perfect subtree of `2^level` leaves that
+/// starts at leaf `index << level`. Level 0 nodes are the leaf hashes.
+///
+/// Every subtree RFC 9162's proofs and roots ask for splits into such aligned
+/// perfect subtrees, so a store that keeps each node once (when its last leaf is
+/// appended) answers any root or proof without rehashing leaves.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct NodeId {
+    pub level: u32,
+    pub index: u64,
+}
+
+impl NodeId {
+    /// The tree size at which this node becomes complete: the 1-based position of
+    /// its last leaf.
+    pub fn completed_at(&self) -> u64 {
+        (self.index + 1) << self.level
+    }
+
+    /// The leaves `lo..hi` under this node.
+    pub fn leaves(&self) -> (u64, u64) {
+        (self.index << self.level, (self.index + 1) << self.level)
+    }
+}
+
+/// MTH over the leaves `lo..hi`, from aligned perfect nodes.
+fn mth_nodes(lo: u64, hi: u64, node: &mut dyn FnMut(NodeId) -> Hash) -> Hash {
+    let n = hi - lo;
+    if n == 0 {
+        return empty_root();
+    }
+    if n.is_power_of_two() && lo % n == 0 {
+        let level = n.trailing_zeros();
+        return node(NodeId {
+            level,
+            index: lo >> level,
+        });
+    }
+    let k = split_point(n);
+    let left = mth_nodes(lo, lo + k, node);
+    node_hash(&left, &mth_nodes(lo + k, hi, node))
+}
+
+/// Runs `f` with a node source that records what it is asked for.
+fn nodes_asked(f: impl FnOnce(&mut dyn FnMut(NodeId) -> Hash)) -> Vec<NodeId> {
+    let mut asked = Vec::new();
+    f(&mut |id| {
+        asked.push(id);
+        Hash::ZERO
+    });
+    asked.sort();
+    asked.dedup();
+    asked
+}
+
 /// The Merkle tree hash MTH (RFC 9162 section 2.1.1) of a list of leaf hashes.
 ///
 /// The empty list's root is [`empty_root`]; one leaf's root is its leaf hash.
@@ -158,15 +213,38 @@ impl CompactRange {
 
     /// Appends one leaf hash, merging equal-sized subtrees on the right edge.
     pub fn push(&mut self, leaf_hash: Hash) {
+        self.push_nodes(leaf_hash);
+    }
+
+    /// Appends one leaf hash and returns the nodes this append completes, lowest
+    /// first: the leaf itself (level 0), then one node per level merged.
+    pub fn push_nodes(&mut self, leaf_hash: Hash) -> Vec<(NodeId, Hash)> {
+        let leaf_index = self.size;
+        let mut done = vec![(
+            NodeId {
+                level: 0,
+                index: leaf_index,
+            },
+            leaf_hash,
+        )];
         self.hashes.push(leaf_hash);
         // Each trailing one bit of the old size is a perfect subtree that now has
         // an equal-sized right sibling.
-        for _ in 0..self.size.trailing_ones() {
+        for level in 1..=self.size.trailing_ones() {
             let right = self.hashes.pop().expect("frontier invariant");
             let left = self.hashes.pop().expect("frontier invariant");
-            self.hashes.push(node_hash(&left, &right));
+            let h = node_hash(&left, &right);
+            self.hashes.push(h);
+            done.push((
+                NodeId {
+                    level,
+                    index: leaf_index >> level,
+                },
+                h,
+            ));
         }
         self.size += 1;
+        done
     }
 
     /// The number of leaves absorbed so far.
@@ -190,7 +268,7 @@ impl CompactRange {
 }
 
 /// PATH(m, D[lo..hi]) of RFC 9162 section 2.1.3.1.
-fn path(m: u64, lo: u64, hi: u64, at: &dyn Fn(u64) -> Hash, out: &mut Vec<Hash>) {
+fn path(m: u64, lo: u64, hi: u64, at: &mut dyn FnMut(NodeId) -> Hash, out: &mut Vec<Hash>) {
     let n = hi - lo;
     if n <= 1 {
         return;
@@ -198,29 +276,36 @@ fn path(m: u64, lo: u64, hi: u64, at: &dyn Fn(u64) -> Hash, out: &mut Vec<Hash>)
     let k = split_point(n);
     if m < k {
         path(m, lo, lo + k, at, out);
-        out.push(mth_range(lo + k, hi, at));
+        out.push(mth_nodes(lo + k, hi, at));
     } else {
         path(m - k, lo + k, hi, at, out);
-        out.push(mth_range(lo, lo + k, at));
+        out.push(mth_nodes(lo, lo + k, at));
     }
 }
 
 /// SUBPROOF(m, D[lo..hi], b) of RFC 9162 section 2.1.4.1.
-fn subproof(m: u64, lo: u64, hi: u64, b: bool, at: &dyn Fn(u64) -> Hash, out: &mut Vec<Hash>) {
+fn subproof(
+    m: u64,
+    lo: u64,
+    hi: u64,
+    b: bool,
+    at: &mut dyn FnMut(NodeId) -> Hash,
+    out: &mut Vec<Hash>,
+) {
     let n = hi - lo;
     if m == n {
         if !b {
-            out.push(mth_range(lo, hi, at));
+            out.push(mth_nodes(lo, hi, at));
         }
         return;
     }
     let k = split_point(n);
     if m <= k {
         subproof(m, lo, lo + k, b, at, out);
-        out.push(mth_range(lo + k, hi, at));
+        out.push(mth_nodes(lo + k, hi, at));
     } else {
         subproof(m - k, lo + k, hi, false, at, out);
-        out.push(mth_range(lo, lo + k, at));
+        out.push(mth_nodes(lo, lo + k, at));
     }
 }
 
@@ -232,12 +317,38 @@ pub fn inclusion_proof(
     size: u64,
     leaf_hash_at: impl Fn(u64) -> Hash,
 ) -> Result<Vec<Hash>, ProofError> {
+    inclusion_proof_from(index, size, from_leaves(&leaf_hash_at))
+}
+
+/// A node source that hashes the leaves under each node.
+fn from_leaves(leaf_hash_at: &dyn Fn(u64) -> Hash) -> impl FnMut(NodeId) -> Hash + '_ {
+    move |id| {
+        let (lo, hi) = id.leaves();
+        mth_range(lo, hi, leaf_hash_at)
+    }
+}
+
+/// [`inclusion_proof`] from stored nodes: `node(id)` gives the hash of each node
+/// in [`inclusion_nodes`]`(index, size)`, and no other is asked for.
+pub fn inclusion_proof_from(
+    index: u64,
+    size: u64,
+    mut node: impl FnMut(NodeId) -> Hash,
+) -> Result<Vec<Hash>, ProofError> {
     if index >= size {
         return Err(ProofError::IndexOutOfRange { index, size });
     }
     let mut out = Vec::new();
-    path(index, 0, size, &leaf_hash_at, &mut out);
+    path(index, 0, size, &mut node, &mut out);
     Ok(out)
+}
+
+/// The nodes an inclusion proof of leaf `index` in the tree of `size` is made of,
+/// sorted (fetch them, then call [`inclusion_proof_from`]).
+pub fn inclusion_nodes(index: u64, size: u64) -> Result<Vec<NodeId>, ProofError> {
+    let mut result = Ok(());
+    let nodes = nodes_asked(|node| result = inclusion_proof_from(index, size, node).map(drop));
+    result.map(|()| nodes)
 }
 
 /// The consistency proof (RFC 9162 section 2.1.4.1) between the trees of the first
@@ -248,12 +359,42 @@ pub fn consistency_proof(
     new: u64,
     leaf_hash_at: impl Fn(u64) -> Hash,
 ) -> Result<Vec<Hash>, ProofError> {
+    consistency_proof_from(old, new, from_leaves(&leaf_hash_at))
+}
+
+/// [`consistency_proof`] from stored nodes: `node(id)` gives the hash of each node
+/// in [`consistency_nodes`]`(old, new)`, and no other is asked for.
+pub fn consistency_proof_from(
+    old: u64,
+    new: u64,
+    mut node: impl FnMut(NodeId) -> Hash,
+) -> Result<Vec<Hash>, ProofError> {
     check_sizes(old, new)?;
     let mut out = Vec::new();
     if old < new {
-        subproof(old, 0, new, true, &leaf_hash_at, &mut out);
+        subproof(old, 0, new, true, &mut node, &mut out);
     }
     Ok(out)
+}
+
+/// The nodes a consistency proof from `old` to `new` is made of, sorted.
+pub fn consistency_nodes(old: u64, new: u64) -> Result<Vec<NodeId>, ProofError> {
+    let mut result = Ok(());
+    let nodes = nodes_asked(|node| result = consistency_proof_from(old, new, node).map(drop));
+    result.map(|()| nodes)
+}
+
+/// The root of the tree of `size` leaves from stored nodes (those of
+/// [`root_nodes`]`(size)`: one per set bit of `size`).
+pub fn root_from(size: u64, mut node: impl FnMut(NodeId) -> Hash) -> Hash {
+    mth_nodes(0, size, &mut node)
+}
+
+/// The nodes [`root_from`] asks for.
+pub fn root_nodes(size: u64) -> Vec<NodeId> {
+    nodes_asked(|node| {
+        root_from(size, node);
+    })
 }
 
 fn check_sizes(old: u64, new: u64) -> Result<(), ProofError> {

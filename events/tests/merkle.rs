@@ -806,3 +806,62 @@ fn the_frontier_round_trips_through_json_and_rejects_a_wrong_hash_count() {
     }
     assert_eq!(more.root(), root(&extra));
 }
+
+/// The node-addressed API (what the store uses) agrees with the leaf-based one for
+/// every size, index and pair of sizes up to 40, and asks for exactly the nodes it
+/// announces — each of which the frontier reported when it was completed.
+#[test]
+fn proofs_from_stored_nodes_equal_proofs_from_leaves() {
+    use std::collections::BTreeMap;
+    use waymark_events::*;
+    let leaves: Vec<Hash> = (0..40u8).map(|i| leaf_hash(&[i])).collect();
+    let mut frontier = Frontier::new();
+    let mut stored: BTreeMap<NodeId, Hash> = BTreeMap::new();
+    for (n, leaf) in leaves.iter().enumerate() {
+        for (id, h) in frontier.push_nodes(*leaf) {
+            assert_eq!(
+                id.completed_at(),
+                n as u64 + 1,
+                "{id:?} completes at its last leaf"
+            );
+            assert!(stored.insert(id, h).is_none());
+        }
+    }
+    assert_eq!(stored.len(), 2 * 40 - 40u64.count_ones() as usize);
+    let at = |i: u64| leaves[i as usize];
+    for size in 1..=40u64 {
+        let asked = root_nodes(size);
+        assert_eq!(asked.len(), size.count_ones() as usize);
+        let got = root_from(size, |id| {
+            assert!(asked.contains(&id));
+            stored[&id]
+        });
+        assert_eq!(got, root(&leaves[..size as usize]), "root at {size}");
+        for index in 0..size {
+            let asked = inclusion_nodes(index, size).unwrap();
+            let proof = inclusion_proof_from(index, size, |id| {
+                assert!(asked.contains(&id), "inclusion {index}@{size} asked {id:?}");
+                stored[&id]
+            })
+            .unwrap();
+            assert_eq!(proof, inclusion_proof(index, size, at).unwrap());
+        }
+        for old in 1..=size {
+            let asked = consistency_nodes(old, size).unwrap();
+            let proof = consistency_proof_from(old, size, |id| {
+                assert!(
+                    asked.contains(&id),
+                    "consistency {old}->{size} asked {id:?}"
+                );
+                stored[&id]
+            })
+            .unwrap();
+            assert_eq!(proof, consistency_proof(old, size, at).unwrap());
+        }
+    }
+    assert_eq!(
+        inclusion_nodes(3, 3),
+        Err(ProofError::IndexOutOfRange { index: 3, size: 3 })
+    );
+    assert_eq!(consistency_nodes(0, 3), Err(ProofError::OldSizeZero));
+}
