@@ -103,7 +103,7 @@ fn mth_nodes(lo: u64, hi: u64, node: &mut dyn FnMut(NodeId) -> Hash) -> Hash {
     if n == 0 {
         return empty_root();
     }
-    if n.is_power_of_two() && lo % n == 0 {
+    if n.is_power_of_two() && lo.is_multiple_of(n) {
         let level = n.trailing_zeros();
         return node(NodeId {
             level,
