@@ -10,7 +10,7 @@ use cqrs_es::{Aggregate, DomainEvent};
 use serde::{Deserialize, Serialize};
 use std::collections::HashSet;
 use std::sync::Arc;
-use waymark_events::{Event, Hash, Statement};
+use waymark_events::{Event, Frontier, Hash, Statement};
 
 /// A statement with its signature, as an actor hands it to the recorder.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -85,6 +85,10 @@ pub struct LedgerServices {
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Ledger {
     pub state: LedgerState,
+    /// The Merkle frontier (SPEC section 6) of the chained events: the root at the
+    /// head without reading any event.
+    #[serde(default)]
+    pub frontier: Frontier,
 }
 
 impl Aggregate for Ledger {
@@ -134,7 +138,9 @@ impl Aggregate for Ledger {
             Hash::ZERO
         };
         self.state.apply(&event.0, hash);
-        if !event.is_chained() {
+        if event.is_chained() {
+            self.frontier.push(hash);
+        } else {
             self.state.head = head;
         }
     }

@@ -109,11 +109,38 @@ pub enum Command {
         #[arg(long)]
         upto: Option<u64>,
     },
+    /// A signed checkpoint (C2SP signed note) of the first N events (default: all)
+    Checkpoint {
+        #[arg(long)]
+        size: Option<u64>,
+    },
+    /// The snapshot bundle (SPEC section 8): checkpoint plus the status it implies
+    Snapshot {
+        #[arg(long)]
+        out: Option<PathBuf>,
+        #[arg(long)]
+        size: Option<u64>,
+    },
+    /// Inclusion and consistency proofs (SPEC section 6)
+    #[command(subcommand)]
+    Prove(ProveCmd),
     /// Recompute every stored read model from the events, with a progress bar, and
     /// check the result against the stored ones
     Rebuild,
     /// Build the bundled, sourced Optimism history into a fresh ledger and verify it
     Demo,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ProveCmd {
+    /// That event SEQ is in the tree of the first N events (default: all)
+    Inclusion {
+        seq: u64,
+        #[arg(long)]
+        size: Option<u64>,
+    },
+    /// That the tree of the first OLD events is a prefix of the tree of the first NEW
+    Consistency { old: u64, new: u64 },
 }
 
 #[derive(Debug, Clone, Copy, clap::ValueEnum)]
@@ -554,6 +581,44 @@ impl<'a, R: FromDb> Session<'a, R> {
                 Ok(0)
             }
             Command::Rebuild => self.rebuild().await,
+            Command::Checkpoint { size } => {
+                let ledger = self.ledger().await?;
+                let key = self.keys.load(&self.keys.log_path(&ledger))?;
+                let (cp, note) = self.w.checkpoint(&ledger, *size, &key).await?;
+                if self.cli.json {
+                    println!(
+                        "{}",
+                        json!({"origin": cp.origin, "size": cp.size, "root": cp.root, "note": note})
+                    );
+                } else {
+                    print!("{note}");
+                }
+                Ok(0)
+            }
+            Command::Snapshot { out, size } => {
+                let ledger = self.ledger().await?;
+                let key = self.keys.load(&self.keys.log_path(&ledger))?;
+                let bundle = self.w.snapshot(&ledger, *size, &key).await?;
+                write_out(out.as_ref(), &bundle.to_bytes())?;
+                Ok(0)
+            }
+            Command::Prove(p) => {
+                let ledger = self.ledger().await?;
+                let bytes = match p {
+                    ProveCmd::Inclusion { seq, size } => self
+                        .w
+                        .prove_inclusion(&ledger, *seq, *size)
+                        .await?
+                        .to_bytes(),
+                    ProveCmd::Consistency { old, new } => self
+                        .w
+                        .prove_consistency(&ledger, *old, *new)
+                        .await?
+                        .to_bytes(),
+                };
+                write_out(None, &bytes)?;
+                Ok(0)
+            }
             Command::Review {
                 season,
                 format,

@@ -49,6 +49,19 @@ const POSTGRES_SCHEMA: &[&str] = &[
        ON events (aggregate_type, aggregate_id, (payload->>'sig'))",
 ];
 
+/// Runs the same sqlx expression against whichever pool `db` holds. Every SQL string
+/// used with it is written once, with `$N` placeholders that both drivers accept.
+macro_rules! on_pool {
+    ($db:expr, $pool:ident => $body:expr) => {
+        match $db {
+            Db::Sqlite($pool) => $body,
+            Db::Postgres($pool) => $body,
+        }
+    };
+}
+
+pub(crate) use on_pool;
+
 /// A connected store.
 #[derive(Clone, Debug)]
 pub enum Db {

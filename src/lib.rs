@@ -13,6 +13,7 @@
 //!   export, verify.
 //! - `read_model` — the stored read models (status view, audit trail, status
 //!   checkpoints) as a cqrs-es `Query` over the view repositories.
+//! - `tree` — the Merkle tree read back from the nodes kept in each event row.
 //! - `verify` — the pure chain replayer behind `verify`.
 //! - `keys` — the key store; `framework` — framework TOML and the bundled frameworks.
 //! - `cli` — the command line; `demo` — the bundled Optimism history.
@@ -30,6 +31,7 @@ mod read_model;
 mod rules;
 mod state;
 mod store;
+mod tree;
 mod verify;
 
 pub use aggregate::{

@@ -19,7 +19,7 @@
 //! compares them with what was stored.
 
 use crate::aggregate::Ledger;
-use crate::db::Db;
+use crate::db::{on_pool, Db};
 use crate::error::{Error, Result, StorageError};
 use async_trait::async_trait;
 use cqrs_es::persist::{PersistenceError, ViewContext, ViewRepository};
@@ -110,17 +110,6 @@ pub const INDEXES: &[&str] = &[
     "CREATE INDEX IF NOT EXISTS waymark_history_season ON waymark_history (ledger, season, seq)",
     "CREATE INDEX IF NOT EXISTS waymark_history_time ON waymark_history (ledger, recorded_at)",
 ];
-
-/// Runs the same sqlx expression against whichever pool `db` holds. Every SQL string
-/// used with it is written once, with `$N` placeholders that both drivers accept.
-macro_rules! on_pool {
-    ($db:expr, $pool:ident => $body:expr) => {
-        match $db {
-            Db::Sqlite($pool) => $body,
-            Db::Postgres($pool) => $body,
-        }
-    };
-}
 
 fn storage(what: &str, e: impl std::fmt::Display) -> Error {
     Error::Storage(StorageError(format!("{what}: {e}")))

@@ -1,7 +1,8 @@
 //! The chained event store: a cqrs-es `EventStore<Ledger>` over any
 //! `PersistedEventRepository` (sqlite-es, postgres-es). It gives each new event its
 //! `seq`, `prev` and `recorded_at`, stores the event object and its hash, and keeps a
-//! snapshot of the rule state in the same transaction, so loading the aggregate reads
+//! snapshot of the rule state and the Merkle frontier in the same transaction, plus
+//! in each row the tree nodes its append completes, so loading the aggregate reads
 //! one snapshot row instead of replaying the ledger.
 
 use crate::aggregate::{Ledger, LedgerEvent};
@@ -115,6 +116,19 @@ impl<R: PersistedEventRepository> EventStore<Ledger> for ChainedEventStore<R> {
             last_time.clone_from(&recorded_at);
             let mut meta = metadata.clone();
             meta.insert("hash".into(), hash.to_hex());
+            // The tree nodes this append completes above the leaf, lowest first, kept
+            // in the same row (so in the same transaction): node (level L, index k) is
+            // in row (k + 1) << L, entry L - 1. Proofs and roots read them back.
+            let nodes: Vec<String> = aggregate
+                .frontier
+                .push_nodes(hash)
+                .iter()
+                .skip(1)
+                .map(|(_, h)| h.to_hex())
+                .collect();
+            if !nodes.is_empty() {
+                meta.insert("nodes".into(), nodes.join(","));
+            }
             rows.push(SerializedEvent::new(
                 context.aggregate_id.clone(),
                 sequence,

@@ -1,0 +1,64 @@
+//! The Merkle tree of a stored ledger (SPEC section 6), read back from the nodes the
+//! chained store keeps in each event row's metadata: `hash` (the leaf, level 0) and
+//! `nodes` (levels 1…, comma-separated hex) of the subtrees that row's append
+//! completed. Any root or proof reads O(log n) rows and hashes O(log n) nodes.
+
+use crate::db::{on_pool, Db};
+use crate::error::{Error, Result, StorageError};
+use std::collections::HashMap;
+use waymark_events::{Hash, NodeId};
+
+fn storage(what: &str, e: impl std::fmt::Display) -> Error {
+    Error::Storage(StorageError(format!("{what}: {e}")))
+}
+
+/// The hashes of `ids`, read from the rows that completed them.
+pub async fn nodes(db: &Db, ledger: &str, ids: &[NodeId]) -> Result<HashMap<NodeId, Hash>> {
+    let mut seqs: Vec<i64> = ids.iter().map(|id| id.completed_at() as i64).collect();
+    seqs.sort_unstable();
+    seqs.dedup();
+    let mut rows: HashMap<u64, String> = HashMap::with_capacity(seqs.len());
+    for chunk in seqs.chunks(500) {
+        let fetched: Vec<(i64, String)> = on_pool!(db, p => {
+            let mut q = sqlx::QueryBuilder::new(
+                "SELECT sequence, CAST(metadata AS text) FROM events \
+                 WHERE aggregate_type = 'Ledger' AND aggregate_id = ",
+            );
+            q.push_bind(ledger).push(" AND sequence IN (");
+            let mut list = q.separated(", ");
+            for s in chunk {
+                list.push_bind(*s);
+            }
+            q.push(")");
+            q.build_query_as().fetch_all(p).await
+        })
+        .map_err(|e| storage("reading tree nodes", e))?;
+        rows.extend(fetched.into_iter().map(|(s, m)| (s as u64, m)));
+    }
+    let mut out = HashMap::with_capacity(ids.len());
+    for id in ids {
+        let seq = id.completed_at();
+        let broken = |detail: String| Error::BrokenChain {
+            seq,
+            problem: "malformed",
+            detail: format!("{detail} (run `waymark verify`)"),
+        };
+        let meta = rows
+            .get(&seq)
+            .ok_or_else(|| broken(format!("no stored event at seq {seq} for tree node {id:?}")))?;
+        let meta: serde_json::Value = serde_json::from_str(meta)
+            .map_err(|e| broken(format!("metadata of seq {seq}: {e}")))?;
+        let hex = if id.level == 0 {
+            meta.get("hash").and_then(|h| h.as_str())
+        } else {
+            meta.get("nodes")
+                .and_then(|n| n.as_str())
+                .and_then(|n| n.split(',').nth(id.level as usize - 1))
+        };
+        let hash = hex
+            .and_then(|h| h.parse::<Hash>().ok())
+            .ok_or_else(|| broken(format!("seq {seq} does not hold tree node {id:?}")))?;
+        out.insert(*id, hash);
+    }
+    Ok(out)
+}
