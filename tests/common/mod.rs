@@ -2,6 +2,8 @@
 //! dir, or a real PostgreSQL database created for the test and dropped afterwards.
 #![allow(dead_code)]
 
+pub mod writer;
+
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
