@@ -124,6 +124,9 @@ pub enum Command {
     /// Inclusion and consistency proofs (SPEC section 6)
     #[command(subcommand)]
     Prove(ProveCmd),
+    /// Verify, then write the export, checkpoint, snapshot and the consistency proof
+    /// from the snapshot already in DIR, for a static web host
+    Publish { dir: PathBuf },
     /// Recompute every stored read model from the events, with a progress bar, and
     /// check the result against the stored ones
     Rebuild,
@@ -600,6 +603,30 @@ impl<'a, R: FromDb> Session<'a, R> {
                 let key = self.keys.load(&self.keys.log_path(&ledger))?;
                 let bundle = self.w.snapshot(&ledger, *size, &key).await?;
                 write_out(out.as_ref(), &bundle.to_bytes())?;
+                Ok(0)
+            }
+            Command::Publish { dir } => {
+                let ledger = self.ledger().await?;
+                let key = self.keys.load(&self.keys.log_path(&ledger))?;
+                let done = crate::publish::publish(&self.w, &ledger, dir, &key).await?;
+                if self.cli.json {
+                    println!("{}", serde_json::to_string(&done).unwrap_or_default());
+                } else {
+                    match done.previous_size {
+                        Some(old) => println!(
+                            "published {} events of {ledger} to {} (root {}), extending the {old} published before",
+                            done.tree_size,
+                            done.dir.display(),
+                            done.root
+                        ),
+                        None => println!(
+                            "published {} events of {ledger} to {} (root {})",
+                            done.tree_size,
+                            done.dir.display(),
+                            done.root
+                        ),
+                    }
+                }
                 Ok(0)
             }
             Command::Prove(p) => {

@@ -27,7 +27,10 @@ pub enum Error {
     #[error("optimistic-lock conflict: {0}")]
     Conflict(String),
     /// The stored or exported chain does not verify.
-    #[error("verification failed at seq {seq}: {problem}: {detail}")]
+    #[error(
+        "verification failed{}: {problem}: {detail}",
+        if *seq > 0 { format!(" at seq {seq}") } else { String::new() }
+    )]
     BrokenChain {
         seq: u64,
         problem: &'static str,

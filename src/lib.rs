@@ -13,6 +13,7 @@
 //!   export, verify.
 //! - `read_model` — the stored read models (status view, audit trail, status
 //!   checkpoints) as a cqrs-es `Query` over the view repositories.
+//! - `publish` — the files of `publish DIR` for static hosting.
 //! - `tree` — the Merkle tree read back from the nodes kept in each event row.
 //! - `verify` — the pure chain replayer behind `verify`.
 //! - `keys` — the key store; `framework` — framework TOML and the bundled frameworks.
@@ -27,6 +28,7 @@ mod demo;
 mod error;
 mod framework;
 mod keys;
+mod publish;
 mod read_model;
 mod rules;
 mod state;
