@@ -10,7 +10,7 @@ use crate::store::{ChainedEventStore, Clock};
 use crate::verify::{Problem, Replayer, Report};
 use cqrs_es::event_sink::EventSink;
 use cqrs_es::persist::ViewRepository;
-use cqrs_es::{Aggregate, AggregateContext, AggregateError, EventStore, Query};
+use cqrs_es::{Aggregate, AggregateContext, AggregateError, EventEnvelope, EventStore, Query};
 use postgres_es::{PostgresEventRepository, PostgresViewRepository};
 use serde::Serialize;
 use sqlite_es::{SqliteEventRepository, SqliteViewRepository};
@@ -154,6 +154,26 @@ impl<R: FromDb> Waymark<R> {
     /// so nothing is re-signed. This is `CqrsFramework::execute_with_metadata`, written
     /// out because that returns `()` and callers need the events' `seq` and `hash`.
     pub async fn record(&self, ledger: &str, statements: Vec<Signed>) -> Result<Vec<Recorded>> {
+        let lock = self.db.writer_lock(ledger).await?;
+        let recorded = self.record_locked(ledger, statements).await;
+        lock.release().await;
+        let recorded = recorded?;
+        // After the lock: the read models are idempotent and catch up on their own.
+        self.dispatch(ledger, &recorded.1).await;
+        Ok(recorded.0)
+    }
+
+    async fn dispatch(&self, ledger: &str, envelopes: &[EventEnvelope<Ledger>]) {
+        if !envelopes.is_empty() {
+            self.query.dispatch(ledger, envelopes).await;
+        }
+    }
+
+    async fn record_locked(
+        &self,
+        ledger: &str,
+        statements: Vec<Signed>,
+    ) -> Result<(Vec<Recorded>, Vec<EventEnvelope<Ledger>>)> {
         let mut attempt = 0;
         loop {
             attempt += 1;
@@ -177,22 +197,22 @@ impl<R: FromDb> Waymark<R> {
                 .await
             {
                 Ok(envelopes) => {
-                    self.query.dispatch(ledger, &envelopes).await;
-                    return Ok(envelopes
-                        .into_iter()
+                    let recorded = envelopes
+                        .iter()
                         .map(|e| Recorded {
                             seq: e.sequence as u64,
                             hash: e.payload.0.hash(),
                             event_type: e.payload.0.statement.event_type().as_str().into(),
                         })
-                        .collect());
+                        .collect();
+                    return Ok((recorded, envelopes));
                 }
                 Err(AggregateError::AggregateConflict) => {
                     // sqlite-es and postgres-es commit the events before they find the
                     // snapshot row moved on, and then report a conflict: the batch may
                     // be recorded after all. It is, exactly when its first signature is.
                     if let Some(done) = self.already_recorded(ledger, &statements).await? {
-                        return Ok(done);
+                        return Ok((done, Vec::new()));
                     }
                     if attempt >= MAX_ATTEMPTS {
                         return Err(Error::Conflict(format!("gave up after {attempt} attempts: other writers kept taking the next seq")));

@@ -16,6 +16,8 @@
 //! - `publish` — the files of `publish DIR` for static hosting.
 //! - `tree` — the Merkle tree read back from the nodes kept in each event row.
 //! - `verify` — the pure chain replayer behind `verify`.
+//! - `offline` — `verify-offline`: an export streamed through the replayer, checked
+//!   against snapshots, checkpoints and proofs, from files only, in flat memory.
 //! - `keys` — the key store; `framework` — framework TOML and the bundled frameworks.
 //! - `cli` — the command line; `demo` — the bundled Optimism history.
 #![forbid(unsafe_code)]
@@ -28,6 +30,7 @@ mod demo;
 mod error;
 mod framework;
 mod keys;
+mod offline;
 mod publish;
 mod read_model;
 mod rules;
@@ -45,6 +48,7 @@ pub use db::{redact, Db, Repository};
 pub use error::{Error, Result, StorageError};
 pub use framework::{bundled_names, load as load_framework, LoadedFramework};
 pub use keys::KeyStore;
+pub use offline::{verify_offline, OfflineInputs, OfflineOutcome, TOFU_WARNING};
 pub use read_model::{LedgerView, RebuildReport, CHECKPOINT_EVERY};
 pub use rules::{Rejection, Rule};
 pub use state::{allowed_roles, LedgerState, ROLES};

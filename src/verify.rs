@@ -31,11 +31,30 @@ pub struct HeadRef {
     pub hash: Hash,
 }
 
+/// Rule 7's memory of the signatures recorded so far. It must answer exactly: never
+/// call a new signature a replay, never miss one.
+pub trait ReplayIndex {
+    /// Records `sig`, the signature of the event at `seq`; `false` when the same
+    /// signature was recorded before (a replay).
+    fn insert_sig(&mut self, seq: u64, sig: &str) -> bool;
+}
+
+/// The in-memory index `verify` uses: every signature, in full (≈ 150 bytes an event).
+impl ReplayIndex for HashSet<String> {
+    fn insert_sig(&mut self, _seq: u64, sig: &str) -> bool {
+        self.insert(sig.to_owned())
+    }
+}
+
 /// Replays events in order and stops at the first that does not verify.
+///
+/// Generic over its rule 7 index: `Replayer::new()` keeps every signature in a
+/// `HashSet`; `verify-offline` plugs in a fixed-size-entry index that looks earlier
+/// signatures up in the export file itself (`Replayer::with_index`).
 #[derive(Debug, Default)]
-pub struct Replayer {
+pub struct Replayer<I = HashSet<String>> {
     state: LedgerState,
-    sigs: HashSet<String>,
+    sigs: I,
     checked: u64,
     head: Option<HeadRef>,
 }
@@ -44,13 +63,36 @@ impl Replayer {
     pub fn new() -> Self {
         Self::default()
     }
+}
 
+impl<I> Replayer<I> {
     pub fn state(&self) -> &LedgerState {
         &self.state
     }
 
     pub fn checked(&self) -> u64 {
         self.checked
+    }
+
+    /// The rule 7 index.
+    pub fn index(&self) -> &I {
+        &self.sigs
+    }
+
+    pub fn index_mut(&mut self) -> &mut I {
+        &mut self.sigs
+    }
+}
+
+impl<I: ReplayIndex> Replayer<I> {
+    /// A replayer that remembers signatures (rule 7) in `index`.
+    pub fn with_index(index: I) -> Self {
+        Replayer {
+            state: LedgerState::default(),
+            sigs: index,
+            checked: 0,
+            head: None,
+        }
     }
 
     /// Checks the event expected at `position` (1-based). `claimed` is the hash the
@@ -61,6 +103,30 @@ impl Replayer {
         event: &Event,
         claimed: Option<&Hash>,
     ) -> Result<Hash, Problem> {
+        self.check_link(position, event)?;
+        let hash = event.hash();
+        if let Some(c) = claimed {
+            if *c != hash {
+                return Err(Problem {
+                    seq: position,
+                    problem: "hash_mismatch",
+                    detail: format!("stored hash {c}, recomputed {hash}"),
+                });
+            }
+        }
+        self.check_and_apply(position, event, hash)?;
+        Ok(hash)
+    }
+
+    /// [`Replayer::step`] for a caller that has already recomputed the event's hash
+    /// (`event.hash()`) and compared it with the one it was given.
+    pub fn step_hashed(&mut self, position: u64, event: &Event, hash: Hash) -> Result<(), Problem> {
+        self.check_link(position, event)?;
+        self.check_and_apply(position, event, hash)
+    }
+
+    /// `seq` and `prev`.
+    fn check_link(&self, position: u64, event: &Event) -> Result<(), Problem> {
         let bad = |problem, detail: String| Problem {
             seq: position,
             problem,
@@ -83,15 +149,16 @@ impl Replayer {
                 ),
             ));
         }
-        let hash = event.hash();
-        if let Some(c) = claimed {
-            if *c != hash {
-                return Err(bad(
-                    "hash_mismatch",
-                    format!("stored hash {c}, recomputed {hash}"),
-                ));
-            }
-        }
+        Ok(())
+    }
+
+    /// Time, signatures and every rule; then the event is applied.
+    fn check_and_apply(&mut self, position: u64, event: &Event, hash: Hash) -> Result<(), Problem> {
+        let bad = |problem, detail: String| Problem {
+            seq: position,
+            problem,
+            detail,
+        };
         if !is_timestamp(&event.recorded_at) {
             return Err(bad(
                 "malformed",
@@ -123,7 +190,7 @@ impl Replayer {
         if let Err(r) = self.state.check(&ledger, &event.statement, &event.sig) {
             return Err(bad(r.rule.problem(), r.to_string()));
         }
-        if !self.sigs.insert(event.sig.clone()) {
+        if !self.sigs.insert_sig(position, &event.sig) {
             return Err(bad(
                 "rule_violation",
                 "rule R7-replay violated at sig: this signature was already recorded".into(),
@@ -135,9 +202,11 @@ impl Replayer {
             seq: position,
             hash,
         });
-        Ok(hash)
+        Ok(())
     }
+}
 
+impl<I> Replayer<I> {
     /// The report after the replay stopped, with `problem` if it stopped early.
     pub fn report(&self, problem: Option<Problem>) -> Report {
         match problem {
