@@ -57,7 +57,7 @@ impl LedgerView {
     fn fold(&mut self, event: &Event, hash: &Hash, checkpoint_every: u64, out: &mut Rows) {
         out.history.push(self.history.row(event, hash));
         self.status.apply(event, hash);
-        if event.seq % checkpoint_every == 0 {
+        if event.seq.is_multiple_of(checkpoint_every) {
             out.checkpoints.push((event.seq, self.status.clone()));
         }
     }
