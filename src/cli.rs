@@ -124,6 +124,30 @@ pub enum Command {
     /// Inclusion and consistency proofs (SPEC section 6)
     #[command(subcommand)]
     Prove(ProveCmd),
+    /// Verify from files only (no database): the export, streamed, and the snapshot,
+    /// previous snapshot and proofs given
+    VerifyOffline {
+        /// The export (JSON Lines, SPEC section 7)
+        #[arg(long)]
+        log: PathBuf,
+        /// A snapshot bundle (SPEC section 8) to check against the log
+        #[arg(long)]
+        snapshot: Option<PathBuf>,
+        /// An earlier snapshot the log must extend (checked with a consistency proof
+        /// computed from the log)
+        #[arg(long)]
+        prev_snapshot: Option<PathBuf>,
+        /// The log key to trust (verifier string or a file holding it); default: the
+        /// one in LedgerOpened, trusted on first use
+        #[arg(long)]
+        key: Option<String>,
+        /// An inclusion proof (SPEC section 6) to check against the log
+        #[arg(long)]
+        inclusion: Option<PathBuf>,
+        /// A consistency proof (SPEC section 6) to check against the log
+        #[arg(long)]
+        consistency: Option<PathBuf>,
+    },
     /// Verify, then write the export, checkpoint, snapshot and the consistency proof
     /// from the snapshot already in DIR, for a static web host
     Publish { dir: PathBuf },
@@ -341,6 +365,29 @@ pub(crate) fn default_keys_dir() -> PathBuf {
 async fn run(cli: Cli) -> Result<i32> {
     if matches!(cli.command, Command::Demo) {
         return crate::demo::run(&cli).await;
+    }
+    if let Command::VerifyOffline {
+        log,
+        snapshot,
+        prev_snapshot,
+        key,
+        inclusion,
+        consistency,
+    } = &cli.command
+    {
+        let outcome = crate::offline::verify_offline(&crate::offline::OfflineInputs {
+            log: log.clone(),
+            snapshot: snapshot.clone(),
+            prev_snapshot: prev_snapshot.clone(),
+            key: key.clone(),
+            inclusion: inclusion.clone(),
+            consistency: consistency.clone(),
+        })?;
+        for w in &outcome.warnings {
+            eprintln!("waymark: warning: {w}");
+        }
+        print_report(&outcome.report, cli.json);
+        return Ok(if outcome.report.ok { 0 } else { 3 });
     }
     let url = cli
         .db
@@ -689,8 +736,8 @@ impl<'a, R: FromDb> Session<'a, R> {
                 write_out(out.as_ref(), text.as_bytes())?;
                 Ok(0)
             }
-            Command::Demo => Err(Error::Usage(
-                "demo is handled before a store is opened".into(),
+            Command::Demo | Command::VerifyOffline { .. } => Err(Error::Usage(
+                "demo and verify-offline are handled before a store is opened".into(),
             )),
         }
     }
