@@ -19,8 +19,8 @@ use std::sync::Arc;
 use std::time::Duration;
 use waymark_events::{
     consistency_nodes, consistency_proof_from, inclusion_nodes, inclusion_proof_from, root_from,
-    root_nodes, sign_checkpoint, verifier_key, Checkpoint, ConsistencyProofDoc, Event, Hash,
-    InclusionProofDoc, NodeId, SnapshotBundle,
+    root_nodes, sign_checkpoint, verifier_key, Checkpoint, ConsistencyProofDoc, Event, Frontier,
+    Hash, InclusionProofDoc, NodeId, SnapshotBundle,
 };
 use waymark_projections::{HistoryFilter, HistoryRow, SeasonReview, Status, StatusDiff};
 
@@ -311,6 +311,7 @@ impl<R: FromDb> Waymark<R> {
     pub async fn verify(&self, ledger: &str) -> Result<Report> {
         let rows = self.rows(ledger).await?;
         let mut replayer = Replayer::new();
+        let mut frontier = Frontier::new();
         let mut problem = None;
         for (i, row) in rows.iter().enumerate() {
             let position = i as u64 + 1;
@@ -347,8 +348,31 @@ impl<R: FromDb> Waymark<R> {
                 problem = bad("malformed", "the stored row has no hash".into());
                 break;
             }
-            if let Err(p) = replayer.step(position, &event, claimed.as_ref()) {
-                problem = Some(p);
+            let hash = match replayer.step(position, &event, claimed.as_ref()) {
+                Ok(h) => h,
+                Err(p) => {
+                    problem = Some(p);
+                    break;
+                }
+            };
+            // The event verifies; the tree nodes kept in its row (what roots, proofs
+            // and checkpoints are read from) must be the ones its append completes.
+            let expected: Vec<String> = frontier
+                .push_nodes(hash)
+                .iter()
+                .skip(1)
+                .map(|(_, h)| h.to_hex())
+                .collect();
+            let stored = row
+                .metadata
+                .get("nodes")
+                .and_then(|n| n.as_str())
+                .unwrap_or("");
+            if stored != expected.join(",") {
+                problem = bad(
+                    "hash_mismatch",
+                    format!("the event verifies, but the Merkle tree nodes stored with seq {position} are not the ones its append completes"),
+                );
                 break;
             }
         }
@@ -359,9 +383,18 @@ impl<R: FromDb> Waymark<R> {
                 .await
                 .map_err(|e| Error::Storage(StorageError(e.to_string())))?;
             if let Some(snap) = snap {
-                let head = serde_json::from_value::<Ledger>(snap.aggregate)
-                    .ok()
-                    .and_then(|l| l.state.head);
+                let stored = serde_json::from_value::<Ledger>(snap.aggregate).ok();
+                if let Some(l) = stored
+                    .as_ref()
+                    .filter(|l| l.frontier.size() == replayer.checked() && l.frontier != frontier)
+                {
+                    problem = Some(Problem {
+                        seq: l.frontier.size(),
+                        problem: "hash_mismatch",
+                        detail: "the Merkle frontier kept in the snapshot (the root at the head) is not the one the events give".into(),
+                    });
+                }
+                let head = stored.and_then(|l| l.state.head);
                 let checked = replayer.checked();
                 match head {
                     Some(h) if h.seq > checked => {

@@ -73,8 +73,28 @@ impl KeyStore {
         Ok(SigningKey::from_bytes(&seed))
     }
 
+    /// A key file is written only directly inside the key directory, under a name
+    /// made of an id (`[A-Za-z0-9._-]`, not starting with a dot): an actor id such as
+    /// `../x` must not write outside it.
+    fn check_place(&self, path: &Path) -> Result<()> {
+        let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
+        let plain = !name.is_empty()
+            && !name.starts_with('.')
+            && name
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'));
+        if path.parent() != Some(self.dir.as_path()) || !plain {
+            return Err(Error::BadInput(format!(
+                "rule R0-format violated at actor: {} is not a key file name made of a valid id; nothing was written",
+                path.display()
+            )));
+        }
+        Ok(())
+    }
+
     /// Writes a new key file (mode 0600) and fails if one exists.
     pub fn write_new(&self, path: &Path, key: &SigningKey) -> Result<()> {
+        self.check_place(path)?;
         fs::create_dir_all(&self.dir).map_err(|e| io(&self.dir, e))?;
         let _ = fs::set_permissions(&self.dir, fs::Permissions::from_mode(0o700));
         let mut f = OpenOptions::new()
@@ -89,6 +109,7 @@ impl KeyStore {
 
     /// Replaces a key file atomically (for key rotation), mode 0600.
     pub fn replace(&self, path: &Path, key: &SigningKey) -> Result<()> {
+        self.check_place(path)?;
         let tmp = path.with_extension("key.new");
         let _ = fs::remove_file(&tmp);
         self.write_new(&tmp, key)?;
@@ -97,6 +118,7 @@ impl KeyStore {
 
     /// Loads the key at `path`, or generates and writes one. Says whether it was created.
     pub fn load_or_create(&self, path: &Path) -> Result<(SigningKey, bool)> {
+        self.check_place(path)?;
         if path.exists() {
             return Ok((self.load(path)?, false));
         }
@@ -136,5 +158,17 @@ mod tests {
         fs::set_permissions(ks.actor_path("bob"), fs::Permissions::from_mode(0o644)).unwrap();
         let err = ks.load_actor("bob").unwrap_err();
         assert!(err.to_string().contains("mode 0644"), "{err}");
+    }
+
+    #[test]
+    fn a_key_is_never_written_outside_the_key_directory() {
+        let dir = tempfile::tempdir().unwrap();
+        let ks = KeyStore::new(dir.path().join("keys"));
+        for id in ["../escaped", "a/b", ".hidden", ""] {
+            let err = ks.load_or_create(&ks.actor_path(id)).unwrap_err();
+            assert!(err.to_string().contains("R0-format"), "{id}: {err}");
+        }
+        assert!(!dir.path().join("escaped.key").exists());
+        assert!(!dir.path().join("keys").exists(), "nothing was created");
     }
 }

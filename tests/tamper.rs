@@ -227,3 +227,61 @@ fn a_status_change_written_around_the_rules_is_caught() {
         caught(&env, 16, "rule_violation");
     });
 }
+
+#[test]
+fn an_edited_tree_node_in_a_row_is_caught_at_its_seq() {
+    // Row 8 keeps the nodes of levels 1..=3 its append completed; roots, proofs and
+    // checkpoints are read from them, so `verify` (and so `publish`) checks them.
+    each_backend(|k| {
+        let env = ledger(k);
+        let zero = "0".repeat(64);
+        env.sql(&[&match k {
+            Kind::Sqlite => format!(
+                "UPDATE events SET metadata = json_set(metadata, '$.nodes', '{zero},{zero},{zero}') WHERE sequence = 8"
+            ),
+            Kind::Postgres => format!(
+                "UPDATE events SET metadata = jsonb_set(metadata::jsonb, '{{nodes}}', '\"{zero},{zero},{zero}\"')::json WHERE sequence = 8"
+            ),
+        }]);
+        let (code, report) = env.verify();
+        assert_eq!(code, 3, "{report}");
+        assert_eq!(
+            (report["first_bad_seq"].as_u64(), report["problem"].as_str()),
+            (Some(8), Some("hash_mismatch")),
+            "{report}"
+        );
+        assert!(
+            report["detail"].as_str().unwrap().contains("tree nodes"),
+            "{report}"
+        );
+    });
+}
+
+#[test]
+fn an_edited_frontier_in_the_snapshot_is_caught() {
+    each_backend(|k| {
+        let env = ledger(k);
+        let zero = "0".repeat(64);
+        env.sql(&[&match k {
+            Kind::Sqlite => format!(
+                "UPDATE snapshots SET payload = json_set(payload, '$.frontier.hashes[0]', '{zero}')"
+            ),
+            Kind::Postgres => format!(
+                "UPDATE snapshots SET payload = jsonb_set(payload::jsonb, '{{frontier,hashes,0}}', '\"{zero}\"')::json"
+            ),
+        }]);
+        let (code, report) = env.verify();
+        assert_eq!(
+            (code, report["problem"].as_str()),
+            (3, Some("hash_mismatch")),
+            "{report}"
+        );
+        assert!(
+            report["detail"].as_str().unwrap().contains("frontier"),
+            "{report}"
+        );
+        // publish signs nothing over it.
+        let err = env.fails(3, &["publish", env.path("site").to_str().unwrap()]);
+        assert!(err.contains("nothing published"), "{err}");
+    });
+}
