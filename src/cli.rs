@@ -969,8 +969,16 @@ impl<'a, R: FromDb> Session<'a, R> {
     /// transaction or none; errors name the line.
     async fn apply(&self, file: &PathBuf) -> Result<i32> {
         let ledger = self.ledger().await?;
-        let text = std::fs::read(file)
-            .map_err(|e| Error::Storage(StorageError(format!("{}: {e}", file.display()))))?;
+        let io =
+            |e: std::io::Error| Error::Storage(StorageError(format!("{}: {e}", file.display())));
+        let size = std::fs::metadata(file).map_err(io)?.len();
+        if size > MAX_APPLY_BYTES {
+            return Err(Error::BadInput(format!(
+                "{}: {size} bytes is more than one apply file may hold ({MAX_APPLY_BYTES}); split it",
+                file.display()
+            )));
+        }
+        let text = std::fs::read(file).map_err(io)?;
         let lines = parse_apply_lines(&text)?;
         let mut statements = Vec::with_capacity(lines.len());
         let mut keys = std::collections::HashMap::new();
@@ -1027,6 +1035,9 @@ pub(crate) struct ApplyLine {
 }
 
 /// Parses `{"as","type","payload","issued_at"?}` lines strictly (SPEC section 2).
+/// The largest `apply` file read (checked before reading it): 256 MiB.
+const MAX_APPLY_BYTES: u64 = 256 * 1024 * 1024;
+
 pub(crate) fn parse_apply_lines(text: &[u8]) -> Result<Vec<ApplyLine>> {
     let mut out = Vec::new();
     for (i, raw) in text.split(|b| *b == b'\n').enumerate() {
@@ -1035,6 +1046,21 @@ pub(crate) fn parse_apply_lines(text: &[u8]) -> Result<Vec<ApplyLine>> {
             continue;
         }
         let bad = |m: String| Error::BadInput(format!("line {line}: {m}"));
+        // Rule 8, before the line is parsed: no line may exceed a statement's limit.
+        if raw.len() > crate::state::MAX_STATEMENT_BYTES {
+            return Err(Error::Rejected {
+                line: Some(line),
+                rejection: crate::rules::Rejection {
+                    rule: crate::rules::Rule::Limits,
+                    field: "statement".into(),
+                    message: format!(
+                        "a line of {} bytes exceeds {} (checked before parsing)",
+                        raw.len(),
+                        crate::state::MAX_STATEMENT_BYTES
+                    ),
+                },
+            });
+        }
         let v = parse_strict(raw).map_err(|e| bad(e.to_string()))?;
         let m = v
             .as_object()

@@ -21,6 +21,8 @@
 //! - `keys` — the key store; `framework` — framework TOML and the bundled frameworks.
 //! - `cli` — the command line; `demo` — the bundled Optimism history.
 #![forbid(unsafe_code)]
+// No unwrap/expect on input paths: failures are typed errors (tests may unwrap).
+#![deny(clippy::unwrap_used, clippy::expect_used)]
 
 mod aggregate;
 mod app;

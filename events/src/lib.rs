@@ -19,6 +19,8 @@
 //! - `proof` — the JSON documents of SPEC sections 6 and 8: inclusion and consistency
 //!   proofs and the snapshot bundle, strict to read, JCS plus a newline to write.
 #![forbid(unsafe_code)]
+// No unwrap/expect on input paths: failures are typed errors (tests may unwrap).
+#![deny(clippy::unwrap_used, clippy::expect_used)]
 
 mod canonical;
 mod checkpoint;

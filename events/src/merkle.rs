@@ -230,9 +230,12 @@ impl CompactRange {
         self.hashes.push(leaf_hash);
         // Each trailing one bit of the old size is a perfect subtree that now has
         // an equal-sized right sibling.
+        // (The frontier holds one hash per set bit of `size`, plus the new leaf, so
+        // both pops succeed; `from_parts` and deserialization enforce that count.)
         for level in 1..=self.size.trailing_ones() {
-            let right = self.hashes.pop().expect("frontier invariant");
-            let left = self.hashes.pop().expect("frontier invariant");
+            let (Some(right), Some(left)) = (self.hashes.pop(), self.hashes.pop()) else {
+                break;
+            };
             let h = node_hash(&left, &right);
             self.hashes.push(h);
             done.push((
@@ -526,7 +529,15 @@ pub fn verify_consistency(
     let seed = if old_size.is_power_of_two() {
         *old_root
     } else {
-        *nodes.next().expect("length checked")
+        match nodes.next() {
+            Some(h) => *h,
+            None => {
+                return Err(ProofError::WrongPathLength {
+                    expected,
+                    got: path.len(),
+                })
+            }
+        }
     };
     let (mut f_n, mut s_n) = (old_size - 1, new_size - 1);
     while f_n & 1 == 1 {

@@ -7,6 +7,8 @@
 //! - `review` — the end-of-Season review, as data, Markdown and HTML.
 //! - `graph` — the dependency graph as DOT, Mermaid and standalone SVG.
 #![forbid(unsafe_code)]
+// No unwrap/expect on input paths: failures are typed errors (tests may unwrap).
+#![deny(clippy::unwrap_used, clippy::expect_used)]
 
 mod diff;
 mod graph;
