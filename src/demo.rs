@@ -178,9 +178,14 @@ async fn build<R: FromDb>(cli: &Cli, db: Db, keys_dir: PathBuf) -> Result<i32> {
         print!("{}", render_status(&status));
         print_report(&report, false);
         println!(
-            "\nExplore it:  waymark --db {} history S-5   |   waymark --db {} status --as-of season:7",
-            cli.db.clone().unwrap_or_else(|| "sqlite://waymark-demo.db".into()),
-            cli.db.clone().unwrap_or_else(|| "sqlite://waymark-demo.db".into())
+            "\nExplore it (export WAYMARK_DB={db} WAYMARK_KEYS=waymark-demo-keys):\n  \
+             waymark history S-5   |   waymark status --as-of season:7   |   waymark review 8\n  \
+             waymark graph --format svg --out graph.svg   |   waymark publish site   |   \
+             waymark verify-offline --log site/export.jsonl --snapshot site/snapshot.json",
+            db = cli
+                .db
+                .clone()
+                .unwrap_or_else(|| "sqlite://waymark-demo.db".into()),
         );
     }
     Ok(if report.ok { 0 } else { 3 })
