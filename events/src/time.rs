@@ -22,7 +22,10 @@ pub fn is_date(s: &str) -> bool {
 /// Strings of this form sort in time order, so the recorder compares them as text.
 pub fn is_timestamp(s: &str) -> bool {
     let b = s.as_bytes();
+    // ASCII first: the slices below must fall on character boundaries (found by
+    // fuzzing: `"000000000\u{e9}0…"` has 27 bytes and a 2-byte character at 9).
     b.len() == 27
+        && s.is_ascii()
         && is_date(&s[..10])
         && b[10] == b'T'
         && b[13] == b':'
@@ -62,6 +65,13 @@ mod tests {
         assert!(!is_date("2023-02-29"));
         assert!(!is_date("2024-13-01"));
         assert!(!is_date("2024-1-01"));
+    }
+
+    #[test]
+    fn non_ascii_strings_of_the_right_length_are_not_timestamps() {
+        assert!(!is_timestamp("000000000\u{e9}00000000000000000"));
+        assert!(!is_timestamp("2024-06-10T12:00:00.0000\u{e9}Z"));
+        assert!(!is_date("2024-06-\u{e9}1"));
     }
 
     #[test]
