@@ -1,0 +1,945 @@
+//! Waymark benchmarks (issue 6). One command:
+//!
+//! ```text
+//! CARGO_TARGET_DIR=/work/target-h6 cargo bench --bench ledger -- [--quick] [--events N] \
+//!     [--sqlite-events N] [--singles N] [--rounds R] [--batch B] [--latency-samples N] \
+//!     [--only pg|sqlite|ref|sqlite-singles|sqlite-batch] [--out PATH]
+//! ```
+//!
+//! Every goal is a ratio (or a rate) measured in the same run, because the machine is
+//! shared. Prints a table and writes `$CARGO_TARGET_DIR/bench-results.json` (default
+//! `target/bench-results.json`). `DATABASE_URL` (default
+//! `postgres://postgres@127.0.0.1:5432/postgres`) is the admin URL: a database
+//! `waymark_bench_<rand>` is created for the run and dropped at the end.
+//!
+//! `--only sqlite-singles` / `--only sqlite-batch` run just the small slow paths, for
+//! `valgrind --tool=callgrind` (see BENCHMARKS.md).
+
+use cqrs_es::event_sink::EventSink;
+use cqrs_es::{Aggregate, DomainEvent};
+use ed25519_dalek::{Signer, SigningKey};
+use ed25519_dalek as dalek;
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Value};
+use sha2::Digest;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+use waymark::{AsOf, Db, FromDb, Signed, Waymark};
+use waymark_events::*;
+
+// ---------------------------------------------------------------- options
+
+#[derive(Debug, Clone)]
+struct Opts {
+    quick: bool,
+    events: u64,
+    sqlite_events: u64,
+    singles: usize,
+    rounds: usize,
+    batch: usize,
+    latency_samples: usize,
+    only: Option<String>,
+    out: PathBuf,
+}
+
+fn opts() -> Opts {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let flag = |name: &str| args.iter().any(|a| a == name);
+    let val = |name: &str, env: &str| -> Option<String> {
+        args.iter()
+            .position(|a| a == name)
+            .and_then(|i| args.get(i + 1).cloned())
+            .or_else(|| std::env::var(env).ok())
+    };
+    let num = |name: &str, env: &str, d: u64| -> u64 {
+        val(name, env)
+            .and_then(|v| v.replace('_', "").parse().ok())
+            .unwrap_or(d)
+    };
+    let quick = flag("--quick") || std::env::var("WAYMARK_BENCH_QUICK").is_ok();
+    let events = num("--events", "WAYMARK_BENCH_EVENTS", if quick { 5_000 } else { 100_000 });
+    let out = val("--out", "WAYMARK_BENCH_OUT").map(PathBuf::from).unwrap_or_else(|| {
+        PathBuf::from(std::env::var("CARGO_TARGET_DIR").unwrap_or_else(|_| "target".into()))
+            .join("bench-results.json")
+    });
+    Opts {
+        quick,
+        events,
+        sqlite_events: num("--sqlite-events", "WAYMARK_BENCH_SQLITE_EVENTS", events),
+        singles: num("--singles", "WAYMARK_BENCH_SINGLES", if quick { 100 } else { 200 }) as usize,
+        rounds: num("--rounds", "WAYMARK_BENCH_ROUNDS", 4) as usize,
+        batch: num("--batch", "WAYMARK_BENCH_BATCH", 1000) as usize,
+        latency_samples: num("--latency-samples", "WAYMARK_BENCH_LATENCY", if quick { 50 } else { 200 })
+            as usize,
+        only: val("--only", "WAYMARK_BENCH_ONLY"),
+        out,
+    }
+}
+
+// ---------------------------------------------------------------- statements
+
+const LEDGER: &str = "bench";
+const MILESTONES: usize = 16;
+
+/// Signs a valid history: the opening, `MILESTONES` milestones, then status toggles.
+struct Gen {
+    founder: SigningKey,
+    clock: u64,
+    in_progress: Vec<bool>,
+    k: u64,
+}
+
+impl Gen {
+    fn new() -> Self {
+        Gen {
+            founder: SigningKey::from_bytes(&[7; 32]),
+            clock: 0,
+            in_progress: vec![false; MILESTONES],
+            k: 0,
+        }
+    }
+
+    fn sign(&mut self, payload: Payload) -> Signed {
+        self.clock += 1;
+        // 1 ms apart, in the past: 1M statements span ~17 minutes of 2023.
+        let at = format_timestamp(1_700_000_000_000_000 + self.clock as i64 * 1_000);
+        let statement = Statement::new(LEDGER, "founder", &at, payload);
+        Signed {
+            sig: sign(&statement, &self.founder),
+            statement,
+        }
+    }
+
+    fn opening(&mut self) -> Vec<Signed> {
+        let layers = ["tech", "gov"];
+        let phases = ["A", "B", "C"];
+        let framework = Framework {
+            id: "bench".into(),
+            version: "1".into(),
+            title: "Benchmark framework".into(),
+            principles: vec![],
+            layers: layers
+                .iter()
+                .map(|l| LayerDef {
+                    id: l.to_string(),
+                    title: l.to_uppercase(),
+                    phases: phases.iter().map(|p| p.to_string()).collect(),
+                })
+                .collect(),
+            phases: phases
+                .iter()
+                .map(|p| PhaseDef {
+                    id: p.to_string(),
+                    title: format!("Phase {p}"),
+                    description: String::new(),
+                })
+                .collect(),
+        };
+        let opened = Payload::LedgerOpened(LedgerOpened {
+            title: "bench".into(),
+            origin: "waymark.bench/bench".into(),
+            log_key: verifier_key(
+                "waymark.bench/bench",
+                &SigningKey::from_bytes(&[3; 32]).verifying_key(),
+            ),
+            founder: Founder {
+                actor: "founder".into(),
+                name: "Founder".into(),
+                public_key: encode_public_key(&self.founder.verifying_key()),
+            },
+            framework,
+        });
+        let mut out = vec![self.sign(opened)];
+        for i in 0..MILESTONES {
+            let p = Payload::MilestoneDefined(MilestoneDefined {
+                id: format!("m{i}"),
+                title: format!("Milestone {i}: sequencer decentralization step"),
+                layer: layers[i % 2].into(),
+                phase: "A".into(),
+                description: "A milestone of the benchmark roadmap.".into(),
+                principles: vec![],
+                depends_on: vec![],
+            });
+            out.push(self.sign(p));
+        }
+        out
+    }
+
+    /// The next status change (a typical ~600-byte `MilestoneStatusChanged` event).
+    fn next(&mut self) -> Signed {
+        let m = (self.k % MILESTONES as u64) as usize;
+        let k = self.k;
+        self.k += 1;
+        let (from, to) = if self.in_progress[m] {
+            ("in_progress", "not_started")
+        } else {
+            ("not_started", "in_progress")
+        };
+        self.in_progress[m] = !self.in_progress[m];
+        let p = Payload::MilestoneStatusChanged(MilestoneStatusChanged {
+            id: format!("m{m}"),
+            from: from.into(),
+            to: to.into(),
+            reason: format!("update {k}: the working group reported progress on this milestone at the weekly call"),
+            evidence: vec![format!("https://gov.example.org/t/milestone-m{m}/{k}")],
+            effective_on: None,
+        });
+        self.sign(p)
+    }
+
+    fn batch(&mut self, n: usize) -> Vec<Signed> {
+        (0..n).map(|_| self.next()).collect()
+    }
+}
+
+// ---------------------------------------------------------------- plain postgres-es baseline
+
+#[derive(Debug, Default, Serialize, Deserialize)]
+struct Plain {
+    n: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+struct Appended {
+    blob: String,
+}
+
+impl DomainEvent for Appended {
+    fn event_type(&self) -> String {
+        "Appended".into()
+    }
+    fn event_version(&self) -> String {
+        "1".into()
+    }
+}
+
+#[derive(Debug)]
+struct PlainError;
+impl std::fmt::Display for PlainError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("plain")
+    }
+}
+impl std::error::Error for PlainError {}
+
+impl Aggregate for Plain {
+    const TYPE: &'static str = "plain_bench";
+    type Command = String;
+    type Event = Appended;
+    type Error = PlainError;
+    type Services = ();
+
+    async fn handle(
+        &mut self,
+        blob: String,
+        _: &(),
+        sink: &EventSink<Self>,
+    ) -> Result<(), PlainError> {
+        sink.write(Appended { blob }, self).await;
+        Ok(())
+    }
+
+    fn apply(&mut self, _: Appended) {
+        self.n += 1;
+    }
+}
+
+// ---------------------------------------------------------------- helpers
+
+fn rate(n: usize, d: Duration) -> f64 {
+    n as f64 / d.as_secs_f64()
+}
+
+fn pct(sorted: &[f64], p: f64) -> f64 {
+    if sorted.is_empty() {
+        return f64::NAN;
+    }
+    let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
+    sorted[i]
+}
+
+fn med_p95(mut ms: Vec<f64>) -> (f64, f64) {
+    ms.sort_by(|a, b| a.partial_cmp(b).unwrap());
+    (pct(&ms, 0.5), pct(&ms, 0.95))
+}
+
+fn note(s: impl AsRef<str>) {
+    eprintln!("[bench {:>7.1}s] {}", started().elapsed().as_secs_f64(), s.as_ref());
+}
+
+fn started() -> &'static Instant {
+    static T: std::sync::OnceLock<Instant> = std::sync::OnceLock::new();
+    T.get_or_init(Instant::now)
+}
+
+struct Row {
+    key: String,
+    what: String,
+    value: String,
+    goal: String,
+    ratio: Option<f64>,
+    met: Option<bool>,
+    raw: Value,
+}
+
+#[derive(Default)]
+struct Results {
+    rows: Vec<Row>,
+}
+
+impl Results {
+    #[allow(clippy::too_many_arguments)]
+    fn add(
+        &mut self,
+        key: &str,
+        what: &str,
+        value: String,
+        goal: &str,
+        ratio: Option<f64>,
+        met: Option<bool>,
+        raw: Value,
+    ) {
+        eprintln!("  -> {key}: {what} = {value} (goal {goal})");
+        self.rows.push(Row {
+            key: key.into(),
+            what: what.into(),
+            value,
+            goal: goal.into(),
+            ratio,
+            met,
+            raw,
+        });
+    }
+}
+
+// ---------------------------------------------------------------- Waymark runs
+
+async fn record_all<R: FromDb>(w: &Waymark<R>, stmts: Vec<Signed>) -> Duration {
+    let t = Instant::now();
+    w.record(LEDGER, stmts).await.expect("record");
+    t.elapsed()
+}
+
+/// Grows the ledger with `batch`-statement `record` calls until it holds `to` events;
+/// returns (statements, time spent in `record`).
+async fn grow<R: FromDb>(
+    w: &Waymark<R>,
+    g: &mut Gen,
+    head: &mut u64,
+    to: u64,
+    batch: usize,
+    label: &str,
+) -> (usize, Duration) {
+    let mut total = Duration::ZERO;
+    let mut n = 0;
+    let mut last_note = Instant::now();
+    while *head < to {
+        let k = ((to - *head) as usize).min(batch);
+        let stmts = g.batch(k);
+        total += record_all(w, stmts).await;
+        *head += k as u64;
+        n += k;
+        if last_note.elapsed() > Duration::from_secs(10) {
+            note(format!("{label}: {head} events, {:.0} statements/s", rate(n, total)));
+            last_note = Instant::now();
+        }
+    }
+    (n, total)
+}
+
+/// Single appends, one statement per `record`; returns per-call latencies (ms).
+async fn singles<R: FromDb>(w: &Waymark<R>, g: &mut Gen, head: &mut u64, n: usize) -> Vec<f64> {
+    let mut out = Vec::with_capacity(n);
+    for _ in 0..n {
+        let s = g.next();
+        let t = Instant::now();
+        w.record(LEDGER, vec![s]).await.expect("single record");
+        out.push(t.elapsed().as_secs_f64() * 1e3);
+        *head += 1;
+    }
+    out
+}
+
+async fn plain_singles(
+    cqrs: &postgres_es::PostgresCqrs<Plain>,
+    blob: &str,
+    n: usize,
+    tag: &str,
+) -> Vec<f64> {
+    let mut out = Vec::with_capacity(n);
+    for i in 0..n {
+        let id = format!("plain-{tag}-{i}-{}", rand::random::<u32>());
+        let t = Instant::now();
+        cqrs.execute(&id, blob.to_string()).await.expect("plain execute");
+        out.push(t.elapsed().as_secs_f64() * 1e3);
+    }
+    out
+}
+
+/// Interleaved rounds of plain postgres-es and Waymark single appends at the current
+/// size: (waymark appends/s, plain appends/s, waymark latencies, plain latencies).
+async fn single_rounds(
+    w: &Waymark<postgres_es::PostgresEventRepository>,
+    cqrs: &postgres_es::PostgresCqrs<Plain>,
+    blob: &str,
+    g: &mut Gen,
+    head: &mut u64,
+    o: &Opts,
+    tag: &str,
+) -> (f64, f64, Vec<f64>, Vec<f64>) {
+    let per = (o.singles / o.rounds).max(1);
+    let (mut wl, mut pl) = (Vec::new(), Vec::new());
+    // Warm-up, untimed.
+    plain_singles(cqrs, blob, 5, &format!("{tag}w")).await;
+    singles(w, g, head, 5).await;
+    for r in 0..o.rounds {
+        pl.extend(plain_singles(cqrs, blob, per, &format!("{tag}{r}")).await);
+        wl.extend(singles(w, g, head, per).await);
+    }
+    let ws: f64 = wl.iter().sum::<f64>() / 1e3;
+    let ps: f64 = pl.iter().sum::<f64>() / 1e3;
+    (wl.len() as f64 / ws, pl.len() as f64 / ps, wl, pl)
+}
+
+async fn create_pg() -> (String, String) {
+    let admin = std::env::var("DATABASE_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into());
+    let name = format!("waymark_bench_{}", rand::random::<u32>());
+    let pool = sqlx::PgPool::connect(&admin).await.expect("PostgreSQL at DATABASE_URL");
+    sqlx::query(&format!("CREATE DATABASE {name}"))
+        .execute(&pool)
+        .await
+        .expect("create database");
+    pool.close().await;
+    let url = format!("{}/{name}", &admin[..admin.rfind('/').unwrap()]);
+    (url, name)
+}
+
+async fn drop_pg(name: &str) {
+    let admin = std::env::var("DATABASE_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into());
+    if let Ok(pool) = sqlx::PgPool::connect(&admin).await {
+        let r = sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+            .execute(&pool)
+            .await;
+        if let Err(e) = r {
+            eprintln!("could not drop {name}: {e}");
+        }
+        pool.close().await;
+    }
+}
+
+fn pg_pool(db: &Db) -> sqlx::PgPool {
+    match db {
+        Db::Postgres(p) => p.clone(),
+        Db::Sqlite(_) => unreachable!(),
+    }
+}
+
+fn export_event_size(export: &[u8]) -> usize {
+    // The last line is a MilestoneStatusChanged event.
+    let text = std::str::from_utf8(export).unwrap();
+    text.lines().last().unwrap().len()
+}
+
+async fn run_pg(o: &Opts, res: &mut Results, export_to: &Path) -> Option<u64> {
+    let (url, name) = create_pg().await;
+    note(format!("PostgreSQL database {name}"));
+    let out = run_pg_inner(o, res, &url, export_to).await;
+    drop_pg(&name).await;
+    note(format!("dropped {name}"));
+    out
+}
+
+async fn run_pg_inner(o: &Opts, res: &mut Results, url: &str, export_to: &Path) -> Option<u64> {
+    type Pg = postgres_es::PostgresEventRepository;
+    let db = Db::connect(url).await.expect("connect");
+    let w = Waymark::<Pg>::new(db.clone(), waymark::system_clock()).expect("waymark");
+    let mut g = Gen::new();
+    let mut head = 0u64;
+    let opening = g.opening();
+    head += opening.len() as u64;
+    record_all(&w, opening).await;
+    grow(&w, &mut g, &mut head, 1_000, o.batch, "pg").await;
+
+    // Event size, for the baseline's events.
+    let export = w.export(LEDGER, None).await.expect("export");
+    let size = export_event_size(&export);
+    let blob = "x".repeat(size.saturating_sub(r#"{"blob":""}"#.len()));
+    let plain_size = serde_json::to_string(&Appended { blob: blob.clone() })
+        .unwrap()
+        .len();
+    note(format!(
+        "MilestoneStatusChanged event: {size} bytes (export line); baseline event: {plain_size} bytes"
+    ));
+    let cqrs = postgres_es::postgres_cqrs::<Plain>(pg_pool(&db), vec![], ());
+
+    // (a) and (b) at ~1k.
+    let at_small = head;
+    let (w1, p1, wl1, pl1) = single_rounds(&w, &cqrs, &blob, &mut g, &mut head, o, "s").await;
+    let (wm, wp) = med_p95(wl1.clone());
+    let (pm, pp) = med_p95(pl1.clone());
+    note(format!(
+        "singles at {at_small}: waymark {w1:.0}/s (median {wm:.2} ms, p95 {wp:.2}), plain postgres-es {p1:.0}/s (median {pm:.2} ms, p95 {pp:.2})"
+    ));
+    res.add(
+        "a_single_append_pg",
+        &format!("single append, PostgreSQL, ledger at ~{at_small} (Waymark::record vs plain postgres-es, {} each, {} interleaved rounds)", wl1.len(), o.rounds),
+        format!("{w1:.0}/s vs {p1:.0}/s (median {wm:.2} vs {pm:.2} ms)"),
+        ">= 1.0x",
+        Some(w1 / p1),
+        Some(w1 / p1 >= 1.0),
+        json!({"waymark_per_s": w1, "plain_per_s": p1, "waymark_median_ms": wm, "waymark_p95_ms": wp,
+               "plain_median_ms": pm, "plain_p95_ms": pp, "ledger_size": at_small,
+               "event_bytes": size, "plain_event_bytes": plain_size}),
+    );
+
+    // (c) PostgreSQL: grow to N with batches.
+    let target = o.events.max(head + 1);
+    let from = head;
+    let (n, t) = grow(&w, &mut g, &mut head, target, o.batch, "pg").await;
+    let c_pg = rate(n, t);
+    note(format!("grew {from} -> {head}: {c_pg:.0} statements/s"));
+    res.add(
+        "c_batch_pg",
+        &format!("batch apply, PostgreSQL, {}-statement record() calls, {from}->{head}", o.batch),
+        format!("{c_pg:.0} statements/s"),
+        ">= 20000/s",
+        Some(c_pg / 20_000.0),
+        Some(c_pg >= 20_000.0),
+        json!({"statements_per_s": c_pg, "statements": n, "secs": t.as_secs_f64(), "from": from, "to": head}),
+    );
+
+    // (b) at N.
+    let at_big = head;
+    let (w2, p2, wl2, _) = single_rounds(&w, &cqrs, &blob, &mut g, &mut head, o, "b").await;
+    let (wm2, wp2) = med_p95(wl2);
+    note(format!("singles at {at_big}: waymark {w2:.0}/s (median {wm2:.2} ms), plain {p2:.0}/s"));
+    res.add(
+        "a_single_append_pg_at_n",
+        &format!("single append, PostgreSQL, ledger at ~{at_big} (vs plain postgres-es, same run)"),
+        format!("{w2:.0}/s vs {p2:.0}/s (median {wm2:.2} ms)"),
+        ">= 1.0x",
+        Some(w2 / p2),
+        Some(w2 / p2 >= 1.0),
+        json!({"waymark_per_s": w2, "plain_per_s": p2, "waymark_median_ms": wm2, "waymark_p95_ms": wp2, "ledger_size": at_big}),
+    );
+    let b = w2 / w1;
+    res.add(
+        "b_append_rate_n_vs_1k",
+        &format!("single-append rate at {at_big} vs at {at_small} (same ledger, PostgreSQL)"),
+        format!("{w2:.0}/s vs {w1:.0}/s (plain postgres-es drifted {:.2}x)", p2 / p1),
+        ">= 0.9x",
+        Some(b),
+        Some(b >= 0.9),
+        json!({"rate_at_n": w2, "rate_at_1k": w1, "n": at_big, "small": at_small, "plain_drift": p2 / p1}),
+    );
+
+    // (e) latencies at the head.
+    let k = o.latency_samples;
+    let lat = |v: Vec<f64>| med_p95(v);
+    let mut v = Vec::new();
+    w.status(LEDGER, None).await.expect("status");
+    for _ in 0..k {
+        let t = Instant::now();
+        std::hint::black_box(w.status(LEDGER, None).await.expect("status"));
+        v.push(t.elapsed().as_secs_f64() * 1e3);
+    }
+    let (m, p) = lat(v);
+    res.add(
+        "e_status_head",
+        &format!("status at the head, {head} events, {k} samples"),
+        format!("median {m:.2} ms, p95 {p:.2} ms"),
+        "<= 5 ms",
+        Some(p / 5.0),
+        Some(p <= 5.0),
+        json!({"median_ms": m, "p95_ms": p, "samples": k, "ledger_size": head}),
+    );
+    let mut v = Vec::new();
+    let ka = (k / 4).max(10);
+    for _ in 0..ka {
+        let s = 1 + rand::random::<u64>() % head;
+        let t = Instant::now();
+        std::hint::black_box(w.status(LEDGER, Some(&AsOf::Seq(s))).await.expect("status as-of"));
+        v.push(t.elapsed().as_secs_f64() * 1e3);
+    }
+    let (m, p) = lat(v);
+    res.add(
+        "e_status_as_of",
+        &format!("status as-of a random seq, {head} events, {ka} samples"),
+        format!("median {m:.2} ms, p95 {p:.2} ms"),
+        "<= 200 ms",
+        Some(p / 200.0),
+        Some(p <= 200.0),
+        json!({"median_ms": m, "p95_ms": p, "samples": ka, "ledger_size": head}),
+    );
+    let mut v = Vec::new();
+    for _ in 0..k {
+        let s = 1 + rand::random::<u64>() % head;
+        let t = Instant::now();
+        std::hint::black_box(w.prove_inclusion(LEDGER, s, None).await.expect("prove"));
+        v.push(t.elapsed().as_secs_f64() * 1e3);
+    }
+    let (m, p) = lat(v);
+    res.add(
+        "e_inclusion_proof",
+        &format!("inclusion proof of a random seq at size {head}, {k} samples"),
+        format!("median {m:.2} ms, p95 {p:.2} ms"),
+        "<= 10 ms",
+        Some(p / 10.0),
+        Some(p <= 10.0),
+        json!({"median_ms": m, "p95_ms": p, "samples": k, "ledger_size": head}),
+    );
+
+    // (f) rebuild.
+    note("rebuild");
+    let t = Instant::now();
+    let report = w.rebuild(LEDGER, &mut |_, _| {}).await.expect("rebuild");
+    let rt = t.elapsed();
+    let f = rate(report.events as usize, rt);
+    res.add(
+        "f_rebuild_pg",
+        &format!("rebuild, PostgreSQL, {} events (matched: {})", report.events, report.matched),
+        format!("{f:.0} events/s ({:.2} s)", rt.as_secs_f64()),
+        ">= 200000/s",
+        Some(f / 200_000.0),
+        Some(f >= 200_000.0),
+        json!({"events_per_s": f, "events": report.events, "secs": rt.as_secs_f64(), "matched": report.matched}),
+    );
+
+    // Export for (d).
+    note("export");
+    let t = Instant::now();
+    let export = w.export(LEDGER, None).await.expect("export");
+    let et = t.elapsed();
+    std::fs::write(export_to, &export).expect("write export");
+    note(format!("exported {head} events, {} bytes, in {:.2} s", export.len(), et.as_secs_f64()));
+    drop(export);
+    db.close().await;
+    Some(head)
+}
+
+async fn run_sqlite(o: &Opts, res: &mut Results, dir: &Path) {
+    type Sq = sqlite_es::SqliteEventRepository;
+    let url = format!("sqlite://{}", dir.join("bench.db").display());
+    let db = Db::connect(&url).await.expect("sqlite");
+    let w = Waymark::<Sq>::new(db.clone(), waymark::system_clock()).expect("waymark");
+    let mut g = Gen::new();
+    let mut head = 0u64;
+    let opening = g.opening();
+    head += opening.len() as u64;
+    record_all(&w, opening).await;
+    grow(&w, &mut g, &mut head, 1_000, o.batch, "sqlite").await;
+    let wl = singles(&w, &mut g, &mut head, o.singles).await;
+    let s1 = wl.len() as f64 / (wl.iter().sum::<f64>() / 1e3);
+    let (m, p) = med_p95(wl);
+    res.add(
+        "single_append_sqlite",
+        &format!("single append, SQLite (WAL, synchronous=FULL), ledger at ~1k, {} appends", o.singles),
+        format!("{s1:.0}/s (median {m:.2} ms, p95 {p:.2} ms)"),
+        "(reference)",
+        None,
+        None,
+        json!({"per_s": s1, "median_ms": m, "p95_ms": p}),
+    );
+    let from = head;
+    let target = o.sqlite_events.max(head + 1);
+    let (n, t) = grow(&w, &mut g, &mut head, target, o.batch, "sqlite").await;
+    let c = rate(n, t);
+    res.add(
+        "c_batch_sqlite",
+        &format!("batch apply, SQLite, {}-statement record() calls, {from}->{head}", o.batch),
+        format!("{c:.0} statements/s"),
+        ">= 20000/s",
+        Some(c / 20_000.0),
+        Some(c >= 20_000.0),
+        json!({"statements_per_s": c, "statements": n, "secs": t.as_secs_f64(), "from": from, "to": head}),
+    );
+    let t = Instant::now();
+    let report = w.rebuild(LEDGER, &mut |_, _| {}).await.expect("rebuild");
+    let rt = t.elapsed();
+    let f = rate(report.events as usize, rt);
+    res.add(
+        "f_rebuild_sqlite",
+        &format!("rebuild, SQLite, {} events (matched: {})", report.events, report.matched),
+        format!("{f:.0} events/s ({:.2} s)", rt.as_secs_f64()),
+        ">= 200000/s",
+        Some(f / 200_000.0),
+        Some(f >= 200_000.0),
+        json!({"events_per_s": f, "events": report.events, "secs": rt.as_secs_f64(), "matched": report.matched}),
+    );
+    db.close().await;
+}
+
+// ---------------------------------------------------------------- references
+
+fn sha256_rate() -> f64 {
+    let msg = vec![0x5au8; 325];
+    let mut n = 0usize;
+    let t = Instant::now();
+    let mut acc = 0u8;
+    while t.elapsed() < Duration::from_millis(1000) {
+        for _ in 0..1000 {
+            let h = sha2::Sha256::digest(&msg);
+            acc ^= h[0];
+        }
+        n += 1000;
+    }
+    std::hint::black_box(acc);
+    rate(n, t.elapsed())
+}
+
+/// ed25519 batch verification (`ed25519_dalek::verify_batch`, 64 per batch) on every
+/// core, and single `verify_strict` on one core: signatures/s.
+fn ed25519_rates() -> (f64, f64, usize) {
+    let threads = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
+    let key = SigningKey::from_bytes(&[11; 32]);
+    let vk = key.verifying_key();
+    let msgs: Vec<Vec<u8>> = (0..64u32)
+        .map(|i| {
+            let mut m = vec![0x41u8; 325];
+            m[..4].copy_from_slice(&i.to_le_bytes());
+            m
+        })
+        .collect();
+    let sigs: Vec<ed25519_dalek::Signature> = msgs.iter().map(|m| key.sign(m)).collect();
+    let refs: Vec<&[u8]> = msgs.iter().map(|m| m.as_slice()).collect();
+    let vks = vec![vk; 64];
+    let dur = Duration::from_millis(2000);
+    let total: usize = std::thread::scope(|s| {
+        let hs: Vec<_> = (0..threads)
+            .map(|_| {
+                s.spawn(|| {
+                    let t = Instant::now();
+                    let mut n = 0;
+                    while t.elapsed() < dur {
+                        dalek::verify_batch(&refs, &sigs, &vks).expect("batch");
+                        n += 64;
+                    }
+                    n
+                })
+            })
+            .collect();
+        hs.into_iter().map(|h| h.join().unwrap()).sum()
+    });
+    let batch = total as f64 / dur.as_secs_f64();
+    let t = Instant::now();
+    let mut n = 0;
+    while t.elapsed() < Duration::from_millis(1000) {
+        for (m, s) in msgs.iter().zip(&sigs) {
+            vk.verify_strict(m, s).expect("verify");
+        }
+        n += 64;
+    }
+    (batch, rate(n, t.elapsed()), threads)
+}
+
+// ---------------------------------------------------------------- verify-offline child
+
+fn vm_hwm_kib() -> u64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmHWM:"))
+                .and_then(|l| l.split_whitespace().nth(1).and_then(|v| v.parse().ok()))
+        })
+        .unwrap_or(0)
+}
+
+fn child_verify(log: &str) {
+    let before = vm_hwm_kib();
+    let t = Instant::now();
+    let out = waymark::verify_offline(&waymark::OfflineInputs {
+        log: log.into(),
+        snapshot: None,
+        prev_snapshot: None,
+        key: None,
+        inclusion: None,
+        consistency: None,
+    })
+    .expect("verify_offline");
+    let secs = t.elapsed().as_secs_f64();
+    println!(
+        "VERIFY {} {} {} {} {}",
+        secs,
+        out.report.ok,
+        out.report.checked,
+        vm_hwm_kib(),
+        before
+    );
+}
+
+fn verify_in_child(log: &Path) -> (f64, bool, u64, u64, u64) {
+    let out = std::process::Command::new(std::env::current_exe().unwrap())
+        .env("WAYMARK_BENCH_CHILD_VERIFY", log)
+        .output()
+        .expect("spawn verifier");
+    let text = String::from_utf8_lossy(&out.stdout);
+    let line = text
+        .lines()
+        .find(|l| l.starts_with("VERIFY "))
+        .unwrap_or_else(|| panic!("verifier child: {text} {}", String::from_utf8_lossy(&out.stderr)));
+    let f: Vec<&str> = line.split(' ').collect();
+    (
+        f[1].parse().unwrap(),
+        f[2] == "true",
+        f[3].parse().unwrap(),
+        f[4].parse().unwrap(),
+        f[5].parse().unwrap(),
+    )
+}
+
+// ---------------------------------------------------------------- main
+
+fn main() {
+    if let Ok(log) = std::env::var("WAYMARK_BENCH_CHILD_VERIFY") {
+        child_verify(&log);
+        return;
+    }
+    started();
+    let o = opts();
+    eprintln!("{o:?}");
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let mut res = Results::default();
+
+    // Profiling modes: the small slow paths only, on SQLite.
+    if let Some(only) = o.only.as_deref() {
+        if only == "sqlite-singles" || only == "sqlite-batch" {
+            rt.block_on(async {
+                type Sq = sqlite_es::SqliteEventRepository;
+                let url = format!("sqlite://{}", dir.path().join("p.db").display());
+                let db = Db::connect(&url).await.expect("sqlite");
+                let w = Waymark::<Sq>::new(db, waymark::system_clock()).expect("waymark");
+                let mut g = Gen::new();
+                let mut head = 0;
+                let opening = g.opening();
+                head += opening.len() as u64;
+                record_all(&w, opening).await;
+                grow(&w, &mut g, &mut head, 1_000, o.batch, "sqlite").await;
+                let t = Instant::now();
+                if only == "sqlite-singles" {
+                    singles(&w, &mut g, &mut head, o.singles).await;
+                    eprintln!("{} singles in {:.2} s", o.singles, t.elapsed().as_secs_f64());
+                } else {
+                    let to = head + o.events;
+                    let (n, d) = grow(&w, &mut g, &mut head, to, o.batch, "sqlite").await;
+                    eprintln!("{n} batched in {:.2} s: {:.0}/s", d.as_secs_f64(), rate(n, d));
+                }
+            });
+            return;
+        }
+    }
+    let want = |k: &str| o.only.as_deref().is_none_or(|x| x == k);
+
+    if want("ref") || want("pg") {
+        note("references: SHA-256, ed25519");
+        let sha = sha256_rate();
+        res.add(
+            "ref_sha256",
+            "raw SHA-256 of 325-byte messages, one core",
+            format!("{sha:.0}/s"),
+            "(reference)",
+            None,
+            None,
+            json!({"per_s": sha}),
+        );
+        let (batch, single, threads) = ed25519_rates();
+        res.add(
+            "ref_ed25519_batch",
+            &format!("ed25519-dalek verify_batch (64/batch) on {threads} threads"),
+            format!("{batch:.0} signatures/s"),
+            "(reference)",
+            None,
+            None,
+            json!({"per_s": batch, "threads": threads}),
+        );
+        res.add(
+            "ref_ed25519_single",
+            "ed25519-dalek verify_strict, one core",
+            format!("{single:.0} signatures/s"),
+            "(reference)",
+            None,
+            None,
+            json!({"per_s": single}),
+        );
+        let export = dir.path().join("export.jsonl");
+        let head = if want("pg") {
+            rt.block_on(run_pg(&o, &mut res, &export))
+        } else {
+            None
+        };
+        if let Some(head) = head {
+            note("verify-offline (child process)");
+            let (secs, ok, checked, hwm, before) = verify_in_child(&export);
+            let r = checked as f64 / secs;
+            let d = r / batch;
+            res.add(
+                "d_verify_offline",
+                &format!("verify-offline of a {head}-event export (ok: {ok}) vs ed25519 verify_batch on {threads} threads"),
+                format!("{r:.0} events/s vs {batch:.0}/s ({secs:.2} s)"),
+                ">= 0.7x",
+                Some(d),
+                Some(ok && d >= 0.7),
+                json!({"events_per_s": r, "secs": secs, "ok": ok, "checked": checked, "batch_ref_per_s": batch}),
+            );
+            let mib = hwm as f64 / 1024.0;
+            res.add(
+                "d_verify_offline_rss",
+                &format!("verify-offline peak RSS (VmHWM of the child; {:.1} MiB before verifying)", before as f64 / 1024.0),
+                format!("{mib:.1} MiB"),
+                "<= 64 MiB",
+                Some(mib / 64.0),
+                Some(mib <= 64.0),
+                json!({"vm_hwm_kib": hwm, "before_kib": before, "events": head}),
+            );
+        }
+    }
+    if want("sqlite") {
+        note("SQLite");
+        rt.block_on(run_sqlite(&o, &mut res, dir.path()));
+    }
+
+    // The table.
+    println!();
+    println!(
+        "{:<26} {:<44} {:<12} {:>8} {:<5}",
+        "figure", "value", "goal", "ratio", "met"
+    );
+    for r in &res.rows {
+        println!(
+            "{:<26} {:<44} {:<12} {:>8} {:<5}",
+            r.key,
+            r.value,
+            r.goal,
+            r.ratio.map(|x| format!("{x:.2}")).unwrap_or_default(),
+            match r.met {
+                Some(true) => "yes",
+                Some(false) => "NO",
+                None => "",
+            }
+        );
+        println!("    {}", r.what);
+    }
+    let doc = json!({
+        "quick": o.quick,
+        "events": o.events,
+        "sqlite_events": o.sqlite_events,
+        "singles": o.singles,
+        "batch": o.batch,
+        "elapsed_secs": started().elapsed().as_secs_f64(),
+        "results": res.rows.iter().map(|r| json!({
+            "key": r.key, "what": r.what, "value": r.value, "goal": r.goal,
+            "ratio": r.ratio, "met": r.met, "raw": r.raw,
+        })).collect::<Vec<_>>(),
+    });
+    if let Some(p) = o.out.parent() {
+        let _ = std::fs::create_dir_all(p);
+    }
+    std::fs::write(&o.out, serde_json::to_string_pretty(&doc).unwrap()).expect("write results");
+    eprintln!("wrote {}", o.out.display());
+}
