@@ -201,7 +201,7 @@ impl<R: FromDb> Waymark<R> {
                         .iter()
                         .map(|e| Recorded {
                             seq: e.sequence as u64,
-                            hash: e.payload.0.hash(),
+                            hash: crate::store::envelope_hash(e),
                             event_type: e.payload.0.statement.event_type().as_str().into(),
                         })
                         .collect();

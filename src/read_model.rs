@@ -563,7 +563,7 @@ impl<V: ViewRepository<LedgerView, Ledger>> Query<Ledger> for ReadModelQuery<V> 
     async fn dispatch(&self, ledger: &str, envelopes: &[EventEnvelope<Ledger>]) {
         let events: Vec<(Event, Hash)> = envelopes
             .iter()
-            .map(|e| (e.payload.0.clone(), e.payload.0.hash()))
+            .map(|e| (e.payload.0.clone(), crate::store::envelope_hash(e)))
             .collect();
         if let Err(e) = self.models.apply_committed(ledger, &events).await {
             tracing::warn!(ledger, error = %e, "read models not updated; the next read catches up");

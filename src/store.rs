@@ -32,6 +32,16 @@ impl<R> ChainedEventStore<R> {
 
 type Ctx = EventStoreAggregateContext<Ledger>;
 
+/// The hash of a committed envelope: the one `commit` computed and put in its
+/// metadata (hashing means JCS-serializing the event, so it is done once), or
+/// recomputed when the metadata does not carry it.
+pub fn envelope_hash(e: &EventEnvelope<Ledger>) -> Hash {
+    e.metadata
+        .get("hash")
+        .and_then(|h| h.parse().ok())
+        .unwrap_or_else(|| e.payload.0.hash())
+}
+
 fn envelope(
     s: SerializedEvent,
 ) -> Result<EventEnvelope<Ledger>, AggregateError<crate::aggregate::LedgerError>> {
