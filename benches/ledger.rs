@@ -17,8 +17,8 @@
 
 use cqrs_es::event_sink::EventSink;
 use cqrs_es::{Aggregate, DomainEvent};
-use ed25519_dalek::{Signer, SigningKey};
 use ed25519_dalek as dalek;
+use ed25519_dalek::{Signer, SigningKey};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 use sha2::Digest;
@@ -57,20 +57,33 @@ fn opts() -> Opts {
             .unwrap_or(d)
     };
     let quick = flag("--quick") || std::env::var("WAYMARK_BENCH_QUICK").is_ok();
-    let events = num("--events", "WAYMARK_BENCH_EVENTS", if quick { 5_000 } else { 100_000 });
-    let out = val("--out", "WAYMARK_BENCH_OUT").map(PathBuf::from).unwrap_or_else(|| {
-        PathBuf::from(std::env::var("CARGO_TARGET_DIR").unwrap_or_else(|_| "target".into()))
-            .join("bench-results.json")
-    });
+    let events = num(
+        "--events",
+        "WAYMARK_BENCH_EVENTS",
+        if quick { 5_000 } else { 100_000 },
+    );
+    let out = val("--out", "WAYMARK_BENCH_OUT")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| {
+            PathBuf::from(std::env::var("CARGO_TARGET_DIR").unwrap_or_else(|_| "target".into()))
+                .join("bench-results.json")
+        });
     Opts {
         quick,
         events,
         sqlite_events: num("--sqlite-events", "WAYMARK_BENCH_SQLITE_EVENTS", events),
-        singles: num("--singles", "WAYMARK_BENCH_SINGLES", if quick { 100 } else { 200 }) as usize,
+        singles: num(
+            "--singles",
+            "WAYMARK_BENCH_SINGLES",
+            if quick { 100 } else { 200 },
+        ) as usize,
         rounds: num("--rounds", "WAYMARK_BENCH_ROUNDS", 4) as usize,
         batch: num("--batch", "WAYMARK_BENCH_BATCH", 1000) as usize,
-        latency_samples: num("--latency-samples", "WAYMARK_BENCH_LATENCY", if quick { 50 } else { 200 })
-            as usize,
+        latency_samples: num(
+            "--latency-samples",
+            "WAYMARK_BENCH_LATENCY",
+            if quick { 50 } else { 200 },
+        ) as usize,
         only: val("--only", "WAYMARK_BENCH_ONLY"),
         out,
     }
@@ -264,7 +277,11 @@ fn med_p95(mut ms: Vec<f64>) -> (f64, f64) {
 }
 
 fn note(s: impl AsRef<str>) {
-    eprintln!("[bench {:>7.1}s] {}", started().elapsed().as_secs_f64(), s.as_ref());
+    eprintln!(
+        "[bench {:>7.1}s] {}",
+        started().elapsed().as_secs_f64(),
+        s.as_ref()
+    );
 }
 
 fn started() -> &'static Instant {
@@ -340,7 +357,10 @@ async fn grow<R: FromDb>(
         *head += k as u64;
         n += k;
         if last_note.elapsed() > Duration::from_secs(10) {
-            note(format!("{label}: {head} events, {:.0} statements/s", rate(n, total)));
+            note(format!(
+                "{label}: {head} events, {:.0} statements/s",
+                rate(n, total)
+            ));
             last_note = Instant::now();
         }
     }
@@ -370,7 +390,9 @@ async fn plain_singles(
     for i in 0..n {
         let id = format!("plain-{tag}-{i}-{}", rand::random::<u32>());
         let t = Instant::now();
-        cqrs.execute(&id, blob.to_string()).await.expect("plain execute");
+        cqrs.execute(&id, blob.to_string())
+            .await
+            .expect("plain execute");
         out.push(t.elapsed().as_secs_f64() * 1e3);
     }
     out
@@ -405,7 +427,9 @@ async fn create_pg() -> (String, String) {
     let admin = std::env::var("DATABASE_URL")
         .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into());
     let name = format!("waymark_bench_{}", rand::random::<u32>());
-    let pool = sqlx::PgPool::connect(&admin).await.expect("PostgreSQL at DATABASE_URL");
+    let pool = sqlx::PgPool::connect(&admin)
+        .await
+        .expect("PostgreSQL at DATABASE_URL");
     sqlx::query(&format!("CREATE DATABASE {name}"))
         .execute(&pool)
         .await
@@ -514,7 +538,9 @@ async fn run_pg_inner(o: &Opts, res: &mut Results, url: &str, export_to: &Path) 
     let at_big = head;
     let (w2, p2, wl2, _) = single_rounds(&w, &cqrs, &blob, &mut g, &mut head, o, "b").await;
     let (wm2, wp2) = med_p95(wl2);
-    note(format!("singles at {at_big}: waymark {w2:.0}/s (median {wm2:.2} ms), plain {p2:.0}/s"));
+    note(format!(
+        "singles at {at_big}: waymark {w2:.0}/s (median {wm2:.2} ms), plain {p2:.0}/s"
+    ));
     res.add(
         "a_single_append_pg_at_n",
         &format!("single append, PostgreSQL, ledger at ~{at_big} (vs plain postgres-es, same run)"),
@@ -560,7 +586,11 @@ async fn run_pg_inner(o: &Opts, res: &mut Results, url: &str, export_to: &Path) 
     for _ in 0..ka {
         let s = 1 + rand::random::<u64>() % head;
         let t = Instant::now();
-        std::hint::black_box(w.status(LEDGER, Some(&AsOf::Seq(s))).await.expect("status as-of"));
+        std::hint::black_box(
+            w.status(LEDGER, Some(&AsOf::Seq(s)))
+                .await
+                .expect("status as-of"),
+        );
         v.push(t.elapsed().as_secs_f64() * 1e3);
     }
     let (m, p) = lat(v);
@@ -613,7 +643,11 @@ async fn run_pg_inner(o: &Opts, res: &mut Results, url: &str, export_to: &Path) 
     let export = w.export(LEDGER, None).await.expect("export");
     let et = t.elapsed();
     std::fs::write(export_to, &export).expect("write export");
-    note(format!("exported {head} events, {} bytes, in {:.2} s", export.len(), et.as_secs_f64()));
+    note(format!(
+        "exported {head} events, {} bytes, in {:.2} s",
+        export.len(),
+        et.as_secs_f64()
+    ));
     drop(export);
     db.close().await;
     Some(head)
@@ -635,7 +669,10 @@ async fn run_sqlite(o: &Opts, res: &mut Results, dir: &Path) {
     let (m, p) = med_p95(wl);
     res.add(
         "single_append_sqlite",
-        &format!("single append, SQLite (WAL, synchronous=FULL), ledger at ~1k, {} appends", o.singles),
+        &format!(
+            "single append, SQLite (WAL, synchronous=FULL), ledger at ~1k, {} appends",
+            o.singles
+        ),
         format!("{s1:.0}/s (median {m:.2} ms, p95 {p:.2} ms)"),
         "(reference)",
         None,
@@ -692,7 +729,9 @@ fn sha256_rate() -> f64 {
 /// ed25519 batch verification (`ed25519_dalek::verify_batch`, 64 per batch) on every
 /// core, and single `verify_strict` on one core: signatures/s.
 fn ed25519_rates() -> (f64, f64, usize) {
-    let threads = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
+    let threads = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(1);
     let key = SigningKey::from_bytes(&[11; 32]);
     let vk = key.verifying_key();
     let msgs: Vec<Vec<u8>> = (0..64u32)
@@ -779,7 +818,12 @@ fn verify_in_child(log: &Path) -> (f64, bool, u64, u64, u64) {
     let line = text
         .lines()
         .find(|l| l.starts_with("VERIFY "))
-        .unwrap_or_else(|| panic!("verifier child: {text} {}", String::from_utf8_lossy(&out.stderr)));
+        .unwrap_or_else(|| {
+            panic!(
+                "verifier child: {text} {}",
+                String::from_utf8_lossy(&out.stderr)
+            )
+        });
     let f: Vec<&str> = line.split(' ').collect();
     (
         f[1].parse().unwrap(),
@@ -824,11 +868,19 @@ fn main() {
                 let t = Instant::now();
                 if only == "sqlite-singles" {
                     singles(&w, &mut g, &mut head, o.singles).await;
-                    eprintln!("{} singles in {:.2} s", o.singles, t.elapsed().as_secs_f64());
+                    eprintln!(
+                        "{} singles in {:.2} s",
+                        o.singles,
+                        t.elapsed().as_secs_f64()
+                    );
                 } else {
                     let to = head + o.events;
                     let (n, d) = grow(&w, &mut g, &mut head, to, o.batch, "sqlite").await;
-                    eprintln!("{n} batched in {:.2} s: {:.0}/s", d.as_secs_f64(), rate(n, d));
+                    eprintln!(
+                        "{n} batched in {:.2} s: {:.0}/s",
+                        d.as_secs_f64(),
+                        rate(n, d)
+                    );
                 }
             });
             return;
@@ -890,7 +942,10 @@ fn main() {
             let mib = hwm as f64 / 1024.0;
             res.add(
                 "d_verify_offline_rss",
-                &format!("verify-offline peak RSS (VmHWM of the child; {:.1} MiB before verifying)", before as f64 / 1024.0),
+                &format!(
+                    "verify-offline peak RSS (VmHWM of the child; {:.1} MiB before verifying)",
+                    before as f64 / 1024.0
+                ),
                 format!("{mib:.1} MiB"),
                 "<= 64 MiB",
                 Some(mib / 64.0),
