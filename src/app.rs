@@ -265,8 +265,9 @@ impl<R: FromDb> Waymark<R> {
         Ok(Some(out))
     }
 
-    /// The rule state at the head (from the snapshot, not a replay).
-    pub async fn state(&self, ledger: &str) -> Result<LedgerState> {
+    /// The aggregate at the head (from the snapshot, not a replay); fails for an
+    /// unknown ledger.
+    async fn loaded(&self, ledger: &str) -> Result<Ledger> {
         let ctx = self
             .store
             .load_aggregate(ledger)
@@ -275,7 +276,12 @@ impl<R: FromDb> Waymark<R> {
         if !ctx.aggregate.state.is_open() {
             return Err(Error::Usage(format!("no ledger {ledger:?} in this store")));
         }
-        Ok(ctx.aggregate.state)
+        Ok(ctx.aggregate)
+    }
+
+    /// The rule state at the head (from the snapshot, not a replay).
+    pub async fn state(&self, ledger: &str) -> Result<LedgerState> {
+        Ok(self.loaded(ledger).await?.state)
     }
 
     async fn rows(&self, ledger: &str) -> Result<Vec<cqrs_es::persist::SerializedEvent>> {
@@ -562,16 +568,8 @@ impl<R: FromDb> Waymark<R> {
 
     /// The ledger's size and root now, from the Merkle frontier kept in the snapshot.
     async fn tree_head(&self, ledger: &str) -> Result<(u64, Hash, LedgerState)> {
-        let ctx = self
-            .store
-            .load_aggregate(ledger)
-            .await
-            .map_err(storage_err)?;
-        if !ctx.aggregate.state.is_open() {
-            return Err(Error::Usage(format!("no ledger {ledger:?} in this store")));
-        }
-        let f = &ctx.aggregate.frontier;
-        Ok((f.size(), f.root(), ctx.aggregate.state))
+        let l = self.loaded(ledger).await?;
+        Ok((l.frontier.size(), l.frontier.root(), l.state))
     }
 
     fn check_size(size: u64, head: u64, what: &str) -> Result<()> {
