@@ -27,6 +27,11 @@ use std::time::{Duration, Instant};
 use waymark::{AsOf, Db, FromDb, Signed, Waymark};
 use waymark_events::*;
 
+/// The test suite's history writer, for its framework builder.
+#[allow(dead_code)]
+#[path = "../tests/common/writer.rs"]
+mod writer;
+
 // ---------------------------------------------------------------- options
 
 #[derive(Debug, Clone)]
@@ -126,28 +131,7 @@ impl Gen {
     fn opening(&mut self) -> Vec<Signed> {
         let layers = ["tech", "gov"];
         let phases = ["A", "B", "C"];
-        let framework = Framework {
-            id: "bench".into(),
-            version: "1".into(),
-            title: "Benchmark framework".into(),
-            principles: vec![],
-            layers: layers
-                .iter()
-                .map(|l| LayerDef {
-                    id: l.to_string(),
-                    title: l.to_uppercase(),
-                    phases: phases.iter().map(|p| p.to_string()).collect(),
-                })
-                .collect(),
-            phases: phases
-                .iter()
-                .map(|p| PhaseDef {
-                    id: p.to_string(),
-                    title: format!("Phase {p}"),
-                    description: String::new(),
-                })
-                .collect(),
-        };
+        let framework = writer::framework("bench", "Benchmark framework", &layers, &phases);
         let opened = Payload::LedgerOpened(LedgerOpened {
             title: "bench".into(),
             origin: "waymark.bench/bench".into(),

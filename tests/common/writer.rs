@@ -36,6 +36,32 @@ const LAYERS: [&str; 2] = ["tech", "gov"];
 const PHASES: [&str; 3] = ["A", "B", "C"];
 const STATUSES: [&str; 3] = ["not_started", "in_progress", "achieved"];
 
+/// A framework whose layers all go through the same phases (tests and benches).
+pub fn framework(id: &str, title: &str, layers: &[&str], phases: &[&str]) -> Framework {
+    Framework {
+        id: id.into(),
+        version: "1".into(),
+        title: title.into(),
+        principles: vec![],
+        layers: layers
+            .iter()
+            .map(|l| LayerDef {
+                id: l.to_string(),
+                title: l.to_uppercase(),
+                phases: phases.iter().map(|p| p.to_string()).collect(),
+            })
+            .collect(),
+        phases: phases
+            .iter()
+            .map(|p| PhaseDef {
+                id: p.to_string(),
+                title: format!("Phase {p}"),
+                description: String::new(),
+            })
+            .collect(),
+    }
+}
+
 pub struct Writer {
     ledger: String,
     founder: SigningKey,
@@ -79,28 +105,7 @@ impl Writer {
     }
 
     pub fn opening(&mut self) -> Vec<Signed> {
-        let framework = Framework {
-            id: "prop".into(),
-            version: "1".into(),
-            title: "Property-test framework".into(),
-            principles: vec![],
-            layers: LAYERS
-                .iter()
-                .map(|l| LayerDef {
-                    id: l.to_string(),
-                    title: l.to_uppercase(),
-                    phases: PHASES.iter().map(|p| p.to_string()).collect(),
-                })
-                .collect(),
-            phases: PHASES
-                .iter()
-                .map(|p| PhaseDef {
-                    id: p.to_string(),
-                    title: format!("Phase {p}"),
-                    description: String::new(),
-                })
-                .collect(),
-        };
+        let framework = framework("prop", "Property-test framework", &LAYERS, &PHASES);
         let opened = Payload::LedgerOpened(LedgerOpened {
             title: "prop".into(),
             origin: format!("waymark.test/{}", self.ledger),
