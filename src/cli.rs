@@ -156,6 +156,17 @@ pub enum Command {
     Rebuild,
     /// Build the bundled, sourced Optimism history into a fresh ledger and verify it
     Demo,
+    /// Serve the HTTP API and the dashboard (ctrl-c stops it, after the requests in flight)
+    Serve {
+        /// Address to listen on
+        #[arg(long, default_value = "127.0.0.1:8080")]
+        addr: String,
+    },
+    /// Write the dashboard and the API's artifacts as static files into DIR
+    Site {
+        #[arg(long)]
+        out: PathBuf,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -394,6 +405,12 @@ async fn run(cli: Cli) -> Result<i32> {
         .clone()
         .unwrap_or_else(|| "sqlite://waymark.db".into());
     let db = Db::connect(&url).await?;
+    if let Command::Serve { addr } = &cli.command {
+        let keys = cli.keys.clone().unwrap_or_else(default_keys_dir);
+        let served = crate::server::serve(db.clone(), keys, addr).await;
+        db.close().await;
+        return served.map(|()| 0);
+    }
     let code = match &db {
         Db::Sqlite(_) => {
             Session::<SqliteEventRepository>::new(&cli, db.clone())?
@@ -736,9 +753,28 @@ impl<'a, R: FromDb> Session<'a, R> {
                 write_out(out.as_ref(), text.as_bytes())?;
                 Ok(0)
             }
-            Command::Demo | Command::VerifyOffline { .. } => Err(Error::Usage(
-                "demo and verify-offline are handled before a store is opened".into(),
-            )),
+            Command::Site { out } => {
+                let ledger = self.ledger().await?;
+                let backend = crate::server::Backend::new(self.w.db.clone())?;
+                let site = crate::site::build(&backend, &self.keys, &ledger, out).await?;
+                if self.cli.json {
+                    println!("{}", serde_json::to_string(&site).unwrap_or_default());
+                } else {
+                    println!(
+                        "wrote the site of {ledger} ({} events, {} files) to {}: open {}",
+                        site.tree_size,
+                        site.files,
+                        site.dir.display(),
+                        site.dir.join("index.html").display()
+                    );
+                }
+                Ok(0)
+            }
+            Command::Demo | Command::VerifyOffline { .. } | Command::Serve { .. } => {
+                Err(Error::Usage(
+                    "demo, verify-offline and serve are handled before a session opens".into(),
+                ))
+            }
         }
     }
 

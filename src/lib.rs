@@ -20,6 +20,9 @@
 //!   against snapshots, checkpoints and proofs, from files only, in flat memory.
 //! - `keys` — the key store; `framework` — framework TOML and the bundled frameworks.
 //! - `cli` — the command line; `demo` — the bundled Optimism history.
+//! - `server` — `serve`: the HTTP API (problem+json errors, OpenAPI) over either
+//!   backend; `dashboard` — the HTML dashboard it serves; `site` — the dashboard
+//!   and the API's artifacts as static files; `remote` — the CLI against a server.
 #![forbid(unsafe_code)]
 // No unwrap/expect on input paths: failures are typed errors (tests may unwrap).
 #![deny(clippy::unwrap_used, clippy::expect_used)]
@@ -27,6 +30,7 @@
 mod aggregate;
 mod app;
 mod cli;
+mod dashboard;
 mod db;
 mod demo;
 mod error;
@@ -36,6 +40,8 @@ mod offline;
 mod publish;
 mod read_model;
 mod rules;
+pub mod server;
+mod site;
 mod state;
 mod store;
 mod tree;

@@ -1,0 +1,891 @@
+//! `waymark serve`: the JSON API, the signed-statement endpoint and the dashboard over
+//! one store (SQLite or PostgreSQL), with axum on tokio.
+//!
+//! ```text
+//! GET  /healthz                                       "ok" when the store answers
+//! GET  /openapi.json                                  this API, generated from the code
+//! GET  /                                              the dashboard (HTML; ?ledger= &as_of= …)
+//! GET  /ledgers/{id}                                  the dashboard of one ledger
+//! GET  /api/ledgers                                   the ledgers in the store, with their head
+//! GET  /api/ledgers/{id}/status?as_of=                the status projection (SPEC 9)
+//! GET  /api/ledgers/{id}/history?milestone=&actor=&season=&type=
+//! GET  /api/ledgers/{id}/events?from=&limit=          export lines (SPEC 7), application/jsonl
+//! GET  /api/ledgers/{id}/checkpoint?size=             the signed note (SPEC 6), text/plain
+//! GET  /api/ledgers/{id}/snapshot?size=               the snapshot bundle (SPEC 8)
+//! GET  /api/ledgers/{id}/proof/inclusion/{seq}?size=  RFC 9162 inclusion proof
+//! GET  /api/ledgers/{id}/proof/consistency?old=&new=  RFC 9162 consistency proof
+//! GET  /api/ledgers/{id}/reviews/{season}?format=md|json|html
+//! GET  /api/ledgers/{id}/graph?format=svg|dot|mermaid&as_of=
+//! POST /api/ledgers/{id}/statements                   a signed statement (SPEC 3), or an array
+//! ```
+//!
+//! Every error is an RFC 9457 `application/problem+json` object; a statement that a
+//! rule refuses names the rule id (`rule`) and the offending field (`field`). The
+//! server never holds an actor's secret key: clients sign (`waymark --server URL …`).
+//! It holds the ledger's log key to sign checkpoints, read from the key store.
+//! Several servers may share one PostgreSQL ledger: `Waymark::record` serialises the
+//! writers of a ledger and re-chains a statement that lost the race for a `seq`.
+
+use crate::aggregate::Signed;
+use crate::app::{AsOf, Recorded, Waymark};
+use crate::db::Db;
+use crate::error::{Error, Result};
+use crate::keys::KeyStore;
+use crate::rules::{Rejection, Rule};
+use crate::store::system_clock;
+use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
+use axum::extract::{DefaultBodyLimit, FromRequestParts, Query, State};
+use axum::http::request::Parts;
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use postgres_es::PostgresEventRepository;
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use sqlite_es::SqliteEventRepository;
+use std::future::Future;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::net::TcpListener;
+use tower_http::timeout::TimeoutLayer;
+use tower_http::trace::TraceLayer;
+use utoipa::{IntoParams, OpenApi, ToSchema};
+use waymark_events::{parse_strict, Statement};
+use waymark_projections::HistoryFilter;
+
+/// The largest request body: room for a batch of statements, each of them at most
+/// SPEC rule 8's 64 KiB.
+pub const MAX_BODY_BYTES: usize = 4 * 1024 * 1024;
+/// How long one request may take before it is answered 408.
+pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// A `Waymark` over either backend.
+pub enum Backend {
+    Sqlite(Waymark<SqliteEventRepository>),
+    Postgres(Waymark<PostgresEventRepository>),
+}
+
+/// Runs `$body` with `$w` bound to the backend's `Waymark`, whichever it is.
+macro_rules! with_waymark {
+    ($backend:expr, $w:ident => $body:expr) => {
+        match $backend {
+            $crate::server::Backend::Sqlite($w) => $body,
+            $crate::server::Backend::Postgres($w) => $body,
+        }
+    };
+}
+pub(crate) use with_waymark;
+
+impl Backend {
+    /// Opens the store at `db` with the backend its URL selects.
+    pub fn new(db: Db) -> Result<Backend> {
+        Ok(match &db {
+            Db::Sqlite(_) => Backend::Sqlite(Waymark::new(db, system_clock())?),
+            Db::Postgres(_) => Backend::Postgres(Waymark::new(db, system_clock())?),
+        })
+    }
+
+    pub fn db(&self) -> &Db {
+        with_waymark!(self, w => &w.db)
+    }
+}
+
+/// What the server shares between requests.
+pub struct App {
+    pub backend: Backend,
+    /// Where the ledgers' log keys are (`_log.<ledger>.key`), to sign checkpoints.
+    pub keys: KeyStore,
+}
+
+impl App {
+    pub fn new(backend: Backend, keys: PathBuf) -> App {
+        App {
+            backend,
+            keys: KeyStore::new(keys),
+        }
+    }
+
+    /// 404 unless the store holds ledger `id`.
+    pub(crate) async fn known(&self, id: &str) -> Result<(), ApiError> {
+        if self.backend.db().ledgers().await?.iter().any(|l| l == id) {
+            Ok(())
+        } else {
+            Err(ApiError::NotFound(format!(
+                "no ledger {id:?} in this store"
+            )))
+        }
+    }
+
+    /// The status projection of a known ledger at an as-of point (`None`: the head).
+    pub(crate) async fn status(
+        &self,
+        id: &str,
+        as_of: Option<&str>,
+    ) -> Result<waymark_projections::Status, ApiError> {
+        self.known(id).await?;
+        let as_of = as_of.map(str::parse::<AsOf>).transpose()?;
+        Ok(with_waymark!(&self.backend, w => w.status(id, as_of.as_ref()).await)?)
+    }
+
+    /// The log key of `ledger`, from the key store.
+    pub(crate) fn log_key(&self, ledger: &str) -> Result<ed25519_dalek::SigningKey, ApiError> {
+        self.keys.load(&self.keys.log_path(ledger)).map_err(|e| {
+            ApiError::NoLogKey(format!(
+                "this server cannot sign checkpoints of {ledger:?}: {e}"
+            ))
+        })
+    }
+}
+
+pub type Shared = Arc<App>;
+
+/// Serves the API and dashboard on `listener` until `shutdown` completes, then
+/// finishes the requests in flight (graceful shutdown).
+pub async fn run(
+    listener: TcpListener,
+    app: App,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Result<()> {
+    let addr = listener
+        .local_addr()
+        .map_err(|e| Error::Storage(crate::error::StorageError(format!("listener: {e}"))))?;
+    tracing::info!(%addr, "waymark serving");
+    axum::serve(listener, router(Arc::new(app)))
+        .with_graceful_shutdown(shutdown)
+        .await
+        .map_err(|e| Error::Storage(crate::error::StorageError(format!("server: {e}"))))
+}
+
+/// Every route, with the body limit, the timeout and request tracing.
+pub fn router(app: Shared) -> Router {
+    let api = Router::new()
+        .route("/api/ledgers", get(ledgers))
+        .route("/api/ledgers/{id}/status", get(status))
+        .route("/api/ledgers/{id}/history", get(history))
+        .route("/api/ledgers/{id}/events", get(events))
+        .route("/api/ledgers/{id}/checkpoint", get(checkpoint))
+        .route("/api/ledgers/{id}/snapshot", get(snapshot))
+        .route("/api/ledgers/{id}/proof/inclusion/{seq}", get(inclusion))
+        .route("/api/ledgers/{id}/proof/consistency", get(consistency))
+        .route("/api/ledgers/{id}/reviews/{season}", get(review))
+        .route("/api/ledgers/{id}/graph", get(graph))
+        .route("/api/ledgers/{id}/statements", post(statements));
+    api.route("/healthz", get(healthz))
+        .route("/openapi.json", get(openapi))
+        .route("/", get(crate::dashboard::index))
+        .route("/ledgers/{id}", get(crate::dashboard::ledger_page))
+        .fallback(not_found)
+        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .layer(TimeoutLayer::with_status_code(
+            StatusCode::REQUEST_TIMEOUT,
+            REQUEST_TIMEOUT,
+        ))
+        .layer(TraceLayer::new_for_http())
+        .with_state(app)
+}
+
+// ---------------------------------------------------------------------------------
+// Errors: RFC 9457 problem details.
+
+/// An RFC 9457 problem: `type`, `title`, `status`, `detail`, and for a statement
+/// refused by a rule, the rule id and the offending field (and, in a batch, the
+/// 1-based `index` of the statement).
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct Problem {
+    #[serde(rename = "type")]
+    pub problem_type: String,
+    pub title: String,
+    pub status: u16,
+    pub detail: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rule: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub field: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub index: Option<usize>,
+}
+
+/// Why a request failed; each kind is mapped to its problem once, in `problem`.
+#[derive(Debug)]
+pub enum ApiError {
+    /// What the ledger said (rule rejections, bad input, storage…): `Error::http_status`.
+    App(Error),
+    /// The request body is not a signed statement (or an array of them).
+    Malformed {
+        field: String,
+        detail: String,
+    },
+    /// A query or path parameter that cannot be read.
+    BadRequest(String),
+    /// The request body exceeds `MAX_BODY_BYTES`.
+    TooLarge(String),
+    NotFound(String),
+    /// The key store has no log key for the ledger, so no checkpoint can be signed.
+    NoLogKey(String),
+}
+
+impl From<Error> for ApiError {
+    fn from(e: Error) -> Self {
+        ApiError::App(e)
+    }
+}
+
+impl From<crate::error::StorageError> for ApiError {
+    fn from(e: crate::error::StorageError) -> Self {
+        ApiError::App(Error::Storage(e))
+    }
+}
+
+fn rule_problem(status: u16, rejection: &Rejection, index: Option<usize>) -> Problem {
+    let id = rejection.rule.id();
+    Problem {
+        problem_type: format!("urn:waymark:rule:{id}"),
+        title: format!("rejected by rule {id}"),
+        status,
+        detail: format!(
+            "rule {id} violated at {}: {}",
+            rejection.field, rejection.message
+        ),
+        rule: Some(id.into()),
+        field: Some(rejection.field.clone()),
+        index,
+    }
+}
+
+fn plain_problem(status: u16, detail: String) -> Problem {
+    Problem {
+        problem_type: "about:blank".into(),
+        title: StatusCode::from_u16(status)
+            .ok()
+            .and_then(|s| s.canonical_reason())
+            .unwrap_or("Error")
+            .into(),
+        status,
+        detail,
+        rule: None,
+        field: None,
+        index: None,
+    }
+}
+
+impl ApiError {
+    pub fn problem(&self) -> Problem {
+        match self {
+            ApiError::App(e @ Error::Rejected { line, rejection }) => {
+                rule_problem(e.http_status(), rejection, *line)
+            }
+            ApiError::App(e) => plain_problem(e.http_status(), e.to_string()),
+            ApiError::Malformed { field, detail } => rule_problem(
+                400,
+                &Rejection {
+                    rule: Rule::Format,
+                    field: field.clone(),
+                    message: detail.clone(),
+                },
+                None,
+            ),
+            ApiError::TooLarge(detail) => rule_problem(
+                413,
+                &Rejection {
+                    rule: Rule::Limits,
+                    field: "body".into(),
+                    message: detail.clone(),
+                },
+                None,
+            ),
+            ApiError::BadRequest(detail) => plain_problem(400, detail.clone()),
+            ApiError::NotFound(detail) => plain_problem(404, detail.clone()),
+            ApiError::NoLogKey(detail) => plain_problem(503, detail.clone()),
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let problem = self.problem();
+        if problem.status >= 500 {
+            tracing::warn!(status = problem.status, detail = %problem.detail, "request failed");
+        }
+        let status =
+            StatusCode::from_u16(problem.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        let body = serde_json::to_vec(&problem).unwrap_or_default();
+        (
+            status,
+            [(header::CONTENT_TYPE, "application/problem+json")],
+            body,
+        )
+            .into_response()
+    }
+}
+
+async fn not_found() -> ApiError {
+    ApiError::NotFound("no such resource; see /openapi.json".into())
+}
+
+/// Query parameters whose rejection is a problem, not axum's plain text.
+pub struct Q<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for Q<T> {
+    type Rejection = ApiError;
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
+        Query::<T>::from_request_parts(parts, state)
+            .await
+            .map(|Query(t)| Q(t))
+            .map_err(|e| ApiError::BadRequest(e.body_text()))
+    }
+}
+
+/// Path parameters whose rejection is a problem.
+pub struct P<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned + Send> FromRequestParts<S> for P<T> {
+    type Rejection = ApiError;
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
+        axum::extract::Path::<T>::from_request_parts(parts, state)
+            .await
+            .map(|axum::extract::Path(t)| P(t))
+            .map_err(|e| ApiError::BadRequest(e.body_text()))
+    }
+}
+
+// ---------------------------------------------------------------------------------
+// Responses with a content type.
+
+/// A body with its content type.
+pub struct Typed(pub &'static str, pub Vec<u8>);
+
+impl IntoResponse for Typed {
+    fn into_response(self) -> Response {
+        let mut r = self.1.into_response();
+        r.headers_mut()
+            .insert(header::CONTENT_TYPE, HeaderValue::from_static(self.0));
+        r
+    }
+}
+
+pub const JSON: &str = "application/json";
+pub const JSONL: &str = "application/jsonl";
+pub const TEXT: &str = "text/plain; charset=utf-8";
+pub const HTML: &str = "text/html; charset=utf-8";
+pub const MARKDOWN: &str = "text/markdown; charset=utf-8";
+pub const SVG: &str = "image/svg+xml";
+pub const DOT: &str = "text/vnd.graphviz; charset=utf-8";
+
+fn json_bytes<T: Serialize>(v: &T) -> Result<Typed, ApiError> {
+    serde_json::to_vec_pretty(v)
+        .map(|b| Typed(JSON, b))
+        .map_err(|e| ApiError::App(Error::Storage(crate::error::StorageError(e.to_string()))))
+}
+
+// ---------------------------------------------------------------------------------
+// Handlers.
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct LedgerSummary {
+    pub id: String,
+    pub title: String,
+    /// The head's seq (the number of events).
+    pub head_seq: u64,
+    pub head_hash: String,
+    /// The dashboard and the API of this ledger.
+    pub dashboard: String,
+    pub api: String,
+}
+
+#[utoipa::path(get, path = "/healthz", responses((status = 200, description = "the store answers", body = String), (status = 503, body = Problem)))]
+async fn healthz(State(app): State<Shared>) -> Result<&'static str, ApiError> {
+    app.backend.db().ledgers().await?;
+    Ok("ok\n")
+}
+
+#[utoipa::path(get, path = "/openapi.json", responses((status = 200, description = "this API (OpenAPI 3.1)")))]
+async fn openapi() -> Result<Typed, ApiError> {
+    json_bytes(&ApiDoc::openapi())
+}
+
+#[utoipa::path(get, path = "/api/ledgers", responses((status = 200, body = [LedgerSummary])))]
+async fn ledgers(State(app): State<Shared>) -> Result<Json<Vec<LedgerSummary>>, ApiError> {
+    let mut out = Vec::new();
+    for id in app.backend.db().ledgers().await? {
+        let state = with_waymark!(&app.backend, w => w.state(&id).await)?;
+        let head = state.head.as_ref();
+        out.push(LedgerSummary {
+            title: state.title.clone(),
+            head_seq: head.map_or(0, |h| h.seq),
+            head_hash: head.map(|h| h.hash.to_hex()).unwrap_or_default(),
+            dashboard: format!("/ledgers/{id}"),
+            api: format!("/api/ledgers/{id}"),
+            id,
+        });
+    }
+    Ok(Json(out))
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+pub struct AsOfQuery {
+    /// `seq:N`, `season:N` or `time:RFC3339` (default: the head)
+    pub as_of: Option<String>,
+}
+
+#[utoipa::path(get, path = "/api/ledgers/{id}/status", params(("id" = String, Path, description = "ledger id"), AsOfQuery),
+    responses((status = 200, description = "the status projection (SPEC section 9)"), (status = 400, body = Problem), (status = 404, body = Problem)))]
+async fn status(
+    State(app): State<Shared>,
+    P(id): P<String>,
+    Q(q): Q<AsOfQuery>,
+) -> Result<Typed, ApiError> {
+    json_bytes(&app.status(&id, q.as_of.as_deref()).await?)
+}
+
+#[derive(Debug, Default, Deserialize, IntoParams)]
+pub struct HistoryQuery {
+    /// only events naming this milestone
+    pub milestone: Option<String>,
+    /// only events signed by this actor
+    pub actor: Option<String>,
+    /// only events recorded during this season
+    pub season: Option<i64>,
+    /// only events of this type
+    #[serde(rename = "type")]
+    #[param(rename = "type")]
+    pub event_type: Option<String>,
+}
+
+impl HistoryQuery {
+    pub fn filter(&self) -> Result<HistoryFilter, ApiError> {
+        let blank = |s: &Option<String>| s.clone().filter(|s| !s.is_empty());
+        let event_type = blank(&self.event_type);
+        if let Some(t) = &event_type {
+            t.parse::<waymark_events::EventType>()
+                .map_err(|e| ApiError::BadRequest(format!("type: {e}")))?;
+        }
+        Ok(HistoryFilter {
+            milestone: blank(&self.milestone),
+            actor: blank(&self.actor),
+            season: self.season,
+            event_type,
+        })
+    }
+}
+
+#[utoipa::path(get, path = "/api/ledgers/{id}/history", params(("id" = String, Path), HistoryQuery),
+    responses((status = 200, description = "the audit trail, filtered"), (status = 400, body = Problem), (status = 404, body = Problem)))]
+async fn history(
+    State(app): State<Shared>,
+    P(id): P<String>,
+    Q(q): Q<HistoryQuery>,
+) -> Result<Typed, ApiError> {
+    app.known(&id).await?;
+    let filter = q.filter()?;
+    let rows = with_waymark!(&app.backend, w => w.history(&id, &filter).await)?;
+    json_bytes(&rows)
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+pub struct EventsQuery {
+    /// the first seq (default 1)
+    pub from: Option<u64>,
+    /// at most this many lines (default: to the head)
+    pub limit: Option<u64>,
+}
+
+/// Export lines `from..from+limit` (SPEC section 7).
+pub(crate) async fn export_range(
+    backend: &Backend,
+    id: &str,
+    from: u64,
+    limit: Option<u64>,
+) -> Result<Vec<u8>, ApiError> {
+    if from == 0 || limit == Some(0) {
+        return Err(ApiError::BadRequest(
+            "events: from and limit start at 1".into(),
+        ));
+    }
+    let head = with_waymark!(backend, w => w.state(id).await)?
+        .head
+        .map_or(0, |h| h.seq);
+    if from > head {
+        return Ok(Vec::new());
+    }
+    let upto = limit.map_or(head, |l| head.min(from.saturating_add(l - 1)));
+    let all = with_waymark!(backend, w => w.export(id, Some(upto)).await)?;
+    let mut out = Vec::with_capacity(all.len());
+    for line in all
+        .split_inclusive(|b| *b == b'\n')
+        .skip((from - 1) as usize)
+    {
+        out.extend_from_slice(line);
+    }
+    Ok(out)
+}
+
+#[utoipa::path(get, path = "/api/ledgers/{id}/events", params(("id" = String, Path), EventsQuery),
+    responses((status = 200, description = "JSON Lines, one JCS(event ∪ {hash}) per line (SPEC section 7)", content_type = "application/jsonl"), (status = 400, body = Problem), (status = 404, body = Problem)))]
+async fn events(
+    State(app): State<Shared>,
+    P(id): P<String>,
+    Q(q): Q<EventsQuery>,
+) -> Result<Typed, ApiError> {
+    app.known(&id).await?;
+    let bytes = export_range(&app.backend, &id, q.from.unwrap_or(1), q.limit).await?;
+    Ok(Typed(JSONL, bytes))
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+pub struct SizeQuery {
+    /// the tree size (default: the head)
+    pub size: Option<u64>,
+}
+
+#[utoipa::path(get, path = "/api/ledgers/{id}/checkpoint", params(("id" = String, Path), SizeQuery),
+    responses((status = 200, description = "the C2SP signed note of the tree of the first `size` events", content_type = "text/plain"), (status = 400, body = Problem), (status = 404, body = Problem), (status = 503, body = Problem)))]
+async fn checkpoint(
+    State(app): State<Shared>,
+    P(id): P<String>,
+    Q(q): Q<SizeQuery>,
+) -> Result<Typed, ApiError> {
+    app.known(&id).await?;
+    let key = app.log_key(&id)?;
+    let (_, note) = with_waymark!(&app.backend, w => w.checkpoint(&id, q.size, &key).await)?;
+    Ok(Typed(TEXT, note.into_bytes()))
+}
+
+#[utoipa::path(get, path = "/api/ledgers/{id}/snapshot", params(("id" = String, Path), SizeQuery),
+    responses((status = 200, description = "the snapshot bundle (SPEC section 8)"), (status = 400, body = Problem), (status = 404, body = Problem), (status = 503, body = Problem)))]
+async fn snapshot(
+    State(app): State<Shared>,
+    P(id): P<String>,
+    Q(q): Q<SizeQuery>,
+) -> Result<Typed, ApiError> {
+    app.known(&id).await?;
+    let key = app.log_key(&id)?;
+    let bundle = with_waymark!(&app.backend, w => w.snapshot(&id, q.size, &key).await)?;
+    Ok(Typed(JSON, bundle.to_bytes()))
+}
+
+#[utoipa::path(get, path = "/api/ledgers/{id}/proof/inclusion/{seq}", params(("id" = String, Path), ("seq" = u64, Path), SizeQuery),
+    responses((status = 200, description = "waymark-inclusion/v1 (SPEC section 6)"), (status = 400, body = Problem), (status = 404, body = Problem)))]
+async fn inclusion(
+    State(app): State<Shared>,
+    P((id, seq)): P<(String, u64)>,
+    Q(q): Q<SizeQuery>,
+) -> Result<Typed, ApiError> {
+    app.known(&id).await?;
+    let proof = with_waymark!(&app.backend, w => w.prove_inclusion(&id, seq, q.size).await)?;
+    Ok(Typed(JSON, proof.to_bytes()))
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+pub struct ConsistencyQuery {
+    pub old: u64,
+    pub new: u64,
+}
+
+#[utoipa::path(get, path = "/api/ledgers/{id}/proof/consistency", params(("id" = String, Path), ConsistencyQuery),
+    responses((status = 200, description = "waymark-consistency/v1 (SPEC section 6)"), (status = 400, body = Problem), (status = 404, body = Problem)))]
+async fn consistency(
+    State(app): State<Shared>,
+    P(id): P<String>,
+    Q(q): Q<ConsistencyQuery>,
+) -> Result<Typed, ApiError> {
+    app.known(&id).await?;
+    let proof = with_waymark!(&app.backend, w => w.prove_consistency(&id, q.old, q.new).await)?;
+    Ok(Typed(JSON, proof.to_bytes()))
+}
+
+#[derive(Debug, Clone, Copy, Default, Deserialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum ReviewFormat {
+    #[default]
+    Json,
+    Md,
+    Html,
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+pub struct ReviewQuery {
+    /// json (default), md or html
+    pub format: Option<ReviewFormat>,
+}
+
+/// The review of `season` in a format, as the CLI's `review N --format F` prints it.
+pub(crate) async fn review_bytes(
+    backend: &Backend,
+    id: &str,
+    season: i64,
+    format: ReviewFormat,
+) -> Result<Typed, ApiError> {
+    let review = with_waymark!(backend, w => w.review(id, season).await)?;
+    Ok(match format {
+        ReviewFormat::Json => Typed(
+            JSON,
+            (serde_json::to_string_pretty(&review).unwrap_or_default() + "\n").into_bytes(),
+        ),
+        ReviewFormat::Md => Typed(MARKDOWN, review.to_markdown().into_bytes()),
+        ReviewFormat::Html => Typed(HTML, review.to_html().into_bytes()),
+    })
+}
+
+#[utoipa::path(get, path = "/api/ledgers/{id}/reviews/{season}", params(("id" = String, Path), ("season" = i64, Path), ReviewQuery),
+    responses((status = 200, description = "the end-of-Season review"), (status = 400, body = Problem), (status = 404, body = Problem)))]
+async fn review(
+    State(app): State<Shared>,
+    P((id, season)): P<(String, i64)>,
+    Q(q): Q<ReviewQuery>,
+) -> Result<Typed, ApiError> {
+    app.known(&id).await?;
+    review_bytes(&app.backend, &id, season, q.format.unwrap_or_default()).await
+}
+
+#[derive(Debug, Clone, Copy, Default, Deserialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum GraphFormat {
+    #[default]
+    Svg,
+    Dot,
+    Mermaid,
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+pub struct GraphQuery {
+    /// svg (default), dot or mermaid
+    pub format: Option<GraphFormat>,
+    /// `seq:N`, `season:N` or `time:RFC3339` (default: the head)
+    pub as_of: Option<String>,
+}
+
+pub(crate) fn graph_bytes(status: &waymark_projections::Status, format: GraphFormat) -> Typed {
+    match format {
+        GraphFormat::Svg => Typed(SVG, waymark_projections::to_svg(status).into_bytes()),
+        GraphFormat::Dot => Typed(DOT, waymark_projections::to_dot(status).into_bytes()),
+        GraphFormat::Mermaid => Typed(TEXT, waymark_projections::to_mermaid(status).into_bytes()),
+    }
+}
+
+#[utoipa::path(get, path = "/api/ledgers/{id}/graph", params(("id" = String, Path), GraphQuery),
+    responses((status = 200, description = "the dependency graph coloured by status"), (status = 400, body = Problem), (status = 404, body = Problem)))]
+async fn graph(
+    State(app): State<Shared>,
+    P(id): P<String>,
+    Q(q): Q<GraphQuery>,
+) -> Result<Typed, ApiError> {
+    let s = app.status(&id, q.as_of.as_deref()).await?;
+    Ok(graph_bytes(&s, q.format.unwrap_or_default()))
+}
+
+/// A recorded statement's place: the answer to `POST statements`.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct RecordedOut {
+    pub seq: u64,
+    pub hash: String,
+    #[serde(rename = "type")]
+    pub event_type: String,
+}
+
+impl From<&Recorded> for RecordedOut {
+    fn from(r: &Recorded) -> Self {
+        RecordedOut {
+            seq: r.seq,
+            hash: r.hash.to_hex(),
+            event_type: r.event_type.clone(),
+        }
+    }
+}
+
+/// A signed statement (SPEC section 3): the six statement keys plus `sig`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[allow(dead_code)]
+pub struct SignedStatement {
+    pub ledger: String,
+    #[serde(rename = "type")]
+    pub event_type: String,
+    pub version: String,
+    pub actor: String,
+    pub issued_at: String,
+    pub payload: Value,
+    /// base64 Ed25519 signature over "waymark-statement/v1\n" || JCS(statement)
+    pub sig: String,
+}
+
+/// The JSON of a signed statement, as `POST statements` takes it.
+pub fn signed_to_value(s: &Signed) -> Value {
+    let mut v = s.statement.to_value();
+    if let Value::Object(m) = &mut v {
+        m.insert("sig".into(), Value::String(s.sig.clone()));
+    }
+    v
+}
+
+/// Reads one signed statement object; `at` names it in errors (`statement` or
+/// `statements[i]`).
+fn signed_from_value(v: &Value, at: &str) -> Result<Signed, ApiError> {
+    let malformed = |detail: String| ApiError::Malformed {
+        field: at.to_string(),
+        detail,
+    };
+    let mut m = v
+        .as_object()
+        .cloned()
+        .ok_or_else(|| malformed("a signed statement is a JSON object".into()))?;
+    let sig = match m.remove("sig") {
+        Some(Value::String(s)) => s,
+        Some(_) => return Err(malformed("\"sig\" must be a base64 string".into())),
+        None => return Err(malformed("missing key \"sig\"".into())),
+    };
+    let raw = serde_json::to_vec(v).unwrap_or_default();
+    if raw.len() > crate::state::MAX_STATEMENT_BYTES {
+        return Err(ApiError::App(Error::Rejected {
+            line: None,
+            rejection: Rejection {
+                rule: Rule::Limits,
+                field: "statement".into(),
+                message: format!(
+                    "{at}: {} bytes exceeds {} (checked before parsing)",
+                    raw.len(),
+                    crate::state::MAX_STATEMENT_BYTES
+                ),
+            },
+        }));
+    }
+    let statement = Statement::from_value(&Value::Object(m)).map_err(malformed)?;
+    Ok(Signed { statement, sig })
+}
+
+/// Parses the body of `POST statements`: one signed statement, or an array of them
+/// (`true` when it was an array).
+pub fn parse_statements(body: &[u8]) -> Result<(Vec<Signed>, bool), ApiError> {
+    let v = parse_strict(body).map_err(|e| ApiError::Malformed {
+        field: "body".into(),
+        detail: e.to_string(),
+    })?;
+    match &v {
+        Value::Array(items) if items.is_empty() => Err(ApiError::Malformed {
+            field: "body".into(),
+            detail: "an empty array records nothing".into(),
+        }),
+        Value::Array(items) => Ok((
+            items
+                .iter()
+                .enumerate()
+                .map(|(i, s)| signed_from_value(s, &format!("statements[{i}]")))
+                .collect::<Result<_, _>>()?,
+            true,
+        )),
+        one => Ok((vec![signed_from_value(one, "statement")?], false)),
+    }
+}
+
+#[utoipa::path(post, path = "/api/ledgers/{id}/statements", params(("id" = String, Path)),
+    request_body(content = SignedStatement, description = "a signed statement, or a JSON array of them (recorded all or none)"),
+    responses(
+        (status = 201, description = "recorded: `{seq, hash, type}`, or an array of them for an array", body = RecordedOut),
+        (status = 400, description = "malformed (R0-format)", body = Problem),
+        (status = 401, description = "bad signature or unknown actor (R1-signature, R1-unknown-actor)", body = Problem),
+        (status = 403, description = "the actor's roles may not sign this type (R1-signer)", body = Problem),
+        (status = 404, description = "unknown ledger", body = Problem),
+        (status = 413, description = "too large (R8-limits)", body = Problem),
+        (status = 422, description = "a rule refused it; `rule` and `field` say which and where", body = Problem)))]
+async fn statements(
+    State(app): State<Shared>,
+    P(id): P<String>,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Response, ApiError> {
+    let body = body.map_err(|e| {
+        if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            ApiError::TooLarge(format!("the request body exceeds {MAX_BODY_BYTES} bytes"))
+        } else {
+            ApiError::Malformed {
+                field: "body".into(),
+                detail: e.body_text(),
+            }
+        }
+    })?;
+    app.known(&id).await?;
+    let (signed, array) = parse_statements(&body)?;
+    let recorded =
+        with_waymark!(&app.backend, w => w.record(&id, signed).await).map_err(|e| match e {
+            // A single statement has no index; a batch keeps the failing one's.
+            Error::Rejected { rejection, line } => Error::Rejected {
+                line: line.filter(|_| array),
+                rejection,
+            },
+            e => e,
+        })?;
+    let out: Vec<RecordedOut> = recorded.iter().map(RecordedOut::from).collect();
+    let location = out
+        .first()
+        .map(|r| format!("/api/ledgers/{id}/proof/inclusion/{}", r.seq))
+        .unwrap_or_default();
+    let body = if array {
+        serde_json::to_value(&out)
+    } else {
+        serde_json::to_value(out.first())
+    }
+    .unwrap_or_default();
+    let mut r = (StatusCode::CREATED, Json(body)).into_response();
+    if let Ok(v) = HeaderValue::from_str(&location) {
+        r.headers_mut().insert(header::LOCATION, v);
+    }
+    Ok(r)
+}
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "Waymark",
+        description = "An accountability ledger for decentralization roadmaps: SPEC sections 3–10 over HTTP. Errors are RFC 9457 problem details naming the SPEC rule."
+    ),
+    paths(
+        healthz,
+        openapi,
+        ledgers,
+        status,
+        history,
+        events,
+        checkpoint,
+        snapshot,
+        inclusion,
+        consistency,
+        review,
+        graph,
+        statements
+    ),
+    components(schemas(
+        Problem,
+        RecordedOut,
+        SignedStatement,
+        LedgerSummary,
+        ReviewFormat,
+        GraphFormat
+    ))
+)]
+pub struct ApiDoc;
+
+/// `waymark serve`: binds `addr`, serves until ctrl-c, then drains.
+pub async fn serve(db: Db, keys: PathBuf, addr: &str) -> Result<()> {
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,tower_http=info")),
+        )
+        .with_writer(std::io::stderr)
+        .try_init();
+    let listener = TcpListener::bind(addr).await.map_err(|e| {
+        Error::Storage(crate::error::StorageError(format!(
+            "cannot listen on {addr}: {e}"
+        )))
+    })?;
+    if let Ok(a) = listener.local_addr() {
+        eprintln!("waymark: serving http://{a}/ (ctrl-c to stop)");
+    }
+    let app = App::new(Backend::new(db)?, keys);
+    run(listener, app, async {
+        let _ = tokio::signal::ctrl_c().await;
+        tracing::info!("shutting down");
+    })
+    .await
+}
