@@ -99,6 +99,12 @@ pub struct App {
     pub backend: Backend,
     /// Where the ledgers' log keys are (`_log.<ledger>.key`), to sign checkpoints.
     pub keys: KeyStore,
+    /// One write at a time per process. Writes to a ledger are serialised anyway (the
+    /// store's writer lock), and a writer waiting for that lock holds a pooled
+    /// connection: without this, concurrent requests would take the whole pool and
+    /// starve the writer that holds the lock. Other processes (servers, CLIs) still
+    /// write concurrently, through the writer lock and the optimistic-lock retry.
+    writes: tokio::sync::Mutex<()>,
 }
 
 impl App {
@@ -106,6 +112,7 @@ impl App {
         App {
             backend,
             keys: KeyStore::new(keys),
+            writes: tokio::sync::Mutex::new(()),
         }
     }
 
@@ -806,15 +813,17 @@ async fn statements(
     })?;
     app.known(&id).await?;
     let (signed, array) = parse_statements(&body)?;
-    let recorded =
-        with_waymark!(&app.backend, w => w.record(&id, signed).await).map_err(|e| match e {
-            // A single statement has no index; a batch keeps the failing one's.
-            Error::Rejected { rejection, line } => Error::Rejected {
-                line: line.filter(|_| array),
-                rejection,
-            },
-            e => e,
-        })?;
+    let turn = app.writes.lock().await;
+    let recorded = with_waymark!(&app.backend, w => w.record(&id, signed).await);
+    drop(turn);
+    let recorded = recorded.map_err(|e| match e {
+        // A single statement has no index; a batch keeps the failing one's.
+        Error::Rejected { rejection, line } => Error::Rejected {
+            line: line.filter(|_| array),
+            rejection,
+        },
+        e => e,
+    })?;
     let out: Vec<RecordedOut> = recorded.iter().map(RecordedOut::from).collect();
     let location = out
         .first()

@@ -1,0 +1,735 @@
+//! `waymark serve`: every endpoint of the HTTP API against what the CLI prints for the
+//! same ledger, every error status as RFC 9457 problem+json with the SPEC rule id,
+//! signed statements posted by clients, the dashboard, `site --out DIR`, and two
+//! servers writing to one PostgreSQL ledger at once.
+
+#[macro_use]
+mod common;
+
+use common::{text, Env, Kind};
+use serde_json::{json, Value};
+use std::collections::BTreeSet;
+use std::path::Path;
+use std::sync::mpsc;
+use waymark::server::{App, Backend};
+use waymark_events::{format_timestamp, sign, EventType, Payload, Statement};
+
+/// A server on 127.0.0.1, port 0, over the env's store, in its own runtime thread;
+/// dropping it shuts it down gracefully and waits for it.
+pub struct Served {
+    pub base: String,
+    stop: Option<mpsc::Sender<()>>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+pub fn serve(env: &Env) -> Served {
+    let url = env.url.clone();
+    let keys = env.keys();
+    let (addr_tx, addr_rx) = mpsc::channel();
+    let (stop_tx, stop_rx) = mpsc::channel::<()>();
+    let thread = std::thread::spawn(move || {
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .unwrap();
+        rt.block_on(async move {
+            let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+            addr_tx.send(listener.local_addr().unwrap()).unwrap();
+            let db = waymark::Db::connect(&url).await.unwrap();
+            let app = App::new(Backend::new(db).unwrap(), keys);
+            let stop = async move {
+                let _ = tokio::task::spawn_blocking(move || stop_rx.recv()).await;
+            };
+            waymark::server::run(listener, app, stop).await.unwrap();
+        });
+    });
+    let addr = addr_rx.recv().unwrap();
+    Served {
+        base: format!("http://{addr}"),
+        stop: Some(stop_tx),
+        thread: Some(thread),
+    }
+}
+
+impl Drop for Served {
+    fn drop(&mut self) {
+        if let Some(s) = self.stop.take() {
+            let _ = s.send(());
+        }
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+pub struct Resp {
+    pub status: u16,
+    pub content_type: String,
+    pub location: Option<String>,
+    pub body: Vec<u8>,
+}
+
+impl Resp {
+    pub fn json(&self) -> Value {
+        serde_json::from_slice(&self.body).unwrap_or_else(|e| panic!("{e}: {}", text(&self.body)))
+    }
+    pub fn text(&self) -> String {
+        text(&self.body)
+    }
+    /// Asserts an RFC 9457 problem with this status; returns it.
+    #[track_caller]
+    pub fn problem(&self, status: u16) -> Value {
+        assert_eq!(self.status, status, "{}", self.text());
+        assert_eq!(self.content_type, "application/problem+json");
+        let p = self.json();
+        assert_eq!(p["status"], status);
+        for k in ["type", "title", "detail"] {
+            assert!(p[k].is_string(), "problem without {k}: {p}");
+        }
+        p
+    }
+}
+
+pub fn request(method: &str, url: &str, body: Option<&[u8]>) -> Resp {
+    let req = ureq::request(method, url);
+    let r = match body {
+        Some(b) => req.set("content-type", "application/json").send_bytes(b),
+        None => req.call(),
+    };
+    let r = match r {
+        Ok(r) => r,
+        Err(ureq::Error::Status(_, r)) => r,
+        Err(e) => panic!("{method} {url}: {e}"),
+    };
+    let status = r.status();
+    let content_type = r.header("content-type").unwrap_or("").to_string();
+    let location = r.header("location").map(str::to_owned);
+    let mut body = Vec::new();
+    std::io::Read::read_to_end(&mut r.into_reader(), &mut body).unwrap();
+    Resp {
+        status,
+        content_type,
+        location,
+        body,
+    }
+}
+
+pub fn get(url: &str) -> Resp {
+    request("GET", url, None)
+}
+
+fn post(url: &str, body: &Value) -> Resp {
+    request("POST", url, Some(&serde_json::to_vec(body).unwrap()))
+}
+
+fn key(env: &Env, actor: &str) -> ed25519_dalek::SigningKey {
+    waymark::KeyStore::new(env.keys())
+        .load_actor(actor)
+        .unwrap()
+}
+
+/// A signed statement as `POST statements` takes it.
+fn statement(ledger: &str, actor: &str, key: &ed25519_dalek::SigningKey, payload: Value) -> Value {
+    let kind: EventType = payload["type"].as_str().unwrap().parse().unwrap();
+    let payload = Payload::from_value(kind, &payload["payload"]).unwrap();
+    let now = format_timestamp(chrono::Utc::now().timestamp_micros());
+    let st = Statement::new(ledger, actor, &now, payload);
+    let sig = sign(&st, key);
+    let mut v = st.to_value();
+    v["sig"] = sig.into();
+    v
+}
+
+fn set_status(id: &str, from: &str, to: &str) -> Value {
+    json!({"type": "MilestoneStatusChanged", "payload": {"id": id, "from": from, "to": to,
+        "reason": "posted by a client", "evidence": ["https://example.org/evidence"]}})
+}
+
+fn register(actor: &str) -> Value {
+    let pk = waymark_events::encode_public_key(
+        &ed25519_dalek::SigningKey::generate(&mut rand::rngs::OsRng).verifying_key(),
+    );
+    json!({"type": "ActorRegistered", "payload": {"actor": actor, "name": actor, "roles": ["reporter"], "public_key": pk}})
+}
+
+/// The short history of tests/common (seq 1..=15), served.
+fn setup(kind: Kind) -> (Env, Served) {
+    let env = Env::new(kind);
+    env.history();
+    let s = serve(&env);
+    (env, s)
+}
+
+fn reads_match_the_cli(kind: Kind) {
+    let (env, s) = setup(kind);
+    let api = format!("{}/api/ledgers/test", s.base);
+
+    let r = get(&format!("{}/healthz", s.base));
+    assert_eq!((r.status, r.text().trim()), (200, "ok"));
+    let list = get(&format!("{}/api/ledgers", s.base)).json();
+    assert_eq!(list[0]["id"], "test");
+    assert_eq!(list[0]["head_seq"], 15);
+
+    let r = get(&format!("{api}/status"));
+    assert_eq!(
+        (r.status, r.content_type.as_str()),
+        (200, "application/json")
+    );
+    assert_eq!(r.json(), env.json(&["status"]));
+    for point in ["season:6", "seq:9", "time:2099-01-01T00:00:00Z"] {
+        let r = get(&format!("{api}/status?as_of={point}"));
+        assert_eq!(r.json(), env.json(&["status", "--as-of", point]), "{point}");
+    }
+
+    assert_eq!(
+        get(&format!("{api}/history")).json(),
+        env.json(&["history"])
+    );
+    assert_eq!(
+        get(&format!(
+            "{api}/history?milestone=M1&actor=bob&type=MilestoneStatusChanged"
+        ))
+        .json(),
+        env.json(&[
+            "history",
+            "M1",
+            "--actor",
+            "bob",
+            "--type",
+            "MilestoneStatusChanged"
+        ])
+    );
+    assert_eq!(
+        get(&format!("{api}/history?season=6")).json(),
+        env.json(&["history", "--season", "6"])
+    );
+
+    let export = env.export();
+    let r = get(&format!("{api}/events"));
+    assert_eq!(
+        (r.status, r.content_type.as_str()),
+        (200, "application/jsonl")
+    );
+    assert_eq!(r.body, export);
+    let lines: Vec<&[u8]> = export.split_inclusive(|b| *b == b'\n').collect();
+    assert_eq!(
+        get(&format!("{api}/events?from=3&limit=2")).body,
+        lines[2..4].concat()
+    );
+    assert_eq!(
+        get(&format!("{api}/events?from=14")).body,
+        lines[13..].concat()
+    );
+    assert!(get(&format!("{api}/events?from=16")).body.is_empty());
+
+    let r = get(&format!("{api}/checkpoint"));
+    assert!(
+        r.content_type.starts_with("text/plain"),
+        "{}",
+        r.content_type
+    );
+    assert_eq!(r.text(), env.ok(&["checkpoint"]));
+    assert_eq!(
+        get(&format!("{api}/checkpoint?size=7")).text(),
+        env.ok(&["checkpoint", "--size", "7"])
+    );
+    assert_eq!(
+        get(&format!("{api}/snapshot")).text(),
+        env.ok(&["snapshot"])
+    );
+    assert_eq!(
+        get(&format!("{api}/snapshot?size=9")).text(),
+        env.ok(&["snapshot", "--size", "9"])
+    );
+    assert_eq!(
+        get(&format!("{api}/proof/inclusion/5?size=10")).text(),
+        env.ok(&["prove", "inclusion", "5", "--size", "10"])
+    );
+    assert_eq!(
+        get(&format!("{api}/proof/inclusion/15")).text(),
+        env.ok(&["prove", "inclusion", "15"])
+    );
+    assert_eq!(
+        get(&format!("{api}/proof/consistency?old=3&new=10")).text(),
+        env.ok(&["prove", "consistency", "3", "10"])
+    );
+
+    // Each format of the review and the graph: the CLI's bytes, with its content type.
+    let formats: [(&str, &[&str], &str); 6] = [
+        (
+            "reviews/6?format=md",
+            &["review", "6", "--format", "md"],
+            "text/markdown",
+        ),
+        (
+            "reviews/6?format=html",
+            &["review", "6", "--format", "html"],
+            "text/html",
+        ),
+        (
+            "reviews/6?format=json",
+            &["review", "6", "--format", "json"],
+            "application/json",
+        ),
+        (
+            "graph?format=svg&as_of=season:6",
+            &["graph", "--format", "svg", "--as-of", "season:6"],
+            "image/svg+xml",
+        ),
+        (
+            "graph?format=dot&as_of=season:6",
+            &["graph", "--format", "dot", "--as-of", "season:6"],
+            "text/vnd.graphviz",
+        ),
+        (
+            "graph?format=mermaid&as_of=season:6",
+            &["graph", "--format", "mermaid", "--as-of", "season:6"],
+            "text/plain",
+        ),
+    ];
+    for (path, cli, ctype) in formats {
+        let r = get(&format!("{api}/{path}"));
+        assert!(
+            r.content_type.starts_with(ctype),
+            "{path}: {}",
+            r.content_type
+        );
+        assert_eq!(r.text(), env.ok(cli), "{path}");
+    }
+
+    let doc = get(&format!("{}/openapi.json", s.base)).json();
+    assert!(doc["openapi"].as_str().unwrap().starts_with("3."));
+    for path in [
+        "/healthz",
+        "/api/ledgers",
+        "/api/ledgers/{id}/status",
+        "/api/ledgers/{id}/history",
+        "/api/ledgers/{id}/events",
+        "/api/ledgers/{id}/checkpoint",
+        "/api/ledgers/{id}/snapshot",
+        "/api/ledgers/{id}/proof/inclusion/{seq}",
+        "/api/ledgers/{id}/proof/consistency",
+        "/api/ledgers/{id}/reviews/{season}",
+        "/api/ledgers/{id}/graph",
+        "/api/ledgers/{id}/statements",
+    ] {
+        assert!(doc["paths"][path].is_object(), "openapi.json lacks {path}");
+    }
+    assert!(doc["paths"]["/api/ledgers/{id}/statements"]["post"]["responses"]["422"].is_object());
+    assert!(doc["components"]["schemas"]["Problem"].is_object());
+}
+
+fn read_errors_are_problems(kind: Kind) {
+    let (env, s) = setup(kind);
+    let api = format!("{}/api/ledgers/test", s.base);
+    for path in [
+        "/api/ledgers/nope/status",
+        "/api/ledgers/nope/events",
+        "/api/ledgers/nope/checkpoint",
+        "/api/ledgers/nope/proof/inclusion/1",
+        "/nothing/here",
+    ] {
+        let p = get(&format!("{}{path}", s.base)).problem(404);
+        assert_eq!(p["type"], "about:blank", "{path}");
+    }
+    let p = get(&format!("{api}/status?as_of=yesterday")).problem(400);
+    assert!(p["detail"].as_str().unwrap().contains("seq:N"), "{p}");
+    for path in [
+        "status?as_of=seq:99",
+        "history?type=Bogus",
+        "history?season=six",
+        "proof/inclusion/16",
+        "proof/inclusion/x",
+        "proof/consistency?old=10&new=3",
+        "proof/consistency?old=1",
+        "checkpoint?size=99",
+        "reviews/99",
+        "reviews/6?format=pdf",
+        "graph?format=png",
+        "events?from=0",
+    ] {
+        get(&format!("{api}/{path}")).problem(400);
+    }
+    // Without the log key, no checkpoint can be signed: the server says why.
+    std::fs::remove_file(env.keys().join("_log.test.key")).unwrap();
+    let p = get(&format!("{api}/checkpoint")).problem(503);
+    assert!(p["detail"].as_str().unwrap().contains("cannot sign"), "{p}");
+}
+
+fn posted_statements(kind: Kind) {
+    let (env, s) = setup(kind);
+    let url = format!("{}/api/ledgers/test/statements", s.base);
+    let bob = key(&env, "bob");
+
+    // One statement: 201 with seq and hash, as the CLI's history then shows it.
+    let r = post(
+        &url,
+        &statement(
+            "test",
+            "bob",
+            &bob,
+            set_status("M2", "in_progress", "not_started"),
+        ),
+    );
+    assert_eq!(r.status, 201, "{}", r.text());
+    let out = r.json();
+    assert_eq!(out["seq"], 16);
+    assert_eq!(out["type"], "MilestoneStatusChanged");
+    assert_eq!(
+        r.location.as_deref(),
+        Some("/api/ledgers/test/proof/inclusion/16")
+    );
+    let history = env.json(&["history"]);
+    assert_eq!(
+        history.as_array().unwrap().last().unwrap()["hash"],
+        out["hash"]
+    );
+    assert_eq!(history.as_array().unwrap().last().unwrap()["actor"], "bob");
+
+    // An array: all recorded, in order, with their places.
+    let alice = key(&env, "alice");
+    let batch = json!([
+        statement("test", "alice", &alice, register("carol")),
+        statement("test", "alice", &alice, register("dave")),
+    ]);
+    let r = post(&url, &batch);
+    assert_eq!(r.status, 201, "{}", r.text());
+    let seqs: Vec<u64> = r
+        .json()
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|o| o["seq"].as_u64().unwrap())
+        .collect();
+    assert_eq!(seqs, vec![17, 18]);
+
+    // An array with a bad second statement: nothing is recorded, the problem names it.
+    let batch = json!([
+        statement("test", "alice", &alice, register("erin")),
+        statement(
+            "test",
+            "bob",
+            &bob,
+            set_status("M3", "not_started", "in_progress")
+        ),
+    ]);
+    let p = post(&url, &batch).problem(422);
+    assert_eq!(p["rule"], "R6-retired");
+    assert_eq!(p["index"], 2);
+    assert_eq!(env.json(&["status"])["as_of"]["seq"], 18);
+
+    let (code, report) = env.verify();
+    assert_eq!(code, 0, "{report}");
+    assert_eq!(report["checked"], 18);
+}
+
+fn post_errors_are_problems(kind: Kind) {
+    let (env, s) = setup(kind);
+    let url = format!("{}/api/ledgers/test/statements", s.base);
+    let bob = key(&env, "bob");
+    let alice = key(&env, "alice");
+    let good = statement(
+        "test",
+        "bob",
+        &bob,
+        set_status("M2", "in_progress", "not_started"),
+    );
+
+    // 400: not JSON, a float, no sig, an unknown event type, an extra key.
+    for body in [
+        b"{not json".to_vec(),
+        br#"{"a": 1.5}"#.to_vec(),
+        br#"[]"#.to_vec(),
+    ] {
+        let p = request("POST", &url, Some(&body)).problem(400);
+        assert_eq!(p["rule"], "R0-format", "{p}");
+    }
+    let mut no_sig = good.clone();
+    no_sig.as_object_mut().unwrap().remove("sig");
+    let p = post(&url, &no_sig).problem(400);
+    assert_eq!(
+        (p["rule"].as_str(), p["field"].as_str()),
+        (Some("R0-format"), Some("statement"))
+    );
+    let mut extra = good.clone();
+    extra["recorded_at"] = "2024-01-01T00:00:00.000000Z".into();
+    post(&url, &extra).problem(400);
+    let mut bad_type = good.clone();
+    bad_type["type"] = "MilestoneDeleted".into();
+    post(&url, &bad_type).problem(400);
+
+    // 401: a signature by another key; an unknown actor.
+    let forged = statement(
+        "test",
+        "bob",
+        &alice,
+        set_status("M2", "in_progress", "achieved"),
+    );
+    let p = post(&url, &forged).problem(401);
+    assert_eq!(
+        (p["rule"].as_str(), p["field"].as_str()),
+        (Some("R1-signature"), Some("sig"))
+    );
+    assert_eq!(p["type"], "urn:waymark:rule:R1-signature");
+    let stranger = ed25519_dalek::SigningKey::generate(&mut rand::rngs::OsRng);
+    let p = post(
+        &url,
+        &statement(
+            "test",
+            "zed",
+            &stranger,
+            set_status("M2", "in_progress", "achieved"),
+        ),
+    )
+    .problem(401);
+    assert_eq!(p["rule"], "R1-unknown-actor");
+
+    // 403: a reporter may not register actors.
+    let p = post(&url, &statement("test", "bob", &bob, register("mallory"))).problem(403);
+    assert_eq!(
+        (p["rule"].as_str(), p["field"].as_str()),
+        (Some("R1-signer"), Some("actor"))
+    );
+
+    // 413: a body over the server's limit, and a statement over SPEC rule 8's 64 KiB.
+    let huge = vec![b' '; waymark::server::MAX_BODY_BYTES + 1];
+    let p = request("POST", &url, Some(&huge)).problem(413);
+    assert_eq!(p["rule"], "R8-limits");
+    let mut big = set_status("M2", "in_progress", "achieved");
+    big["payload"]["reason"] = "x".repeat(70 * 1024).into();
+    let mut big = statement("test", "bob", &bob, big);
+    big["sig"] = good["sig"].clone();
+    let p = post(&url, &big).problem(413);
+    assert_eq!(
+        (p["rule"].as_str(), p["field"].as_str()),
+        (Some("R8-limits"), Some("statement"))
+    );
+
+    // 422: a rule refuses it, naming the rule and the field.
+    let m2 = |k, from, to| statement("test", "bob", k, set_status("M2", from, to));
+    let p = post(&url, &m2(&bob, "in_progress", "achieved")).problem(422);
+    assert_eq!(p["rule"], "R3-status", "{p}");
+    assert!(p["field"].as_str().unwrap().starts_with("payload"), "{p}");
+    assert!(p.get("index").is_none(), "{p}");
+    let p = post(&url, &m2(&bob, "not_started", "achieved")).problem(422);
+    assert_eq!(
+        (p["rule"].as_str(), p["field"].as_str()),
+        (Some("R3-status"), Some("payload.from"))
+    );
+    // A signed statement sent again where its rules would pass: a replay (R7).
+    assert_eq!(post(&url, &good).status, 201);
+    let back = statement(
+        "test",
+        "bob",
+        &bob,
+        set_status("M2", "not_started", "in_progress"),
+    );
+    assert_eq!(post(&url, &back).status, 201);
+    let p = post(&url, &good).problem(422);
+    assert_eq!(p["rule"], "R7-replay");
+    // 404: an unknown ledger.
+    post(&format!("{}/api/ledgers/nope/statements", s.base), &good).problem(404);
+
+    // None of the refused statements was recorded.
+    assert_eq!(env.json(&["status"])["as_of"]["seq"], 17);
+    assert_eq!(env.verify().0, 0);
+}
+
+/// The statuses the board shows, by milestone id (`data-milestone`, `data-status`).
+pub fn board_statuses(html: &str) -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    for part in html.split("data-milestone=\"").skip(1) {
+        let id = &part[..part.find('"').unwrap()];
+        let rest = &part[part.find("data-status=\"").unwrap() + 13..];
+        out.push((id.to_string(), rest[..rest.find('"').unwrap()].to_string()));
+    }
+    out.sort();
+    out
+}
+
+fn statuses(status: &Value) -> Vec<(String, String)> {
+    let mut out: Vec<(String, String)> = status["milestones"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| {
+            (
+                m["id"].as_str().unwrap().to_string(),
+                m["status"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    out.sort();
+    out
+}
+
+fn dashboard(kind: Kind) {
+    let (env, s) = setup(kind);
+    let r = get(&format!("{}/", s.base));
+    assert_eq!(
+        (r.status, r.content_type.as_str()),
+        (200, "text/html; charset=utf-8")
+    );
+    let html = r.text();
+    assert_eq!(board_statuses(&html), statuses(&env.json(&["status"])));
+    // Every event's hash links to its inclusion proof, and that link answers.
+    for seq in 1..=15 {
+        assert!(
+            html.contains(&format!("href=\"/api/ledgers/test/proof/inclusion/{seq}\"")),
+            "seq {seq}"
+        );
+    }
+    assert_eq!(
+        get(&format!("{}/api/ledgers/test/proof/inclusion/3", s.base)).status,
+        200
+    );
+    // The checkpoint and how to verify it offline.
+    assert!(html.contains(env.ok(&["checkpoint"]).lines().next().unwrap()));
+    assert!(html.contains("waymark verify-offline --log export.jsonl --snapshot snapshot.json"));
+    assert!(html.contains("href=\"/api/ledgers/test/reviews/6?format=html\""));
+    // As of an earlier point: that point's statuses; the audit log stops there too.
+    let r = get(&format!("{}/ledgers/test?as_of=seq:9", s.base));
+    let html = r.text();
+    assert_eq!(
+        board_statuses(&html),
+        statuses(&env.json(&["status", "--as-of", "seq:9"]))
+    );
+    assert!(html.contains("data-seq=\"9\"") && !html.contains("data-seq=\"10\""));
+    // Filters: only M1's events.
+    let html = get(&format!("{}/?milestone=M1&actor=bob", s.base)).text();
+    let rows = html.matches("<tr data-seq=").count();
+    assert_eq!(
+        rows,
+        env.json(&["history", "M1", "--actor", "bob"])
+            .as_array()
+            .unwrap()
+            .len()
+    );
+    get(&format!("{}/?as_of=season:99", s.base)).problem(400);
+    get(&format!("{}/ledgers/nope", s.base)).problem(404);
+}
+
+fn site(kind: Kind) {
+    let env = Env::new(kind);
+    env.history();
+    let out = env.path("site");
+    env.ok(&["site", "--out", out.to_str().unwrap()]);
+    let index = std::fs::read_to_string(out.join("index.html")).unwrap();
+    assert_eq!(board_statuses(&index), statuses(&env.json(&["status"])));
+    let past = std::fs::read_to_string(out.join("as-of-season-6.html")).unwrap();
+    assert_eq!(
+        board_statuses(&past),
+        statuses(&env.json(&["status", "--as-of", "season:6"]))
+    );
+    let api = out.join("api/ledgers/test");
+    assert_eq!(
+        std::fs::read(api.join("export.jsonl")).unwrap(),
+        env.export()
+    );
+    assert_eq!(
+        std::fs::read_to_string(api.join("proof/inclusion/4.json")).unwrap(),
+        env.ok(&["prove", "inclusion", "4"])
+    );
+    assert_eq!(
+        std::fs::read_to_string(api.join("reviews/6.md")).unwrap(),
+        env.ok(&["review", "6", "--format", "md"])
+    );
+    // Every relative link of every page names a file the site holds.
+    for page in ["index.html", "as-of-season-6.html"] {
+        let html = std::fs::read_to_string(out.join(page)).unwrap();
+        let links: BTreeSet<&str> = html
+            .split("href=\"")
+            .skip(1)
+            .map(|p| &p[..p.find('"').unwrap()])
+            .filter(|l| !l.starts_with('#') && !l.starts_with("http"))
+            .collect();
+        assert!(links.len() > 20, "{page}: {links:?}");
+        for l in links {
+            assert!(
+                Path::new(&out.join(l)).is_file(),
+                "{page} links to {l}, which the site lacks"
+            );
+        }
+    }
+    // The published files verify offline, as the page says.
+    let v = env.ok(&[
+        "verify-offline",
+        "--log",
+        api.join("export.jsonl").to_str().unwrap(),
+        "--snapshot",
+        api.join("snapshot.json").to_str().unwrap(),
+        "--key",
+        api.join("log-key.txt").to_str().unwrap(),
+    ]);
+    assert!(v.starts_with("verify: OK, 15 events checked"), "{v}");
+}
+
+on_both_backends!(
+    reads_match_the_cli,
+    read_errors_are_problems,
+    posted_statements,
+    post_errors_are_problems,
+    dashboard,
+    site
+);
+
+/// Two servers on one PostgreSQL ledger, posting at once: every statement is
+/// recorded once, every 201's seq is unique and holds that statement, and the chain
+/// verifies.
+#[test]
+fn two_servers_one_postgres_ledger() {
+    let env = Env::new(Kind::Postgres);
+    env.history();
+    let servers = [serve(&env), serve(&env)];
+    let alice = key(&env, "alice");
+    let per_server = 8;
+    let mut threads = Vec::new();
+    for (si, s) in servers.iter().enumerate() {
+        for i in 0..per_server {
+            let url = format!("{}/api/ledgers/test/statements", s.base);
+            let body = statement(
+                "test",
+                "alice",
+                &alice,
+                register(&format!("actor-{si}-{i}")),
+            );
+            threads.push(std::thread::spawn(move || {
+                let r = post(&url, &body);
+                assert_eq!(r.status, 201, "{}", r.text());
+                (
+                    body["payload"]["actor"].as_str().unwrap().to_string(),
+                    r.json(),
+                )
+            }));
+        }
+    }
+    let results: Vec<(String, Value)> = threads.into_iter().map(|t| t.join().unwrap()).collect();
+    let seqs: BTreeSet<u64> = results
+        .iter()
+        .map(|(_, r)| r["seq"].as_u64().unwrap())
+        .collect();
+    assert_eq!(
+        seqs.len(),
+        results.len(),
+        "two 201s with the same seq: {results:?}"
+    );
+    assert_eq!(seqs, (16..16 + results.len() as u64).collect());
+    let (code, report) = env.verify();
+    assert_eq!(code, 0, "{report}");
+    assert_eq!(report["checked"], 15 + results.len());
+    let history = env.json(&["history", "--type", "ActorRegistered"]);
+    for (actor, r) in &results {
+        let row = history
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|h| h["seq"] == r["seq"])
+            .unwrap();
+        assert_eq!(row["hash"], r["hash"]);
+        assert!(
+            row["change"].as_str().unwrap().contains(actor.as_str()),
+            "{row}"
+        );
+    }
+}
