@@ -752,6 +752,33 @@ fn options(o: &mut String, name: &str, label: &str, values: &[String], chosen: O
     o.push_str("</select></label>\n");
 }
 
+/// A reason: short ones whole, long ones as their opening with the rest behind a
+/// disclosure.
+fn reason_cell(reason: &str) -> String {
+    const SHOWN: usize = 140;
+    if reason.chars().count() <= SHOWN + 20 {
+        return esc(reason);
+    }
+    let head: String = reason.chars().take(SHOWN).collect();
+    format!(
+        "<details><summary>{}…</summary>{}</details>",
+        esc(&head),
+        esc(reason)
+    )
+}
+
+/// An evidence URL as a short link text: its host and the start of its path.
+fn link_text(url: &str) -> String {
+    let bare = url
+        .trim_start_matches("https://")
+        .trim_start_matches("http://");
+    if bare.chars().count() <= 48 {
+        bare.to_string()
+    } else {
+        bare.chars().take(47).collect::<String>() + "…"
+    }
+}
+
 fn audit(o: &mut String, p: &Page, links: &Links) {
     o.push_str(
         "<section id=\"audit\" aria-labelledby=\"audit-h\">\n<h2 id=\"audit-h\">Audit log</h2>\n",
@@ -820,7 +847,7 @@ fn audit(o: &mut String, p: &Page, links: &Links) {
                 format!(
                     "<a href=\"{}\" rel=\"nofollow noopener\">{}</a>",
                     esc(e),
-                    esc(e)
+                    esc(&link_text(e))
                 )
             })
             .collect();
@@ -836,7 +863,7 @@ fn audit(o: &mut String, p: &Page, links: &Links) {
             esc(&r.actor_roles.join(", ")),
             esc(&r.event_type),
             esc(&r.change),
-            esc(r.reason.as_deref().unwrap_or("")),
+            reason_cell(r.reason.as_deref().unwrap_or("")),
             evidence.join("<br>"),
             esc(&links.inclusion(&p.id, r.seq)),
             r.seq,

@@ -52,7 +52,7 @@ use std::sync::Arc;
 use std::time::Duration;
 use tokio::net::TcpListener;
 use tower_http::timeout::TimeoutLayer;
-use tower_http::trace::TraceLayer;
+use tower_http::trace::{DefaultMakeSpan, DefaultOnResponse, TraceLayer};
 use utoipa::{IntoParams, OpenApi, ToSchema};
 use waymark_events::{parse_strict, Statement};
 use waymark_projections::HistoryFilter;
@@ -191,7 +191,11 @@ pub fn router(app: Shared) -> Router {
             StatusCode::REQUEST_TIMEOUT,
             REQUEST_TIMEOUT,
         ))
-        .layer(TraceLayer::new_for_http())
+        .layer(
+            TraceLayer::new_for_http()
+                .make_span_with(DefaultMakeSpan::new().level(tracing::Level::INFO))
+                .on_response(DefaultOnResponse::new().level(tracing::Level::INFO)),
+        )
         .with_state(app)
 }
 
@@ -882,6 +886,7 @@ pub async fn serve(db: Db, keys: PathBuf, addr: &str) -> Result<()> {
                 .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,tower_http=info")),
         )
         .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .try_init();
     let listener = TcpListener::bind(addr).await.map_err(|e| {
         Error::Storage(crate::error::StorageError(format!(

@@ -5,10 +5,13 @@
 
 #[macro_use]
 mod common;
+#[path = "browser/statuses.rs"]
+mod statuses;
 
 use common::{text, Env, Kind};
 use serde_json::{json, Value};
-use std::collections::BTreeSet;
+use statuses::statuses;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 use std::sync::mpsc;
 use waymark::server::{App, Backend};
@@ -537,30 +540,13 @@ fn post_errors_are_problems(kind: Kind) {
 }
 
 /// The statuses the board shows, by milestone id (`data-milestone`, `data-status`).
-pub fn board_statuses(html: &str) -> Vec<(String, String)> {
-    let mut out = Vec::new();
+pub fn board_statuses(html: &str) -> BTreeMap<String, String> {
+    let mut out = BTreeMap::new();
     for part in html.split("data-milestone=\"").skip(1) {
         let id = &part[..part.find('"').unwrap()];
         let rest = &part[part.find("data-status=\"").unwrap() + 13..];
-        out.push((id.to_string(), rest[..rest.find('"').unwrap()].to_string()));
+        out.insert(id.to_string(), rest[..rest.find('"').unwrap()].to_string());
     }
-    out.sort();
-    out
-}
-
-fn statuses(status: &Value) -> Vec<(String, String)> {
-    let mut out: Vec<(String, String)> = status["milestones"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|m| {
-            (
-                m["id"].as_str().unwrap().to_string(),
-                m["status"].as_str().unwrap().to_string(),
-            )
-        })
-        .collect();
-    out.sort();
     out
 }
 
