@@ -39,6 +39,10 @@ pub struct Cli {
     /// Machine-readable output on stdout
     #[arg(long, global = true)]
     pub json: bool,
+    /// A Waymark server (`waymark serve`): write commands are signed here with the
+    /// key store and posted to it; read commands ask it
+    #[arg(long, env = "WAYMARK_SERVER", global = true)]
+    pub server: Option<String>,
     #[command(subcommand)]
     pub command: Command,
 }
@@ -400,6 +404,9 @@ async fn run(cli: Cli) -> Result<i32> {
         print_report(&outcome.report, cli.json);
         return Ok(if outcome.report.ok { 0 } else { 3 });
     }
+    if let Some(server) = &cli.server {
+        return crate::remote::run(&cli, server).await;
+    }
     let url = cli
         .db
         .clone()
@@ -459,131 +466,19 @@ impl<'a, R: FromDb> Session<'a, R> {
         }
     }
 
-    /// Signs a payload as `--as` (default: the founder) and records it.
-    async fn sign_and_record(&self, payload: Payload) -> Result<Vec<Recorded>> {
-        let ledger = self.ledger().await?;
-        let actor = match &self.cli.as_actor {
-            Some(a) => a.clone(),
-            None => self.w.state(&ledger).await?.founder,
-        };
-        let key = self.keys.load_actor(&actor)?;
-        self.record_signed(&ledger, vec![signed(&ledger, &actor, &key, now(), payload)])
-            .await
-    }
-
-    async fn record_signed(&self, ledger: &str, statements: Vec<Signed>) -> Result<Vec<Recorded>> {
-        let recorded = self
-            .w
-            .record(ledger, statements)
-            .await
-            .map_err(|e| match e {
-                Error::Rejected { rejection, .. } => Error::Rejected {
-                    line: None,
-                    rejection,
-                },
-                e => e,
-            })?;
-        self.print_recorded(&recorded);
-        Ok(recorded)
-    }
-
-    fn print_recorded(&self, recorded: &[Recorded]) {
-        if self.cli.json {
-            println!("{}", json!({ "recorded": recorded }));
-        } else {
-            for r in recorded.iter().rev().take(1).rev() {
-                let more = if recorded.len() > 1 {
-                    format!(" ({} events)", recorded.len())
-                } else {
-                    String::new()
-                };
-                println!(
-                    "recorded seq {} {}{more}  hash {}",
-                    r.seq, r.event_type, r.hash
-                );
-            }
-        }
-    }
-
     pub async fn run(&self, cmd: &Command) -> Result<i32> {
         match cmd {
-            Command::Init(a) => self.init(a).await,
-            Command::Actor(c) => self.actor(c).await,
-            Command::Milestone(c) => self.milestone(c).await,
-            Command::Phase(PhaseCmd::Advance { layer, reason }) => {
-                let ledger = self.ledger().await?;
-                let st = self.w.state(&ledger).await?;
-                let from = st.layer_phase.get(layer).cloned().unwrap_or_default();
-                let next = st
-                    .framework
-                    .layer(layer)
-                    .and_then(|l| l.phases.iter().skip_while(|p| **p != from).nth(1).cloned())
-                    .unwrap_or_else(|| from.clone());
-                self.sign_and_record(Payload::PhaseTransitioned(PhaseTransitioned {
-                    layer: layer.clone(),
-                    from,
-                    to: next,
-                    reason: reason.clone(),
-                }))
-                .await?;
-                Ok(0)
-            }
-            Command::Season(SeasonCmd::Open {
-                number,
-                starts_on,
-                intent,
-                focus,
-            }) => {
-                self.sign_and_record(Payload::SeasonOpened(SeasonOpened {
-                    season: *number,
-                    starts_on: starts_on.clone(),
-                    intent: intent.clone(),
-                    focus: focus.clone(),
-                }))
-                .await?;
-                Ok(0)
-            }
-            Command::Season(SeasonCmd::Close {
-                number,
-                ends_on,
-                summary,
-                assess,
-            }) => {
-                let assessments = assess
-                    .iter()
-                    .map(|a| {
-                        a.split_once('=')
-                            .map(|(m, n)| Assessment {
-                                milestone: m.into(),
-                                note: n.into(),
-                            })
-                            .ok_or_else(|| {
-                                Error::Usage(format!("--assess {a:?}: expected MILESTONE=NOTE"))
-                            })
-                    })
-                    .collect::<Result<Vec<_>>>()?;
-                self.sign_and_record(Payload::SeasonReEvaluated(SeasonReEvaluated {
-                    season: *number,
-                    ends_on: ends_on.clone(),
-                    summary: summary.clone(),
-                    assessments,
-                }))
-                .await?;
-                Ok(0)
-            }
-            Command::Apply { file } => self.apply(file).await,
+            Command::Init(_)
+            | Command::Actor(_)
+            | Command::Milestone(_)
+            | Command::Phase(_)
+            | Command::Season(_)
+            | Command::Apply { .. } => self.write(cmd).await,
             Command::Status { as_of } => {
                 let ledger = self.ledger().await?;
                 let as_of = as_of.as_deref().map(str::parse::<AsOf>).transpose()?;
                 let status = self.w.status(&ledger, as_of.as_ref()).await?;
-                if self.cli.json {
-                    println!(
-                        "{}",
-                        serde_json::to_string_pretty(&status).unwrap_or_default()
-                    );
-                } else {
-                    print!("{}", render_status(&status));
-                }
+                print_status(&status, self.cli.json);
                 Ok(0)
             }
             Command::History {
@@ -603,36 +498,7 @@ impl<'a, R: FromDb> Session<'a, R> {
                     event_type: event_type.clone(),
                 };
                 let rows = self.w.history(&ledger, &filter).await?;
-                if self.cli.json {
-                    println!(
-                        "{}",
-                        serde_json::to_string_pretty(&rows).unwrap_or_default()
-                    );
-                } else {
-                    let mut t = table(&[
-                        "seq",
-                        "recorded_at",
-                        "actor",
-                        "type",
-                        "change",
-                        "reason",
-                        "evidence",
-                        "hash",
-                    ]);
-                    for r in &rows {
-                        t.add_row(vec![
-                            r.seq.to_string(),
-                            r.recorded_at.clone(),
-                            format!("{} ({})", r.actor, r.actor_roles.join(",")),
-                            r.event_type.clone(),
-                            r.change.clone(),
-                            r.reason.clone().map(|s| clip(&s, 60)).unwrap_or_default(),
-                            r.evidence.join(" "),
-                            r.hash.to_hex()[..12].to_string(),
-                        ]);
-                    }
-                    println!("{t}");
-                }
+                print_history(&rows, self.cli.json);
                 Ok(0)
             }
             Command::Verify => {
@@ -823,19 +689,151 @@ impl<'a, R: FromDb> Session<'a, R> {
         }
         Ok(0)
     }
+}
+
+/// Where a session's statements are recorded and its rule state is read: the local
+/// store (`Session`) or a server (`remote::Remote`, `--server URL`). The write
+/// commands are written once, here, against it.
+pub(crate) trait Writer {
+    fn cli(&self) -> &Cli;
+    fn keys(&self) -> &KeyStore;
+    /// The ledger: `--ledger`, or the only one there is.
+    async fn ledger(&self) -> Result<String>;
+    /// The rule state at the head.
+    async fn state(&self, ledger: &str) -> Result<crate::state::LedgerState>;
+    /// Records statements, all or none (`line` of a rejection: 1-based index).
+    async fn record(&self, ledger: &str, statements: Vec<Signed>) -> Result<Vec<Recorded>>;
+
+    /// Signs a payload as `--as` (default: the founder) and records it.
+    async fn sign_and_record(&self, payload: Payload) -> Result<Vec<Recorded>> {
+        let ledger = self.ledger().await?;
+        let actor = match &self.cli().as_actor {
+            Some(a) => a.clone(),
+            None => self.state(&ledger).await?.founder,
+        };
+        let key = self.keys().load_actor(&actor)?;
+        self.record_signed(&ledger, vec![signed(&ledger, &actor, &key, now(), payload)])
+            .await
+    }
+
+    async fn record_signed(&self, ledger: &str, statements: Vec<Signed>) -> Result<Vec<Recorded>> {
+        let recorded = self.record(ledger, statements).await.map_err(|e| match e {
+            Error::Rejected { rejection, .. } => Error::Rejected {
+                line: None,
+                rejection,
+            },
+            e => e,
+        })?;
+        self.print_recorded(&recorded);
+        Ok(recorded)
+    }
+
+    fn print_recorded(&self, recorded: &[Recorded]) {
+        if self.cli().json {
+            println!("{}", json!({ "recorded": recorded }));
+        } else {
+            for r in recorded.iter().rev().take(1).rev() {
+                let more = if recorded.len() > 1 {
+                    format!(" ({} events)", recorded.len())
+                } else {
+                    String::new()
+                };
+                println!(
+                    "recorded seq {} {}{more}  hash {}",
+                    r.seq, r.event_type, r.hash
+                );
+            }
+        }
+    }
+
+    /// The write commands: each statement signed here with the key store, then
+    /// recorded by the store or the server.
+    async fn write(&self, cmd: &Command) -> Result<i32> {
+        match cmd {
+            Command::Init(a) => self.init(a).await,
+            Command::Actor(c) => self.actor(c).await,
+            Command::Milestone(c) => self.milestone(c).await,
+            Command::Phase(PhaseCmd::Advance { layer, reason }) => {
+                let ledger = self.ledger().await?;
+                let st = self.state(&ledger).await?;
+                let from = st.layer_phase.get(layer).cloned().unwrap_or_default();
+                let next = st
+                    .framework
+                    .layer(layer)
+                    .and_then(|l| l.phases.iter().skip_while(|p| **p != from).nth(1).cloned())
+                    .unwrap_or_else(|| from.clone());
+                self.sign_and_record(Payload::PhaseTransitioned(PhaseTransitioned {
+                    layer: layer.clone(),
+                    from,
+                    to: next,
+                    reason: reason.clone(),
+                }))
+                .await?;
+                Ok(0)
+            }
+            Command::Season(SeasonCmd::Open {
+                number,
+                starts_on,
+                intent,
+                focus,
+            }) => {
+                self.sign_and_record(Payload::SeasonOpened(SeasonOpened {
+                    season: *number,
+                    starts_on: starts_on.clone(),
+                    intent: intent.clone(),
+                    focus: focus.clone(),
+                }))
+                .await?;
+                Ok(0)
+            }
+            Command::Season(SeasonCmd::Close {
+                number,
+                ends_on,
+                summary,
+                assess,
+            }) => {
+                let assessments = assess
+                    .iter()
+                    .map(|a| {
+                        a.split_once('=')
+                            .map(|(m, n)| Assessment {
+                                milestone: m.into(),
+                                note: n.into(),
+                            })
+                            .ok_or_else(|| {
+                                Error::Usage(format!("--assess {a:?}: expected MILESTONE=NOTE"))
+                            })
+                    })
+                    .collect::<Result<Vec<_>>>()?;
+                self.sign_and_record(Payload::SeasonReEvaluated(SeasonReEvaluated {
+                    season: *number,
+                    ends_on: ends_on.clone(),
+                    summary: summary.clone(),
+                    assessments,
+                }))
+                .await?;
+                Ok(0)
+            }
+            Command::Apply { file } => self.apply(file).await,
+            _ => Err(Error::Usage("not a write command".into())),
+        }
+    }
 
     async fn init(&self, a: &InitArgs) -> Result<i32> {
         let ledger = self
-            .cli
+            .cli()
             .ledger
             .clone()
             .ok_or_else(|| Error::Usage("init needs --ledger ID".into()))?;
         let loaded = crate::framework::load(&a.framework)?;
         let founder_key = self
-            .keys
-            .load_or_create(&self.keys.actor_path(&a.founder))?
+            .keys()
+            .load_or_create(&self.keys().actor_path(&a.founder))?
             .0;
-        let log_key = self.keys.load_or_create(&self.keys.log_path(&ledger))?.0;
+        let log_key = self
+            .keys()
+            .load_or_create(&self.keys().log_path(&ledger))?
+            .0;
         let statements = init_statements(&ledger, a, &loaded, &founder_key, &log_key, &now());
         self.record_signed(&ledger, statements).await?;
         Ok(0)
@@ -853,8 +851,8 @@ impl<'a, R: FromDb> Session<'a, R> {
                     Some(pk) => pk.clone(),
                     None => encode_public_key(
                         &self
-                            .keys
-                            .load_or_create(&self.keys.actor_path(id))?
+                            .keys()
+                            .load_or_create(&self.keys().actor_path(id))?
                             .0
                             .verifying_key(),
                     ),
@@ -890,7 +888,7 @@ impl<'a, R: FromDb> Session<'a, R> {
                 .await?;
                 // Only once the rotation is recorded does the new key replace the old.
                 if let Some(k) = fresh {
-                    self.keys.replace(&self.keys.actor_path(id), &k)?;
+                    self.keys().replace(&self.keys().actor_path(id), &k)?;
                 }
             }
             ActorCmd::Retire { id, reason } => {
@@ -901,8 +899,8 @@ impl<'a, R: FromDb> Session<'a, R> {
                 .await?;
             }
             ActorCmd::List => {
-                let st = self.w.state(&self.ledger().await?).await?;
-                if self.cli.json {
+                let st = self.state(&self.ledger().await?).await?;
+                if self.cli().json {
                     println!(
                         "{}",
                         serde_json::to_string_pretty(&st.actors).unwrap_or_default()
@@ -974,7 +972,7 @@ impl<'a, R: FromDb> Session<'a, R> {
                 effective_on,
             } => {
                 let ledger = self.ledger().await?;
-                let st = self.w.state(&ledger).await?;
+                let st = self.state(&ledger).await?;
                 let from = st
                     .milestones
                     .get(id)
@@ -1022,7 +1020,7 @@ impl<'a, R: FromDb> Session<'a, R> {
         for l in &lines {
             if !keys.contains_key(&l.actor) {
                 let k = self
-                    .keys
+                    .keys()
                     .load_actor(&l.actor)
                     .map_err(|e| Error::BadInput(format!("line {}: {e}", l.line)))?;
                 keys.insert(l.actor.clone(), k);
@@ -1043,7 +1041,6 @@ impl<'a, R: FromDb> Session<'a, R> {
             )));
         }
         let recorded = self
-            .w
             .record(&ledger, statements)
             .await
             .map_err(|e| match e {
@@ -1058,6 +1055,24 @@ impl<'a, R: FromDb> Session<'a, R> {
             })?;
         self.print_recorded(&recorded);
         Ok(0)
+    }
+}
+
+impl<R: FromDb> Writer for Session<'_, R> {
+    fn cli(&self) -> &Cli {
+        self.cli
+    }
+    fn keys(&self) -> &KeyStore {
+        &self.keys
+    }
+    async fn ledger(&self) -> Result<String> {
+        Session::ledger(self).await
+    }
+    async fn state(&self, ledger: &str) -> Result<crate::state::LedgerState> {
+        self.w.state(ledger).await
+    }
+    async fn record(&self, ledger: &str, statements: Vec<Signed>) -> Result<Vec<Recorded>> {
+        self.w.record(ledger, statements).await
     }
 }
 
@@ -1186,7 +1201,7 @@ pub(crate) fn init_statements(
         .collect()
 }
 
-fn write_out(out: Option<&PathBuf>, bytes: &[u8]) -> Result<()> {
+pub(crate) fn write_out(out: Option<&PathBuf>, bytes: &[u8]) -> Result<()> {
     match out {
         Some(p) => std::fs::write(p, bytes)
             .map_err(|e| Error::Storage(StorageError(format!("{}: {e}", p.display())))),
@@ -1218,6 +1233,52 @@ pub(crate) fn print_report(report: &crate::verify::Report, json: bool) {
             report.checked
         );
     }
+}
+
+/// The status as `status` prints it: tables, or JSON with `--json`.
+pub(crate) fn print_status(status: &Status, json: bool) {
+    if json {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(status).unwrap_or_default()
+        );
+    } else {
+        print!("{}", render_status(status));
+    }
+}
+
+/// The audit trail as `history` prints it: a table, or JSON with `--json`.
+pub(crate) fn print_history(rows: &[waymark_projections::HistoryRow], json: bool) {
+    if json {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&rows).unwrap_or_default()
+        );
+        return;
+    }
+    let mut t = table(&[
+        "seq",
+        "recorded_at",
+        "actor",
+        "type",
+        "change",
+        "reason",
+        "evidence",
+        "hash",
+    ]);
+    for r in rows {
+        t.add_row(vec![
+            r.seq.to_string(),
+            r.recorded_at.clone(),
+            format!("{} ({})", r.actor, r.actor_roles.join(",")),
+            r.event_type.clone(),
+            r.change.clone(),
+            r.reason.clone().map(|s| clip(&s, 60)).unwrap_or_default(),
+            r.evidence.join(" "),
+            r.hash.to_hex()[..12].to_string(),
+        ]);
+    }
+    println!("{t}");
 }
 
 fn table(header: &[&str]) -> Table {

@@ -39,6 +39,7 @@ mod keys;
 mod offline;
 mod publish;
 mod read_model;
+mod remote;
 mod rules;
 pub mod server;
 mod site;

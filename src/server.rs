@@ -8,6 +8,8 @@
 //! GET  /ledgers/{id}                                  the dashboard of one ledger
 //! GET  /api/ledgers                                   the ledgers in the store, with their head
 //! GET  /api/ledgers/{id}/status?as_of=                the status projection (SPEC 9)
+//! GET  /api/ledgers/{id}/state                       the rule state at the head (actors,
+//!                                                     keys, milestones, phases, season)
 //! GET  /api/ledgers/{id}/history?milestone=&actor=&season=&type=
 //! GET  /api/ledgers/{id}/events?from=&limit=          export lines (SPEC 7), application/jsonl
 //! GET  /api/ledgers/{id}/checkpoint?size=             the signed note (SPEC 6), text/plain
@@ -172,6 +174,7 @@ pub fn router(app: Shared) -> Router {
     let api = Router::new()
         .route("/api/ledgers", get(ledgers))
         .route("/api/ledgers/{id}/status", get(status))
+        .route("/api/ledgers/{id}/state", get(state))
         .route("/api/ledgers/{id}/history", get(history))
         .route("/api/ledgers/{id}/events", get(events))
         .route("/api/ledgers/{id}/checkpoint", get(checkpoint))
@@ -395,7 +398,7 @@ fn json_bytes<T: Serialize>(v: &T) -> Result<Typed, ApiError> {
 // ---------------------------------------------------------------------------------
 // Handlers.
 
-#[derive(Debug, Serialize, ToSchema)]
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct LedgerSummary {
     pub id: String,
     pub title: String,
@@ -450,6 +453,13 @@ async fn status(
     Q(q): Q<AsOfQuery>,
 ) -> Result<Typed, ApiError> {
     json_bytes(&app.status(&id, q.as_of.as_deref()).await?)
+}
+
+#[utoipa::path(get, path = "/api/ledgers/{id}/state", params(("id" = String, Path)),
+    responses((status = 200, description = "the rule state at the head: actors with roles and public keys, milestones, each layer's phase, the season, the head; what a client needs to fill in a statement (`from` of a status change) before it signs"), (status = 404, body = Problem)))]
+async fn state(State(app): State<Shared>, P(id): P<String>) -> Result<Typed, ApiError> {
+    app.known(&id).await?;
+    json_bytes(&with_waymark!(&app.backend, w => w.state(&id).await)?)
 }
 
 #[derive(Debug, Default, Deserialize, IntoParams)]
@@ -857,6 +867,7 @@ async fn statements(
         openapi,
         ledgers,
         status,
+        state,
         history,
         events,
         checkpoint,

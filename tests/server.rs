@@ -651,7 +651,120 @@ fn site(kind: Kind) {
     assert!(v.starts_with("verify: OK, 15 events checked"), "{v}");
 }
 
+/// `--server BASE` and then `args`.
+fn with_server<'a>(base: &'a str, args: &[&'a str]) -> Vec<&'a str> {
+    let mut a = vec!["--server", base];
+    a.extend_from_slice(args);
+    a
+}
+
+/// `waymark --server URL …`: read commands print what they print against the
+/// database; write commands are signed with the local key store and posted; a
+/// rejection gives the same message and exit code as locally.
+fn remote_cli(kind: Kind) {
+    let (env, s) = setup(kind);
+    let reads: [&[&str]; 14] = [
+        &["status"],
+        &["status", "--as-of", "season:6"],
+        &[
+            "--json",
+            "status",
+            "--as-of",
+            "time:2099-01-01T00:00:00+02:00",
+        ],
+        &["history", "M1"],
+        &[
+            "--json",
+            "history",
+            "--season",
+            "6",
+            "--type",
+            "MilestoneStatusChanged",
+        ],
+        &["review", "6", "--format", "md"],
+        &["--json", "review", "6"],
+        &["graph", "--format", "dot", "--as-of", "seq:9"],
+        &["export", "--upto", "12"],
+        &["checkpoint"],
+        &["--json", "checkpoint", "--size", "9"],
+        &["snapshot", "--size", "9"],
+        &["prove", "inclusion", "5"],
+        &["prove", "consistency", "3", "10"],
+    ];
+    for args in reads {
+        assert_eq!(
+            env.ok(&with_server(&s.base, args)),
+            env.ok(args),
+            "{args:?}"
+        );
+    }
+    // A rejection: the same message and exit code as locally, nothing recorded.
+    let bad = [
+        "--as",
+        "bob",
+        "milestone",
+        "set",
+        "M2",
+        "achieved",
+        "--reason",
+        "r",
+        "--evidence",
+        "https://example.org/x",
+    ];
+    assert_eq!(
+        env.fails(1, &with_server(&s.base, &bad)),
+        env.fails(1, &bad)
+    );
+    let apply = env.path("two.jsonl");
+    std::fs::write(
+        &apply,
+        concat!(
+            r#"{"as":"bob","type":"MilestoneStatusChanged","payload":{"id":"M2","from":"in_progress","to":"not_started","reason":"paused","evidence":[]}}"#,
+            "\n",
+            r#"{"as":"bob","type":"MilestoneStatusChanged","payload":{"id":"M3","from":"not_started","to":"in_progress","reason":"retired","evidence":[]}}"#,
+            "\n"
+        ),
+    )
+    .unwrap();
+    let apply_args = ["apply", apply.to_str().unwrap()];
+    let err = env.fails(1, &with_server(&s.base, &apply_args));
+    assert!(err.contains("line 2: rule R6-retired"), "{err}");
+    assert_eq!(err, env.fails(1, &apply_args));
+    assert_eq!(env.json(&["status"])["as_of"]["seq"], 15);
+    // Writes: signed here with bob's key, recorded by the server.
+    let out = env.ok(&with_server(
+        &s.base,
+        &[
+            "--as",
+            "bob",
+            "milestone",
+            "set",
+            "M2",
+            "not_started",
+            "--reason",
+            "paused",
+        ],
+    ));
+    assert!(
+        out.starts_with("recorded seq 16 MilestoneStatusChanged"),
+        "{out}"
+    );
+    let out = env.json(&with_server(
+        &s.base,
+        &[
+            "actor", "add", "carol", "--name", "Carol", "--role", "reviewer",
+        ],
+    ));
+    assert_eq!(out["recorded"][0]["seq"], 17);
+    assert!(env.keys().join("carol.key").is_file());
+    assert_eq!(env.verify().0, 0);
+    // What needs the database says so.
+    let err = env.fails(2, &with_server(&s.base, &["verify"]));
+    assert!(err.contains("verify needs the database"), "{err}");
+}
+
 on_both_backends!(
+    remote_cli,
     reads_match_the_cli,
     read_errors_are_problems,
     posted_statements,

@@ -1,0 +1,348 @@
+//! `waymark --server URL …`: the CLI against a Waymark server. Write commands are
+//! built and signed here, with the local key store, exactly as against a local store
+//! (`cli::Writer`), and posted to `POST /api/ledgers/{id}/statements`; the server never
+//! sees a secret key. Read commands ask the API and print what the local command
+//! prints. A problem the server answers with becomes the error the local command
+//! would have given (same message, same exit code).
+
+use crate::aggregate::Signed;
+use crate::app::Recorded;
+use crate::cli::{print_history, print_status, write_out, Cli, Command, ProveCmd, Writer};
+use crate::error::{Error, Result, StorageError};
+use crate::keys::KeyStore;
+use crate::rules::{Rejection, Rule};
+use crate::server::{signed_to_value, LedgerSummary, Problem, RecordedOut};
+use crate::state::LedgerState;
+use serde::de::DeserializeOwned;
+use serde_json::json;
+use waymark_projections::{HistoryRow, Status};
+
+/// A CLI session whose store is a server.
+pub struct Remote<'a> {
+    base: String,
+    cli: &'a Cli,
+    keys: KeyStore,
+}
+
+const RULES: [Rule; 11] = [
+    Rule::Format,
+    Rule::Signer,
+    Rule::UnknownActor,
+    Rule::Signature,
+    Rule::Milestone,
+    Rule::Status,
+    Rule::Phase,
+    Rule::Season,
+    Rule::Retired,
+    Rule::Replay,
+    Rule::Limits,
+];
+
+/// The error a problem stands for: a rule's rejection (with its field and, in a
+/// batch, the statement's 1-based index), bad input, an unknown ledger, storage.
+fn error_from(status: u16, body: &[u8]) -> Error {
+    let Ok(p) = serde_json::from_slice::<Problem>(body) else {
+        return Error::Storage(StorageError(format!(
+            "the server answered {status}: {}",
+            String::from_utf8_lossy(body).trim()
+        )));
+    };
+    let rule = p
+        .rule
+        .as_deref()
+        .and_then(|id| RULES.into_iter().find(|r| r.id() == id));
+    match (rule, p.field, status) {
+        (Some(rule), Some(field), 401 | 403 | 413 | 422) => {
+            let prefix = format!("rule {} violated at {field}: ", rule.id());
+            Error::Rejected {
+                line: p.index,
+                rejection: Rejection {
+                    rule,
+                    message: p.detail.strip_prefix(&prefix).unwrap_or(&p.detail).into(),
+                    field,
+                },
+            }
+        }
+        (_, _, 400) => Error::BadInput(p.detail),
+        (_, _, 404) => Error::Usage(p.detail),
+        (_, _, 409) => Error::Conflict(p.detail),
+        _ => Error::Storage(StorageError(format!(
+            "the server answered {status}: {}",
+            p.detail
+        ))),
+    }
+}
+
+impl<'a> Remote<'a> {
+    pub fn new(cli: &'a Cli, server: &str) -> Remote<'a> {
+        Remote {
+            base: server.trim_end_matches('/').to_string(),
+            cli,
+            keys: KeyStore::new(
+                cli.keys
+                    .clone()
+                    .unwrap_or_else(crate::cli::default_keys_dir),
+            ),
+        }
+    }
+
+    fn answer(&self, r: std::result::Result<ureq::Response, ureq::Error>) -> Result<Vec<u8>> {
+        let (ok, resp) = match r {
+            Ok(resp) => (true, resp),
+            Err(ureq::Error::Status(_, resp)) => (false, resp),
+            Err(e) => {
+                return Err(Error::Storage(StorageError(format!(
+                    "server {}: {e}",
+                    self.base
+                ))))
+            }
+        };
+        let status = resp.status();
+        let mut body = Vec::new();
+        std::io::Read::read_to_end(&mut resp.into_reader(), &mut body)
+            .map_err(|e| Error::Storage(StorageError(format!("server {}: {e}", self.base))))?;
+        if ok {
+            Ok(body)
+        } else {
+            Err(error_from(status, &body))
+        }
+    }
+
+    /// `GET path?query` (the query's values are encoded here).
+    fn get(&self, path: &str, query: &[(&str, Option<String>)]) -> Result<Vec<u8>> {
+        let mut req = ureq::get(&format!("{}{path}", self.base));
+        for (k, v) in query {
+            if let Some(v) = v {
+                req = req.query(k, v);
+            }
+        }
+        self.answer(req.call())
+    }
+
+    fn get_json<T: DeserializeOwned>(
+        &self,
+        path: &str,
+        query: &[(&str, Option<String>)],
+    ) -> Result<T> {
+        let body = self.get(path, query)?;
+        serde_json::from_slice(&body).map_err(|e| {
+            Error::Storage(StorageError(format!(
+                "server {}: unexpected answer to {path}: {e}",
+                self.base
+            )))
+        })
+    }
+
+    async fn api(&self) -> Result<String> {
+        Ok(format!("/api/ledgers/{}", self.ledger().await?))
+    }
+
+    /// A read command, printed as the local command prints it.
+    async fn read(&self, cmd: &Command) -> Result<i32> {
+        let api = self.api().await?;
+        let json = self.cli.json;
+        match cmd {
+            Command::Status { as_of } => {
+                let s: Status =
+                    self.get_json(&format!("{api}/status"), &[("as_of", as_of.clone())])?;
+                print_status(&s, json);
+            }
+            Command::History {
+                milestone,
+                actor,
+                season,
+                event_type,
+            } => {
+                let rows: Vec<HistoryRow> = self.get_json(
+                    &format!("{api}/history"),
+                    &[
+                        ("milestone", milestone.clone()),
+                        ("actor", actor.clone()),
+                        ("season", season.map(|s| s.to_string())),
+                        ("type", event_type.clone()),
+                    ],
+                )?;
+                print_history(&rows, json);
+            }
+            Command::Review {
+                season,
+                format,
+                out,
+            } => {
+                let format = if json {
+                    "json".to_string()
+                } else {
+                    format!("{format:?}").to_lowercase()
+                };
+                let body = self.get(
+                    &format!("{api}/reviews/{season}"),
+                    &[("format", Some(format))],
+                )?;
+                write_out(out.as_ref(), &body)?;
+            }
+            Command::Graph { format, as_of, out } => {
+                let format = format!("{format:?}").to_lowercase();
+                let body = self.get(
+                    &format!("{api}/graph"),
+                    &[("format", Some(format)), ("as_of", as_of.clone())],
+                )?;
+                write_out(out.as_ref(), &body)?;
+            }
+            Command::Export { out, upto } => {
+                let body = self.get(
+                    &format!("{api}/events"),
+                    &[("limit", upto.map(|u| u.to_string()))],
+                )?;
+                let lines = body.iter().filter(|b| **b == b'\n').count() as u64;
+                if let Some(u) = upto.filter(|u| *u == 0 || *u > lines) {
+                    return Err(Error::BadInput(format!(
+                        "--upto {u}: the ledger has seq 1..{lines}"
+                    )));
+                }
+                write_out(out.as_ref(), &body)?;
+            }
+            Command::Checkpoint { size } => {
+                let note = self.get(
+                    &format!("{api}/checkpoint"),
+                    &[("size", size.map(|s| s.to_string()))],
+                )?;
+                let note = String::from_utf8_lossy(&note).into_owned();
+                if json {
+                    let body = note.split("\n\n").next().unwrap_or("").to_string() + "\n";
+                    let cp = waymark_events::Checkpoint::parse_body(&body).map_err(|e| {
+                        Error::Storage(StorageError(format!("the server's checkpoint: {e}")))
+                    })?;
+                    println!(
+                        "{}",
+                        json!({"origin": cp.origin, "size": cp.size, "root": cp.root, "note": note})
+                    );
+                } else {
+                    print!("{note}");
+                }
+            }
+            Command::Snapshot { out, size } => {
+                let body = self.get(
+                    &format!("{api}/snapshot"),
+                    &[("size", size.map(|s| s.to_string()))],
+                )?;
+                write_out(out.as_ref(), &body)?;
+            }
+            Command::Prove(ProveCmd::Inclusion { seq, size }) => {
+                let body = self.get(
+                    &format!("{api}/proof/inclusion/{seq}"),
+                    &[("size", size.map(|s| s.to_string()))],
+                )?;
+                write_out(None, &body)?;
+            }
+            Command::Prove(ProveCmd::Consistency { old, new }) => {
+                let body = self.get(
+                    &format!("{api}/proof/consistency"),
+                    &[
+                        ("old", Some(old.to_string())),
+                        ("new", Some(new.to_string())),
+                    ],
+                )?;
+                write_out(None, &body)?;
+            }
+            _ => return Err(Error::Usage("not a read command".into())),
+        }
+        Ok(0)
+    }
+}
+
+impl Writer for Remote<'_> {
+    fn cli(&self) -> &Cli {
+        self.cli
+    }
+
+    fn keys(&self) -> &KeyStore {
+        &self.keys
+    }
+
+    async fn ledger(&self) -> Result<String> {
+        if let Some(l) = &self.cli.ledger {
+            return Ok(l.clone());
+        }
+        let all: Vec<LedgerSummary> = self.get_json("/api/ledgers", &[])?;
+        match all.as_slice() {
+            [one] => Ok(one.id.clone()),
+            [] => Err(Error::Usage(format!(
+                "the server {} holds no ledger yet",
+                self.base
+            ))),
+            many => Err(Error::Usage(format!(
+                "the server {} holds several ledgers ({}): pass --ledger ID",
+                self.base,
+                many.iter()
+                    .map(|l| l.id.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ))),
+        }
+    }
+
+    async fn state(&self, ledger: &str) -> Result<LedgerState> {
+        self.get_json(&format!("/api/ledgers/{ledger}/state"), &[])
+    }
+
+    async fn record(&self, ledger: &str, statements: Vec<Signed>) -> Result<Vec<Recorded>> {
+        let body: Vec<serde_json::Value> = statements.iter().map(signed_to_value).collect();
+        let body = serde_json::to_vec(&body).unwrap_or_default();
+        let answer = self.answer(
+            ureq::post(&format!("{}/api/ledgers/{ledger}/statements", self.base))
+                .set("content-type", "application/json")
+                .send_bytes(&body),
+        )?;
+        let out: Vec<RecordedOut> = serde_json::from_slice(&answer).map_err(|e| {
+            Error::Storage(StorageError(format!(
+                "server {}: unexpected answer to statements: {e}",
+                self.base
+            )))
+        })?;
+        out.into_iter()
+            .map(|r| {
+                Ok(Recorded {
+                    seq: r.seq,
+                    hash: r.hash.parse().map_err(|_| {
+                        Error::Storage(StorageError(format!(
+                            "server {}: {:?} is not a hash",
+                            self.base, r.hash
+                        )))
+                    })?,
+                    event_type: r.event_type,
+                })
+            })
+            .collect()
+    }
+}
+
+/// Runs one command against the server at `server`.
+pub async fn run(cli: &Cli, server: &str) -> Result<i32> {
+    let remote = Remote::new(cli, server);
+    match &cli.command {
+        Command::Init(_) => Err(Error::Usage(
+            "init opens a ledger in a store: run it against the database (without --server), then serve it".into(),
+        )),
+        Command::Actor(_)
+        | Command::Milestone(_)
+        | Command::Phase(_)
+        | Command::Season(_)
+        | Command::Apply { .. } => remote.write(&cli.command).await,
+        Command::Status { .. }
+        | Command::History { .. }
+        | Command::Review { .. }
+        | Command::Graph { .. }
+        | Command::Export { .. }
+        | Command::Checkpoint { .. }
+        | Command::Snapshot { .. }
+        | Command::Prove(_) => remote.read(&cli.command).await,
+        other => Err(Error::Usage(format!(
+            "{} needs the database, not a server: run it without --server (with --db), or fetch the export and run verify-offline",
+            format!("{other:?}")
+                .split([' ', '(', '{'])
+                .next()
+                .unwrap_or("this command")
+                .to_lowercase()
+        ))),
+    }
+}
