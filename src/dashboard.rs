@@ -64,7 +64,9 @@ impl Links {
     }
     fn status(&self, id: &str, point: Option<&str>) -> String {
         match (self, point) {
-            (Links::Server { .. }, Some(p)) => format!("/api/ledgers/{id}/status?as_of={p}"),
+            (Links::Server { .. }, Some(p)) => {
+                format!("/api/ledgers/{id}/status?as_of={}", query_value(p))
+            }
             (Links::Static, Some(p)) => format!("api/ledgers/{id}/status-{}.json", slug(p)),
             _ => self.api(id, "status", "status.json"),
         }
@@ -81,7 +83,7 @@ impl Links {
     pub fn page(&self, id: &str, point: Option<&str>) -> String {
         match (self, point) {
             (Links::Server { .. }, None) => format!("/ledgers/{id}"),
-            (Links::Server { .. }, Some(p)) => format!("/ledgers/{id}?as_of={p}"),
+            (Links::Server { .. }, Some(p)) => format!("/ledgers/{id}?as_of={}", query_value(p)),
             (Links::Static, None) => "index.html".into(),
             (Links::Static, Some(p)) => format!("{}.html", slug(p)),
         }
@@ -93,6 +95,23 @@ impl Links {
             Links::Static => link.to_string(),
         }
     }
+}
+
+/// A query value with the characters that would change its meaning escaped (a
+/// `time:` point's `+02:00` would otherwise read as a space).
+fn query_value(v: &str) -> String {
+    let mut o = String::with_capacity(v.len());
+    for c in v.chars() {
+        match c {
+            '%' => o.push_str("%25"),
+            '+' => o.push_str("%2B"),
+            '&' => o.push_str("%26"),
+            '#' => o.push_str("%23"),
+            ' ' => o.push_str("%20"),
+            c => o.push(c),
+        }
+    }
+    o
 }
 
 /// `season:7` → `as-of-season-7` (a file name).

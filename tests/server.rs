@@ -582,6 +582,24 @@ fn dashboard(kind: Kind) {
         statuses(&env.json(&["status", "--as-of", "seq:9"]))
     );
     assert!(html.contains("data-seq=\"9\"") && !html.contains("data-seq=\"10\""));
+    // A time point with an offset survives the links that carry it.
+    let html = get(&format!(
+        "{}/?as_of=time:2099-12-31T23:00:00%2B02:00",
+        s.base
+    ))
+    .text();
+    assert!(
+        html.contains("as_of=time:2099-12-31T23:00:00%2B02:00"),
+        "the point is kept"
+    );
+    let status_link = format!(
+        "{}/api/ledgers/test/status?as_of=time:2099-12-31T23:00:00%2B02:00",
+        s.base
+    );
+    assert_eq!(
+        get(&status_link).json(),
+        env.json(&["status", "--as-of", "time:2099-12-31T23:00:00+02:00"])
+    );
     // Filters: only M1's events.
     let html = get(&format!("{}/?milestone=M1&actor=bob", s.base)).text();
     let rows = html.matches("<tr data-seq=").count();
