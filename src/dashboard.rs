@@ -100,15 +100,23 @@ impl Links {
 /// A query value with the characters that would change its meaning escaped (a
 /// `time:` point's `+02:00` would otherwise read as a space).
 fn query_value(v: &str) -> String {
-    let mut o = String::with_capacity(v.len());
-    for c in v.chars() {
-        match c {
-            '%' => o.push_str("%25"),
-            '+' => o.push_str("%2B"),
-            '&' => o.push_str("%26"),
-            '#' => o.push_str("%23"),
-            ' ' => o.push_str("%20"),
-            c => o.push(c),
+    escape(v, |c| match c {
+        '%' => Some("%25"),
+        '+' => Some("%2B"),
+        '&' => Some("%26"),
+        '#' => Some("%23"),
+        ' ' => Some("%20"),
+        _ => None,
+    })
+}
+
+/// `s` with each character `f` names replaced by what it gives.
+fn escape(s: &str, f: impl Fn(char) -> Option<&'static str>) -> String {
+    let mut o = String::with_capacity(s.len());
+    for c in s.chars() {
+        match f(c) {
+            Some(r) => o.push_str(r),
+            None => o.push(c),
         }
     }
     o
@@ -301,18 +309,14 @@ pub async fn ledger_page(
 
 /// Escapes text for HTML content and attribute values.
 pub fn esc(s: &str) -> String {
-    let mut o = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => o.push_str("&amp;"),
-            '<' => o.push_str("&lt;"),
-            '>' => o.push_str("&gt;"),
-            '"' => o.push_str("&quot;"),
-            '\'' => o.push_str("&#39;"),
-            c => o.push(c),
-        }
-    }
-    o
+    escape(s, |c| match c {
+        '&' => Some("&amp;"),
+        '<' => Some("&lt;"),
+        '>' => Some("&gt;"),
+        '"' => Some("&quot;"),
+        '\'' => Some("&#39;"),
+        _ => None,
+    })
 }
 
 fn point_label(point: Option<&str>) -> String {
