@@ -76,6 +76,16 @@ pub trait SignatureIndex: Send + Sync {
     }
     /// The seq of the event that recorded this signature, if any.
     async fn seq_of(&self, ledger: &str, sig: &str) -> Result<Option<u64>, String>;
+    /// Which of `sigs` are recorded already (one round trip for a whole batch).
+    async fn recorded_among(&self, ledger: &str, sigs: &[&str]) -> Result<HashSet<String>, String> {
+        let mut found = HashSet::new();
+        for s in sigs {
+            if self.contains(ledger, s).await? {
+                found.insert((*s).to_string());
+            }
+        }
+        Ok(found)
+    }
 }
 
 pub struct LedgerServices {
@@ -104,28 +114,42 @@ impl Aggregate for Ledger {
         services: &LedgerServices,
         sink: &EventSink<Self>,
     ) -> Result<(), LedgerError> {
+        let verified = preverify(&self.state, &command.statements);
+        // The rules, statement by statement (each sees the effects of those before
+        // it), up to the first rejection.
         let mut batch = HashSet::new();
+        let mut failed = None;
+        let mut passed = Vec::with_capacity(command.statements.len());
         for (index, signed) in command.statements.into_iter().enumerate() {
-            let rejected = |rejection| LedgerError::Rejected { index, rejection };
-            self.state
-                .check(&command.ledger, &signed.statement, &signed.sig)
-                .map_err(rejected)?;
-            let replay = !batch.insert(signed.sig.clone())
-                || services
-                    .signatures
-                    .contains(&command.ledger, &signed.sig)
-                    .await
-                    .map_err(LedgerError::Storage)?;
-            if replay {
-                return Err(rejected(Rejection {
-                    rule: Rule::Replay,
-                    field: "sig".into(),
-                    message: "this signature was already recorded (replayed statement)".into(),
-                }));
+            let checked = self.state.check_preverified(
+                &command.ledger,
+                &signed.statement,
+                &signed.sig,
+                verified.get(index).and_then(|k| k.as_deref()),
+            );
+            if let Err(rejection) = checked {
+                failed = Some(LedgerError::Rejected { index, rejection });
+                break;
             }
+            if !batch.insert(signed.sig.clone()) {
+                failed = Some(replayed(index));
+                break;
+            }
+            passed.push(signed.sig.clone());
             sink.write(LedgerEvent::unchained(signed), self).await;
         }
-        Ok(())
+        // Rule 7 for the statements that passed, in one round trip; the first
+        // replay among them comes before any later rejection.
+        let sigs: Vec<&str> = passed.iter().map(String::as_str).collect();
+        let recorded = services
+            .signatures
+            .recorded_among(&command.ledger, &sigs)
+            .await
+            .map_err(LedgerError::Storage)?;
+        if let Some(index) = passed.iter().position(|s| recorded.contains(s)) {
+            return Err(replayed(index));
+        }
+        failed.map_or(Ok(()), Err)
     }
 
     fn apply(&mut self, event: LedgerEvent) {
@@ -144,4 +168,61 @@ impl Aggregate for Ledger {
             self.state.head = head;
         }
     }
+}
+
+fn replayed(index: usize) -> LedgerError {
+    LedgerError::Rejected {
+        index,
+        rejection: Rejection {
+            rule: Rule::Replay,
+            field: "sig".into(),
+            message: "this signature was already recorded (replayed statement)".into(),
+        },
+    }
+}
+
+/// Batches at least this long have their signatures checked up front, in parallel.
+const PREVERIFY_FROM: usize = 16;
+
+/// Checks a batch's signatures on every core before the rules run, each under the
+/// key its actor holds at the start of the batch: `Some(key)` where it verified.
+/// The rules then skip the check where rule 1 asks for that same key, and check
+/// again otherwise (a key added or rotated inside the batch), so the outcome is
+/// exactly that of checking one statement after another. Plain scoped threads: the
+/// work is a flat map over a slice, which needs no thread-pool crate.
+fn preverify(state: &LedgerState, statements: &[Signed]) -> Vec<Option<String>> {
+    if statements.len() < PREVERIFY_FROM {
+        return Vec::new();
+    }
+    let threads = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(1)
+        .min(statements.len() / PREVERIFY_FROM)
+        .max(1);
+    let verify_one = |s: &Signed| {
+        let key = state.current_key(&s.statement.actor)?;
+        let jcs = waymark_events::canonical_value(&s.statement.to_value());
+        waymark_events::verify_canonical(&jcs, &s.sig, key)
+            .ok()
+            .map(|()| key.to_string())
+    };
+    if threads == 1 {
+        return statements.iter().map(verify_one).collect();
+    }
+    let chunk = statements.len().div_ceil(threads);
+    std::thread::scope(|scope| {
+        let handles: Vec<_> = statements
+            .chunks(chunk)
+            .map(|part| scope.spawn(move || part.iter().map(verify_one).collect::<Vec<_>>()))
+            .collect();
+        let mut out = Vec::with_capacity(statements.len());
+        for h in handles {
+            match h.join() {
+                Ok(part) => out.extend(part),
+                // A panicked checker proves nothing: check every signature inline.
+                Err(_) => return Vec::new(),
+            }
+        }
+        out
+    })
 }

@@ -28,6 +28,10 @@ use waymark_projections::{HistoryFilter, HistoryRow, SeasonReview, Status, Statu
 /// the next `seq` before it gives up with `Error::Conflict`.
 const MAX_ATTEMPTS: u32 = 200;
 
+/// What a successful commit gives back: each event's place, and the envelopes for
+/// the read models.
+type Committed = (Vec<Recorded>, Vec<EventEnvelope<Ledger>>);
+
 /// A recorded event's place in the chain.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Recorded {
@@ -132,10 +136,14 @@ fn storage_err(e: AggregateError<LedgerError>) -> Error {
 
 impl<R: FromDb> Waymark<R> {
     pub fn new(db: Db, clock: Clock) -> Result<Self> {
-        let (repo, views) = R::from_db(&db)
-            .ok_or_else(|| Error::Usage("repository does not match the database".into()))?;
+        let mismatch = || Error::Usage("repository does not match the database".into());
+        let (repo, _) = R::from_db(&db).ok_or_else(mismatch)?;
+        // The read models write through their own handle, which does not wait for
+        // the disk (see `Db::for_read_models`); the events keep their durable commit.
+        let read_db = db.for_read_models();
+        let (_, views) = R::from_db(&read_db).ok_or_else(mismatch)?;
         let repo = Arc::new(repo);
-        let read_models = Arc::new(ReadModels::new(db.clone(), views));
+        let read_models = Arc::new(ReadModels::new(read_db, views));
         Ok(Waymark {
             query: ReadModelQuery::new(read_models.clone()),
             read_models,
@@ -154,10 +162,18 @@ impl<R: FromDb> Waymark<R> {
     /// so nothing is re-signed. This is `CqrsFramework::execute_with_metadata`, written
     /// out because that returns `()` and callers need the events' `seq` and `hash`.
     pub async fn record(&self, ledger: &str, statements: Vec<Signed>) -> Result<Vec<Recorded>> {
-        let lock = self.db.writer_lock(ledger).await?;
-        let recorded = self.record_locked(ledger, statements).await;
-        lock.release().await;
-        let recorded = recorded?;
+        // Optimistic first: a writer alone pays no lock. Only after losing a race
+        // does it queue on the writer lock, so that contending writers take turns
+        // instead of retrying against each other.
+        let recorded = match self.attempt(ledger, &statements).await? {
+            Some(done) => done,
+            None => {
+                let lock = self.db.writer_lock(ledger).await?;
+                let recorded = self.record_locked(ledger, statements).await;
+                lock.release().await;
+                recorded?
+            }
+        };
         // After the lock: the read models are idempotent and catch up on their own.
         self.dispatch(ledger, &recorded.1).await;
         Ok(recorded.0)
@@ -169,60 +185,99 @@ impl<R: FromDb> Waymark<R> {
         }
     }
 
-    async fn record_locked(
-        &self,
-        ledger: &str,
-        statements: Vec<Signed>,
-    ) -> Result<(Vec<Recorded>, Vec<EventEnvelope<Ledger>>)> {
-        let mut attempt = 0;
+    async fn record_locked(&self, ledger: &str, statements: Vec<Signed>) -> Result<Committed> {
+        let mut attempt = 1;
         loop {
             attempt += 1;
-            let mut ctx = self
-                .store
-                .load_aggregate(ledger)
-                .await
-                .map_err(storage_err)?;
+            if let Some(done) = self.attempt(ledger, &statements).await? {
+                return Ok(done);
+            }
+            if attempt >= MAX_ATTEMPTS {
+                return Err(Error::Conflict(format!(
+                    "gave up after {attempt} attempts: other writers kept taking the next seq"
+                )));
+            }
+            let jitter = rand::random::<u64>() % (2 + u64::from(attempt.min(20)) * 2);
+            tokio::time::sleep(Duration::from_millis(jitter)).await;
+        }
+    }
+
+    /// One try at recording the batch: `Ok(None)` when another writer took the next
+    /// `seq` first (an optimistic-lock conflict; nothing of this batch is stored).
+    async fn attempt(&self, ledger: &str, statements: &[Signed]) -> Result<Option<Committed>> {
+        // The aggregate this process committed last, unchecked: if it is stale, the
+        // commit cannot succeed (its next `seq` is taken), and a rejection is only
+        // believed once the rules said so against the stored head.
+        let (mut ctx, mut checked) = match self.store.remembered(ledger) {
+            Some(ctx) => (ctx, false),
+            None => (self.head(ledger).await?, true),
+        };
+        let sink = loop {
             let sink = EventSink::default();
             let command = Record {
                 ledger: ledger.to_string(),
-                statements: statements.clone(),
+                statements: statements.to_vec(),
             };
-            ctx.aggregate()
-                .handle(command, &self.services, &sink)
-                .await
-                .map_err(|e| storage_err(AggregateError::UserError(e)))?;
-            match self
-                .store
-                .commit(sink.collect().await, ctx, HashMap::new())
-                .await
-            {
-                Ok(envelopes) => {
-                    let recorded = envelopes
-                        .iter()
-                        .map(|e| Recorded {
-                            seq: e.sequence as u64,
-                            hash: crate::store::envelope_hash(e),
-                            event_type: e.payload.0.statement.event_type().as_str().into(),
-                        })
-                        .collect();
-                    return Ok((recorded, envelopes));
+            match ctx.aggregate().handle(command, &self.services, &sink).await {
+                Ok(()) => break sink,
+                Err(LedgerError::Rejected { .. }) if !checked => {
+                    self.store.forget(ledger);
+                    ctx = self.head(ledger).await?;
+                    checked = true;
                 }
-                Err(AggregateError::AggregateConflict) => {
-                    // sqlite-es and postgres-es commit the events before they find the
-                    // snapshot row moved on, and then report a conflict: the batch may
-                    // be recorded after all. It is, exactly when its first signature is.
-                    if let Some(done) = self.already_recorded(ledger, &statements).await? {
-                        return Ok((done, Vec::new()));
-                    }
-                    if attempt >= MAX_ATTEMPTS {
-                        return Err(Error::Conflict(format!("gave up after {attempt} attempts: other writers kept taking the next seq")));
-                    }
-                    let jitter = rand::random::<u64>() % (2 + u64::from(attempt.min(20)) * 2);
-                    tokio::time::sleep(Duration::from_millis(jitter)).await;
-                }
-                Err(e) => return Err(storage_err(e)),
+                Err(e) => return Err(storage_err(AggregateError::UserError(e))),
+            }
+        };
+        match self
+            .store
+            .commit(sink.collect().await, ctx, HashMap::new())
+            .await
+        {
+            Ok(envelopes) => {
+                let recorded = envelopes
+                    .iter()
+                    .map(|e| Recorded {
+                        seq: e.sequence as u64,
+                        hash: crate::store::envelope_hash(e),
+                        event_type: e.payload.0.statement.event_type().as_str().into(),
+                    })
+                    .collect();
+                Ok(Some((recorded, envelopes)))
+            }
+            Err(AggregateError::AggregateConflict) => {
+                // sqlite-es and postgres-es commit the events before they find the
+                // snapshot row moved on, and then report a conflict: the batch may
+                // be recorded after all. It is, exactly when its first signature is.
+                Ok(self
+                    .already_recorded(ledger, statements)
+                    .await?
+                    .map(|done| (done, Vec::new())))
+            }
+            Err(e) => Err(storage_err(e)),
+        }
+    }
+
+    /// The aggregate at the head: the copy this process committed or loaded last
+    /// when the stored snapshot is still at its version (one small query), else
+    /// loaded from the snapshot row.
+    async fn head(&self, ledger: &str) -> Result<crate::store::Ctx> {
+        if let Some(ctx) = self.store.remembered(ledger) {
+            let stored = self.db.snapshot_version(ledger).await?;
+            let mine = (
+                ctx.current_sequence as u64,
+                ctx.current_snapshot.unwrap_or(0) as u64,
+            );
+            if stored == Some(mine) {
+                return Ok(ctx);
             }
         }
+        let ctx = self
+            .store
+            .load_aggregate(ledger)
+            .await
+            .map_err(storage_err)?;
+        self.store.remember(&ctx);
+        Ok(ctx)
     }
 
     /// If this batch is in the ledger (its statements are recorded together or not at
@@ -268,11 +323,7 @@ impl<R: FromDb> Waymark<R> {
     /// The aggregate at the head (from the snapshot, not a replay); fails for an
     /// unknown ledger.
     async fn loaded(&self, ledger: &str) -> Result<Ledger> {
-        let ctx = self
-            .store
-            .load_aggregate(ledger)
-            .await
-            .map_err(storage_err)?;
+        let ctx = self.head(ledger).await?;
         if !ctx.aggregate.state.is_open() {
             return Err(Error::Usage(format!("no ledger {ledger:?} in this store")));
         }
@@ -428,6 +479,16 @@ impl<R: FromDb> Waymark<R> {
     }
 
     /// SPEC section 7: one `JCS(event ∪ {hash})` line per event, seq 1..=upto.
+    /// Export lines of seq `from..=upto` only (the API's paged `events`), reading
+    /// just those rows.
+    pub async fn export_range(&self, ledger: &str, from: u64, upto: u64) -> Result<Vec<u8>> {
+        let mut out = Vec::new();
+        for (e, h) in self.events_range(ledger, from.max(1), upto).await? {
+            out.extend(e.export_line(&h));
+        }
+        Ok(out)
+    }
+
     pub async fn export(&self, ledger: &str, upto: Option<u64>) -> Result<Vec<u8>> {
         let events = self.events(ledger).await?;
         let head = events.len() as u64;

@@ -11,10 +11,16 @@ use sqlite_es::SqliteEventRepository;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{PgPool, SqlitePool};
+use std::collections::HashSet;
 use std::str::FromStr;
 use std::time::Duration;
 
-/// Table layout of sqlite-es's and postgres-es's own migrations, created when absent.
+/// Table layout of sqlite-es's and postgres-es's own migrations, created when absent,
+/// with one change: the snapshot table's key is `(aggregate_type, aggregate_id)`, not
+/// `(…, last_sequence)`. There is one snapshot row per aggregate, updated on every
+/// commit; with `last_sequence` in the key each update moved the row in the index,
+/// so PostgreSQL could not update it in place (HOT) and reading it slowed down as
+/// dead versions piled up (issue 6: an inclusion proof at 100k events took 183 ms).
 const SQLITE_SCHEMA: &[&str] = &[
     "CREATE TABLE IF NOT EXISTS events (
        aggregate_type text NOT NULL, aggregate_id text NOT NULL,
@@ -27,7 +33,7 @@ const SQLITE_SCHEMA: &[&str] = &[
        last_sequence integer CHECK (last_sequence >= 0) NOT NULL,
        current_snapshot integer CHECK (current_snapshot >= 0) NOT NULL,
        payload text NOT NULL,
-       PRIMARY KEY (aggregate_type, aggregate_id, last_sequence)) STRICT",
+       PRIMARY KEY (aggregate_type, aggregate_id)) STRICT",
     "CREATE INDEX IF NOT EXISTS waymark_events_sig
        ON events (aggregate_type, aggregate_id, json_extract(payload, '$.sig'))",
 ];
@@ -44,7 +50,7 @@ const POSTGRES_SCHEMA: &[&str] = &[
        last_sequence bigint CHECK (last_sequence >= 0) NOT NULL,
        current_snapshot bigint CHECK (current_snapshot >= 0) NOT NULL,
        payload json NOT NULL,
-       PRIMARY KEY (aggregate_type, aggregate_id, last_sequence))",
+       PRIMARY KEY (aggregate_type, aggregate_id))",
     "CREATE INDEX IF NOT EXISTS waymark_events_sig
        ON events (aggregate_type, aggregate_id, (payload->>'sig'))",
 ];
@@ -142,6 +148,57 @@ impl Db {
         r.map_err(|e| storage("listing ledgers", e))
     }
 
+    /// A second handle on the same store for the read models, whose commits do not
+    /// wait for the disk: PostgreSQL sessions with `synchronous_commit = off`, SQLite
+    /// connections with `synchronous = NORMAL` (WAL). The read models are a pure
+    /// function of the events and every read catches them up from the events, so a
+    /// crash that loses their last writes costs a catch-up, never a wrong answer;
+    /// the events themselves keep their durable commit. An in-memory SQLite store
+    /// (one database per connection pool) is shared as is.
+    pub fn for_read_models(&self) -> Db {
+        match self {
+            Db::Postgres(p) => {
+                let opts = (*p.connect_options())
+                    .clone()
+                    .options([("synchronous_commit", "off")]);
+                Db::Postgres(
+                    PgPoolOptions::new()
+                        .max_connections(2)
+                        .acquire_timeout(Duration::from_secs(10))
+                        .connect_lazy_with(opts),
+                )
+            }
+            Db::Sqlite(p) => {
+                let name = p
+                    .connect_options()
+                    .get_filename()
+                    .to_string_lossy()
+                    .into_owned();
+                if name.is_empty() || name.contains(":memory:") {
+                    return self.clone();
+                }
+                let opts = (*p.connect_options())
+                    .clone()
+                    .synchronous(SqliteSynchronous::Normal);
+                Db::Sqlite(
+                    SqlitePoolOptions::new()
+                        .max_connections(2)
+                        .connect_lazy_with(opts),
+                )
+            }
+        }
+    }
+
+    /// The snapshot row's `(last_sequence, current_snapshot)`: whether an aggregate
+    /// kept in memory is still the head, without reading the snapshot itself.
+    pub async fn snapshot_version(&self, ledger: &str) -> Result<Option<(u64, u64)>, StorageError> {
+        let q = "SELECT last_sequence, current_snapshot FROM snapshots WHERE aggregate_type = 'Ledger' AND aggregate_id = $1";
+        let r: Option<(i64, i64)> =
+            on_pool!(self, p => sqlx::query_as(q).bind(ledger).fetch_optional(p).await)
+                .map_err(|e| storage("reading the snapshot version", e))?;
+        Ok(r.map(|(a, b)| (a as u64, b as u64)))
+    }
+
     pub async fn close(&self) {
         match self {
             Db::Sqlite(p) => p.close().await,
@@ -160,7 +217,7 @@ pub struct WriterLock {
 }
 
 enum Held {
-    Postgres(sqlx::pool::PoolConnection<sqlx::Postgres>, i64),
+    Postgres(sqlx::PgConnection, i64),
     Sqlite(Option<std::fs::File>),
 }
 
@@ -175,11 +232,16 @@ impl Db {
     pub async fn writer_lock(&self, ledger: &str) -> Result<WriterLock, StorageError> {
         let held = match self {
             Db::Postgres(p) => {
-                let mut conn = p.acquire().await.map_err(|e| storage("writer lock", e))?;
+                // A connection of its own, not one of the pool's: writers waiting
+                // here must not take the connections the lock holder needs to commit.
+                use sqlx::Connection;
+                let mut conn = sqlx::PgConnection::connect_with(&p.connect_options())
+                    .await
+                    .map_err(|e| storage("writer lock", e))?;
                 let key = lock_key(ledger);
                 sqlx::query("SELECT pg_advisory_lock($1)")
                     .bind(key)
-                    .execute(&mut *conn)
+                    .execute(&mut conn)
                     .await
                     .map_err(|e| storage("writer lock", e))?;
                 Held::Postgres(conn, key)
@@ -222,14 +284,12 @@ impl WriterLock {
             let _ = file.unlock();
         }
         if let Some(Held::Postgres(mut conn, key)) = self.held.take() {
-            let unlocked = sqlx::query("SELECT pg_advisory_unlock($1)")
+            let _ = sqlx::query("SELECT pg_advisory_unlock($1)")
                 .bind(key)
-                .execute(&mut *conn)
+                .execute(&mut conn)
                 .await;
-            if unlocked.is_err() {
-                // A connection that may still hold the lock must not go back to the pool.
-                drop(conn.detach());
-            }
+            // Closing the session releases the lock in any case.
+            let _ = sqlx::Connection::close(conn).await;
         }
     }
 }
@@ -238,7 +298,7 @@ impl Drop for WriterLock {
     fn drop(&mut self) {
         match self.held.take() {
             // Closing the session releases its advisory locks.
-            Some(Held::Postgres(conn, _)) => drop(conn.detach()),
+            Some(Held::Postgres(conn, _)) => drop(conn),
             // Closing the file releases its lock.
             Some(Held::Sqlite(_)) | None => {}
         }
@@ -279,6 +339,32 @@ impl SignatureIndex for Db {
             .await,
         };
         r.map(|x| x.map(|s| s as u64)).map_err(|e| e.to_string())
+    }
+
+    /// One query per 500 signatures (the batch of an `apply`), through the same index.
+    async fn recorded_among(&self, ledger: &str, sigs: &[&str]) -> Result<HashSet<String>, String> {
+        let mut found = HashSet::new();
+        for chunk in sigs.chunks(500) {
+            let rows: Vec<String> = on_pool!(self, p => {
+                let mut q = sqlx::QueryBuilder::new(match self {
+                    Db::Sqlite(_) => "SELECT json_extract(payload, '$.sig') FROM events WHERE aggregate_type = 'Ledger' AND aggregate_id = ",
+                    Db::Postgres(_) => "SELECT (payload->>'sig') FROM events WHERE aggregate_type = 'Ledger' AND aggregate_id = ",
+                });
+                q.push_bind(ledger).push(match self {
+                    Db::Sqlite(_) => " AND json_extract(payload, '$.sig') IN (",
+                    Db::Postgres(_) => " AND (payload->>'sig') IN (",
+                });
+                let mut list = q.separated(", ");
+                for s in chunk {
+                    list.push_bind(*s);
+                }
+                q.push(")");
+                q.build_query_scalar().fetch_all(p).await
+            })
+            .map_err(|e| e.to_string())?;
+            found.extend(rows);
+        }
+        Ok(found)
     }
 }
 

@@ -25,8 +25,10 @@ use async_trait::async_trait;
 use cqrs_es::persist::{PersistenceError, ViewContext, ViewRepository};
 use cqrs_es::{EventEnvelope, Query, View};
 use serde::{Deserialize, Serialize};
+use std::collections::HashMap;
 use std::marker::PhantomData;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Mutex;
 use waymark_events::{Event, Hash};
 use waymark_projections::{HistoryFilter, HistoryFold, HistoryRow, StatusFold};
 
@@ -69,6 +71,19 @@ impl View<Ledger> for LedgerView {
         let hash = event.hash();
         self.fold(event, &hash, u64::MAX, &mut Rows::default());
     }
+}
+
+/// Whether reading events recomputes their hashes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Rehash {
+    Always,
+    Never,
+}
+
+/// The hash `commit` put in a row's metadata.
+fn stored_hash(metadata: &str) -> Option<Hash> {
+    let meta: serde_json::Value = serde_json::from_str(metadata).ok()?;
+    meta.get("hash")?.as_str()?.parse().ok()
 }
 
 /// Rows produced by folding a run of events.
@@ -115,11 +130,22 @@ fn storage(what: &str, e: impl std::fmt::Display) -> Error {
     Error::Storage(StorageError(format!("{what}: {e}")))
 }
 
+/// The stored view is written at least every this many events; in between, this
+/// process keeps it in memory and a reader in another process folds at most this
+/// many events on top of the stored one. (The audit rows are written for every
+/// event.)
+pub const VIEW_EVERY: u64 = 16;
+
 /// The stored read models of every ledger in one store, over the view repository `V`.
 pub struct ReadModels<V> {
     db: Db,
     views: V,
     checkpoint_every: AtomicU64,
+    /// Per ledger, the view as this process last folded it, with the version of the
+    /// stored row it was loaded from or written as. Any fold from it is correct
+    /// (folds are pure and catch up from the events); the version only decides
+    /// whether writing it back wins.
+    latest: Mutex<HashMap<String, (LedgerView, i64)>>,
 }
 
 /// What `rebuild` found.
@@ -139,6 +165,25 @@ impl<V: ViewRepository<LedgerView, Ledger>> ReadModels<V> {
             db,
             views,
             checkpoint_every: AtomicU64::new(CHECKPOINT_EVERY),
+            latest: Mutex::new(HashMap::new()),
+        }
+    }
+
+    fn remembered(&self, ledger: &str) -> Option<(LedgerView, ViewContext)> {
+        let latest = self.latest.lock().ok()?;
+        let (view, version) = latest.get(ledger)?;
+        Some((view.clone(), ViewContext::new(ledger.into(), *version)))
+    }
+
+    fn remember(&self, ledger: &str, view: &LedgerView, version: i64) {
+        if let Ok(mut latest) = self.latest.lock() {
+            latest.insert(ledger.into(), (view.clone(), version));
+        }
+    }
+
+    fn forget(&self, ledger: &str) {
+        if let Ok(mut latest) = self.latest.lock() {
+            latest.remove(ledger);
         }
     }
 
@@ -159,15 +204,29 @@ impl<V: ViewRepository<LedgerView, Ledger>> ReadModels<V> {
         after: u64,
         limit: i64,
     ) -> Result<Vec<(Event, Hash)>> {
-        let sql = "SELECT sequence, CAST(payload AS text) FROM events
+        self.events_after_hashed(ledger, after, limit, Rehash::Always)
+            .await
+    }
+
+    /// [`Self::events_after`], taking each event's hash from its row's metadata when
+    /// `rehash` is `Rehash::Never` (catching a view up: the chain itself is `verify`'s
+    /// business, and rebuilding recomputes every hash).
+    async fn events_after_hashed(
+        &self,
+        ledger: &str,
+        after: u64,
+        limit: i64,
+        rehash: Rehash,
+    ) -> Result<Vec<(Event, Hash)>> {
+        let sql = "SELECT sequence, CAST(payload AS text), CAST(metadata AS text) FROM events
                    WHERE aggregate_type = 'Ledger' AND aggregate_id = $1 AND sequence > $2
                    ORDER BY sequence LIMIT $3";
-        let rows: Vec<(i64, String)> = on_pool!(&self.db, p => sqlx::query_as(sql)
+        let rows: Vec<(i64, String, String)> = on_pool!(&self.db, p => sqlx::query_as(sql)
             .bind(ledger).bind(after as i64).bind(limit).fetch_all(p).await)
         .map_err(|e| storage("reading events", e))?;
         let mut expected = after + 1;
         rows.into_iter()
-            .map(|(seq, text)| {
+            .map(|(seq, text, meta)| {
                 let broken = |detail: String| Error::BrokenChain {
                     seq: expected,
                     problem: "malformed",
@@ -185,7 +244,11 @@ impl<V: ViewRepository<LedgerView, Ledger>> ReadModels<V> {
                 let value = serde_json::from_str(&text).map_err(|e| broken(e.to_string()))?;
                 let event = Event::from_value(&value).map_err(broken)?;
                 expected += 1;
-                let hash = event.hash();
+                let stored = match rehash {
+                    Rehash::Always => None,
+                    Rehash::Never => stored_hash(&meta),
+                };
+                let hash = stored.unwrap_or_else(|| event.hash());
                 Ok((event, hash))
             })
             .collect()
@@ -248,8 +311,10 @@ impl<V: ViewRepository<LedgerView, Ledger>> ReadModels<V> {
         Ok(())
     }
 
-    /// Folds `events` (which must follow the view's seq) and stores the result.
-    /// `Ok(false)` when another writer updated the view first.
+    /// Folds `events` (which must follow the view's seq), writes their audit rows
+    /// and checkpoints, and stores the view when it crossed a multiple of
+    /// [`VIEW_EVERY`] (or was never stored). `Ok(false)` when another process
+    /// stored the view first.
     async fn advance(
         &self,
         ledger: &str,
@@ -257,27 +322,49 @@ impl<V: ViewRepository<LedgerView, Ledger>> ReadModels<V> {
         ctx: ViewContext,
         events: &[(Event, Hash)],
     ) -> Result<(bool, LedgerView)> {
+        let from = view.seq();
         let mut rows = Rows::default();
         for (e, h) in events {
             view.fold(e, h, self.every(), &mut rows);
         }
         self.write_rows(ledger, &rows).await?;
+        let due = ctx.version == 0 || view.seq() / VIEW_EVERY > from / VIEW_EVERY;
+        if !due {
+            self.remember(ledger, &view, ctx.version);
+            return Ok((true, view));
+        }
+        let version = ctx.version + 1;
         match self.views.update_view(view.clone(), ctx).await {
-            Ok(()) => Ok((true, view)),
-            Err(PersistenceError::OptimisticLockError) => Ok((false, view)),
-            // Two first writers raced to insert the row: the same as a lost update.
-            Err(e) if e.to_string().to_lowercase().contains("unique") => Ok((false, view)),
-            Err(e) => Err(storage("storing the read model", e)),
+            Ok(()) => {
+                self.remember(ledger, &view, version);
+                Ok((true, view))
+            }
+            Err(e) => {
+                self.forget(ledger);
+                match e {
+                    PersistenceError::OptimisticLockError => Ok((false, view)),
+                    // Two first writers raced to insert the row: the same as a lost update.
+                    e if e.to_string().to_lowercase().contains("unique") => Ok((false, view)),
+                    e => Err(storage("storing the read model", e)),
+                }
+            }
         }
     }
 
-    /// The view at the head: the stored one, caught up with any events it has not
-    /// folded yet.
+    /// The view at the head: the one this process holds or the stored one, caught
+    /// up with any events it has not folded yet.
     pub async fn sync(&self, ledger: &str) -> Result<LedgerView> {
+        let mut held = self.remembered(ledger);
         loop {
-            let (view, ctx) = self.load(ledger).await?;
-            let events = self.events_after(ledger, view.seq(), PAGE).await?;
+            let (view, ctx) = match held.take() {
+                Some(x) => x,
+                None => self.load(ledger).await?,
+            };
+            let events = self
+                .events_after_hashed(ledger, view.seq(), PAGE, Rehash::Never)
+                .await?;
             if events.is_empty() {
+                self.remember(ledger, &view, ctx.version);
                 return Ok(view);
             }
             let more = events.len() as i64 == PAGE;
@@ -285,13 +372,19 @@ impl<V: ViewRepository<LedgerView, Ledger>> ReadModels<V> {
             if stored && !more {
                 return Ok(view);
             }
+            if stored {
+                held = self.remembered(ledger);
+            }
         }
     }
 
     /// Folds envelopes just committed; catches up from the store instead when they do
-    /// not follow the stored view (a missed dispatch, or another writer's commit).
+    /// not follow the view (a missed dispatch, or another writer's commit).
     pub async fn apply_committed(&self, ledger: &str, events: &[(Event, Hash)]) -> Result<()> {
-        let (view, ctx) = self.load(ledger).await?;
+        let (view, ctx) = match self.remembered(ledger) {
+            Some(x) => x,
+            None => self.load(ledger).await?,
+        };
         if events.first().map(|(e, _)| e.seq) == Some(view.seq() + 1)
             && self.advance(ledger, view, ctx, events).await?.0
         {
@@ -404,6 +497,7 @@ impl<V: ViewRepository<LedgerView, Ledger>> ReadModels<V> {
         }
         // Stop writers' dispatches from racing the rebuild's view: it is compared and
         // replaced at the end with a version check.
+        self.forget(ledger);
         let (stored_view, ctx) = self.load(ledger).await?;
         let mut differences = Vec::new();
         let mut view = LedgerView::default();
@@ -462,6 +556,7 @@ impl<V: ViewRepository<LedgerView, Ledger>> ReadModels<V> {
                 view.seq()
             ));
         }
+        let version = ctx.version + 1;
         self.views
             .update_view(view.clone(), ctx)
             .await
@@ -471,6 +566,7 @@ impl<V: ViewRepository<LedgerView, Ledger>> ReadModels<V> {
                     e,
                 )
             })?;
+        self.remember(ledger, &view, version);
         let report = RebuildReport {
             ledger: ledger.into(),
             events: view.seq(),

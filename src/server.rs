@@ -533,15 +533,7 @@ pub(crate) async fn export_range(
         return Ok(Vec::new());
     }
     let upto = limit.map_or(head, |l| head.min(from.saturating_add(l - 1)));
-    let all = with_waymark!(backend, w => w.export(id, Some(upto)).await)?;
-    let mut out = Vec::with_capacity(all.len());
-    for line in all
-        .split_inclusive(|b| *b == b'\n')
-        .skip((from - 1) as usize)
-    {
-        out.extend_from_slice(line);
-    }
-    Ok(out)
+    Ok(with_waymark!(backend, w => w.export_range(id, from, upto).await)?)
 }
 
 #[utoipa::path(get, path = "/api/ledgers/{id}/events", params(("id" = String, Path), EventsQuery),

@@ -7,8 +7,8 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet};
 use waymark_events::{
-    canonical_bytes, decode_public_key, is_date, is_timestamp, parse_verifier_key, Event,
-    EventType, Framework, Hash, Payload, Statement,
+    canonical_value, decode_public_key, is_date, is_timestamp, parse_verifier_key,
+    verify_canonical, Event, EventType, Framework, Hash, Payload, Statement,
 };
 
 pub const ROLES: [&str; 3] = ["steward", "reviewer", "reporter"];
@@ -165,8 +165,29 @@ impl LedgerState {
     /// statement is being recorded into. Rule 7 (replays) needs the set of recorded
     /// signatures, which the caller owns.
     pub fn check(&self, ledger: &str, st: &Statement, sig: &str) -> Result<(), Rejection> {
+        self.check_preverified(ledger, st, sig, None)
+    }
+
+    /// The public key that signs for `actor` now, if it is registered: what a batch
+    /// pre-verifies its signatures with (see [`Self::check_preverified`]).
+    pub fn current_key(&self, actor: &str) -> Option<&str> {
+        self.actors.get(actor).map(|a| a.public_key.as_str())
+    }
+
+    /// [`Self::check`], told that `sig` was already verified under `verified_with`.
+    /// The check is skipped only when that is the very key rule 1 requires here (a
+    /// key rotated earlier in the batch makes it verify again), so the outcome is
+    /// the same as `check`'s.
+    pub fn check_preverified(
+        &self,
+        ledger: &str,
+        st: &Statement,
+        sig: &str,
+        verified_with: Option<&str>,
+    ) -> Result<(), Rejection> {
         let value = st.to_value();
-        let size = canonical_bytes(&value).len();
+        let jcs = canonical_value(&value);
+        let size = jcs.len();
         if size > MAX_STATEMENT_BYTES {
             return reject(
                 Rule::Limits,
@@ -197,8 +218,10 @@ impl LedgerState {
             );
         }
         let key = self.check_signer(st)?;
-        if let Err(e) = st.verify(sig, &key) {
-            return reject(Rule::Signature, "sig", e.to_string());
+        if verified_with != Some(key.as_str()) {
+            if let Err(e) = verify_canonical(&jcs, sig, &key) {
+                return reject(Rule::Signature, "sig", e.to_string());
+            }
         }
         self.check_payload(st)
     }

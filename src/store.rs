@@ -9,7 +9,7 @@ use crate::aggregate::{Ledger, LedgerEvent};
 use cqrs_es::persist::{EventStoreAggregateContext, PersistedEventRepository, SerializedEvent};
 use cqrs_es::{Aggregate, AggregateError, EventEnvelope, EventStore};
 use std::collections::HashMap;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use waymark_events::{format_timestamp, Hash};
 
 /// Where `recorded_at` comes from: microseconds since the Unix epoch.
@@ -19,18 +19,64 @@ pub fn system_clock() -> Clock {
     Arc::new(|| chrono::Utc::now().timestamp_micros())
 }
 
+/// An aggregate with its `current_sequence` and `current_snapshot`.
+type Remembered = (Ledger, usize, Option<usize>);
+
 pub struct ChainedEventStore<R> {
     repo: Arc<R>,
     clock: Clock,
+    /// The aggregate as this process last committed or loaded it, per ledger, with
+    /// its `(sequence, snapshot version)`. A writer that finds the stored snapshot
+    /// at that same version skips reading and parsing it; any other writer's commit
+    /// moves the version on, and a stale copy could not commit anyway (its next
+    /// `seq` is taken, an optimistic-lock conflict).
+    head: Mutex<HashMap<String, Remembered>>,
 }
 
 impl<R> ChainedEventStore<R> {
     pub fn new(repo: Arc<R>, clock: Clock) -> Self {
-        ChainedEventStore { repo, clock }
+        ChainedEventStore {
+            repo,
+            clock,
+            head: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// The aggregate this process last committed or loaded, if any.
+    pub fn remembered(&self, aggregate_id: &str) -> Option<Ctx> {
+        let head = self.head.lock().ok()?;
+        let (aggregate, seq, snapshot) = head.get(aggregate_id)?;
+        Some(Ctx {
+            aggregate_id: aggregate_id.to_string(),
+            aggregate: aggregate.clone(),
+            current_sequence: *seq,
+            current_snapshot: *snapshot,
+        })
+    }
+
+    /// Keeps `ctx` as the head of its aggregate.
+    pub fn remember(&self, ctx: &Ctx) {
+        if let Ok(mut head) = self.head.lock() {
+            head.insert(
+                ctx.aggregate_id.clone(),
+                (
+                    ctx.aggregate.clone(),
+                    ctx.current_sequence,
+                    ctx.current_snapshot,
+                ),
+            );
+        }
+    }
+
+    /// Drops what is remembered of an aggregate (after a failed commit).
+    pub fn forget(&self, aggregate_id: &str) {
+        if let Ok(mut head) = self.head.lock() {
+            head.remove(aggregate_id);
+        }
     }
 }
 
-type Ctx = EventStoreAggregateContext<Ledger>;
+pub type Ctx = EventStoreAggregateContext<Ledger>;
 
 /// The hash of a committed envelope: the one `commit` computed and put in its
 /// metadata (hashing means JCS-serializing the event, so it is done once), or
@@ -166,12 +212,23 @@ impl<R: PersistedEventRepository> EventStore<Ledger> for ChainedEventStore<R> {
         }
         let snapshot = serde_json::to_value(&aggregate)?;
         let next_snapshot = context.current_snapshot.unwrap_or(0) + 1;
-        self.repo
+        let persisted = self
+            .repo
             .persist::<Ledger>(
                 &rows,
                 Some((context.aggregate_id.clone(), snapshot, next_snapshot)),
             )
-            .await?;
+            .await;
+        if let Err(e) = persisted {
+            self.forget(&context.aggregate_id);
+            return Err(e.into());
+        }
+        self.remember(&Ctx {
+            aggregate_id: context.aggregate_id,
+            aggregate,
+            current_sequence: context.current_sequence + envelopes.len(),
+            current_snapshot: Some(next_snapshot),
+        });
         Ok(envelopes)
     }
 }

@@ -114,15 +114,27 @@ impl<I: ReplayIndex> Replayer<I> {
                 });
             }
         }
-        self.check_and_apply(position, event, hash)?;
+        self.check_and_apply(position, event, hash, None)?;
         Ok(hash)
     }
 
     /// [`Replayer::step`] for a caller that has already recomputed the event's hash
     /// (`event.hash()`) and compared it with the one it was given.
     pub fn step_hashed(&mut self, position: u64, event: &Event, hash: Hash) -> Result<(), Problem> {
+        self.step_preverified(position, event, hash, None)
+    }
+
+    /// [`Replayer::step_hashed`] for an event whose signature was already checked
+    /// under `verified_with` (see `LedgerState::check_preverified`).
+    pub fn step_preverified(
+        &mut self,
+        position: u64,
+        event: &Event,
+        hash: Hash,
+        verified_with: Option<&str>,
+    ) -> Result<(), Problem> {
         self.check_link(position, event)?;
-        self.check_and_apply(position, event, hash)
+        self.check_and_apply(position, event, hash, verified_with)
     }
 
     /// `seq` and `prev`.
@@ -153,7 +165,13 @@ impl<I: ReplayIndex> Replayer<I> {
     }
 
     /// Time, signatures and every rule; then the event is applied.
-    fn check_and_apply(&mut self, position: u64, event: &Event, hash: Hash) -> Result<(), Problem> {
+    fn check_and_apply(
+        &mut self,
+        position: u64,
+        event: &Event,
+        hash: Hash,
+        verified_with: Option<&str>,
+    ) -> Result<(), Problem> {
         let bad = |problem, detail: String| Problem {
             seq: position,
             problem,
@@ -187,7 +205,10 @@ impl<I: ReplayIndex> Replayer<I> {
         } else {
             event.statement.ledger.clone()
         };
-        if let Err(r) = self.state.check(&ledger, &event.statement, &event.sig) {
+        if let Err(r) =
+            self.state
+                .check_preverified(&ledger, &event.statement, &event.sig, verified_with)
+        {
             return Err(bad(r.rule.problem(), r.to_string()));
         }
         if !self.sigs.insert_sig(position, &event.sig) {

@@ -11,9 +11,89 @@ pub const MAX_SAFE_INTEGER: i64 = 9_007_199_254_740_991;
 
 /// RFC 8785 canonical bytes of any serializable value.
 pub fn canonical_bytes<T: Serialize + ?Sized>(value: &T) -> Vec<u8> {
-    // serde_jcs only fails on values that are not JSON (non-string map keys, NaN);
-    // every type passed here is built from strings, integers and arrays.
-    serde_jcs::to_vec(value).unwrap_or_default()
+    match serde_json::to_value(value) {
+        Ok(v) => canonical_value(&v),
+        // Not JSON (a non-string map key, NaN): serde_jcs says so the same way.
+        Err(_) => serde_jcs::to_vec(value).unwrap_or_default(),
+    }
+}
+
+/// RFC 8785 canonical bytes of a JSON value.
+pub fn canonical_value(value: &Value) -> Vec<u8> {
+    let mut out = Vec::with_capacity(256);
+    write_canonical(value, &mut out);
+    out
+}
+
+/// Appends the RFC 8785 form of `value` to `out`.
+///
+/// Hand-written on purpose: `serde_jcs` buffers and re-sorts through its own
+/// serializer, which made hashing an event cost ≈ 125 k instructions (issue 6's
+/// profile), almost all of it allocation. Everything Waymark hashes or signs is
+/// strings, integers, booleans, arrays and objects, so the only JCS work is member
+/// order (UTF-16 code units, RFC 8785 §3.2.3) and string escaping, which is exactly
+/// serde_json's compact escaping (`\"`, `\\`, `\b \f \n \r \t`, other controls as
+/// lowercase `\u00xx`). A non-integer number, which this crate never produces, is
+/// handed to `serde_jcs` for its ECMAScript formatting. The tests compare both on
+/// random values.
+pub fn write_canonical(value: &Value, out: &mut Vec<u8>) {
+    match value {
+        Value::Null => out.extend_from_slice(b"null"),
+        Value::Bool(true) => out.extend_from_slice(b"true"),
+        Value::Bool(false) => out.extend_from_slice(b"false"),
+        Value::Number(n) => {
+            if let Some(i) = n.as_i64() {
+                out.extend_from_slice(itoa::Buffer::new().format(i).as_bytes());
+            } else if let Some(u) = n.as_u64() {
+                out.extend_from_slice(itoa::Buffer::new().format(u).as_bytes());
+            } else {
+                out.extend(serde_jcs::to_vec(n).unwrap_or_default());
+            }
+        }
+        Value::String(s) => write_string(s, out),
+        Value::Array(items) => {
+            out.push(b'[');
+            for (i, item) in items.iter().enumerate() {
+                if i > 0 {
+                    out.push(b',');
+                }
+                write_canonical(item, out);
+            }
+            out.push(b']');
+        }
+        Value::Object(members) => {
+            let mut sorted: Vec<(&String, &Value)> = members.iter().collect();
+            // A map iterates in byte order (or insertion order with serde_json's
+            // `preserve_order`), so sort; byte order and UTF-16 order differ only
+            // for characters above U+FFFF, where the slow comparison is used.
+            sorted.sort_unstable_by(|a, b| utf16_cmp(a.0, b.0));
+            out.push(b'{');
+            for (i, (k, v)) in sorted.into_iter().enumerate() {
+                if i > 0 {
+                    out.push(b',');
+                }
+                write_string(k, out);
+                out.push(b':');
+                write_canonical(v, out);
+            }
+            out.push(b'}');
+        }
+    }
+}
+
+fn utf16_cmp(a: &str, b: &str) -> std::cmp::Ordering {
+    let supplementary = |s: &str| s.bytes().any(|b| b >= 0xF0);
+    if supplementary(a) || supplementary(b) {
+        a.encode_utf16().cmp(b.encode_utf16())
+    } else {
+        a.cmp(b)
+    }
+}
+
+/// A JSON string as RFC 8785 writes it (serde_json's compact escaping is the same).
+pub fn write_string(s: &str, out: &mut Vec<u8>) {
+    // Writing into a Vec cannot fail.
+    let _ = serde_json::to_writer(&mut *out, s);
 }
 
 /// Why outside JSON was refused before anything was recorded.

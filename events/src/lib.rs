@@ -32,7 +32,9 @@ mod proof;
 mod statement;
 mod time;
 
-pub use canonical::{canonical_bytes, parse_strict, InputError, MAX_SAFE_INTEGER};
+pub use canonical::{
+    canonical_bytes, canonical_value, parse_strict, write_canonical, InputError, MAX_SAFE_INTEGER,
+};
 pub use checkpoint::{
     open_checkpoint, open_checkpoint_bytes, open_note, sign_checkpoint, sign_note, Checkpoint,
     NoteError, MAX_NOTE_BYTES, MAX_SIGNATURES,
@@ -58,6 +60,7 @@ pub use proof::{
     INCLUSION_FORMAT, SNAPSHOT_FORMAT,
 };
 pub use statement::{
-    decode_public_key, encode_public_key, sign, Event, SignatureError, Statement, SIGNED_PREFIX,
+    decode_public_key, encode_public_key, sign, verify_canonical, Event, SignatureError, Statement,
+    SIGNED_PREFIX,
 };
 pub use time::{format_timestamp, is_date, is_timestamp};

@@ -1,7 +1,7 @@
 //! Statements (what an actor signs) and events (a statement as the ledger recorded it),
 //! SPEC sections 3 and 4.
 
-use crate::canonical::canonical_bytes;
+use crate::canonical::{canonical_value, write_canonical};
 use crate::hash::{leaf_hash, Hash};
 use crate::payload::{EventType, Payload};
 use base64::engine::general_purpose::STANDARD as B64;
@@ -60,7 +60,7 @@ impl Statement {
     /// `"waymark-statement/v1\n" || JCS(statement)`: the bytes the actor signs.
     pub fn signed_bytes(&self) -> Vec<u8> {
         let mut out = SIGNED_PREFIX.to_vec();
-        out.extend(canonical_bytes(&self.to_value()));
+        write_canonical(&self.to_value(), &mut out);
         out
     }
 
@@ -136,13 +136,24 @@ impl Statement {
     /// Checks `sig` over this statement with a base64 public key (strict Ed25519:
     /// no malleable or small-order signatures).
     pub fn verify(&self, sig: &str, public_key: &str) -> Result<(), SignatureError> {
+        verify_canonical(&canonical_value(&self.to_value()), sig, public_key)
+    }
+}
+
+/// [`Statement::verify`] given the statement's canonical bytes `JCS(statement)`, for
+/// callers that already computed them (the rules check the statement's size on them).
+pub fn verify_canonical(jcs: &[u8], sig: &str, public_key: &str) -> Result<(), SignatureError> {
+    {
         let key = decode_public_key(public_key)?;
         let raw = B64.decode(sig).map_err(|_| SignatureError::BadEncoding)?;
         let arr: [u8; 64] = raw.try_into().map_err(|_| SignatureError::BadEncoding)?;
         if B64.encode(arr) != sig {
             return Err(SignatureError::BadEncoding);
         }
-        key.verify_strict(&self.signed_bytes(), &Signature::from_bytes(&arr))
+        let mut msg = Vec::with_capacity(SIGNED_PREFIX.len() + jcs.len());
+        msg.extend_from_slice(SIGNED_PREFIX);
+        msg.extend_from_slice(jcs);
+        key.verify_strict(&msg, &Signature::from_bytes(&arr))
             .map_err(|_| SignatureError::Mismatch)
     }
 }
@@ -171,7 +182,7 @@ impl Event {
 
     /// `JCS(event)`: the Merkle leaf.
     pub fn leaf_bytes(&self) -> Vec<u8> {
-        canonical_bytes(&self.to_value())
+        canonical_value(&self.to_value())
     }
 
     /// `hex(SHA-256(0x00 || leaf bytes))`.
@@ -185,7 +196,7 @@ impl Event {
         if let Value::Object(m) = &mut v {
             m.insert("hash".into(), hash.to_hex().into());
         }
-        let mut out = canonical_bytes(&v);
+        let mut out = canonical_value(&v);
         out.push(b'\n');
         out
     }
