@@ -345,23 +345,39 @@ impl SignatureIndex for Db {
     async fn recorded_among(&self, ledger: &str, sigs: &[&str]) -> Result<HashSet<String>, String> {
         let mut found = HashSet::new();
         for chunk in sigs.chunks(500) {
-            let rows: Vec<String> = on_pool!(self, p => {
-                let mut q = sqlx::QueryBuilder::new(match self {
-                    Db::Sqlite(_) => "SELECT json_extract(payload, '$.sig') FROM events WHERE aggregate_type = 'Ledger' AND aggregate_id = ",
-                    Db::Postgres(_) => "SELECT (payload->>'sig') FROM events WHERE aggregate_type = 'Ledger' AND aggregate_id = ",
-                });
-                q.push_bind(ledger).push(match self {
-                    Db::Sqlite(_) => " AND json_extract(payload, '$.sig') IN (",
-                    Db::Postgres(_) => " AND (payload->>'sig') IN (",
-                });
-                let mut list = q.separated(", ");
-                for s in chunk {
-                    list.push_bind(*s);
+            let rows: Result<Vec<String>, sqlx::Error> = match self {
+                Db::Sqlite(p) => {
+                    let mut q = sqlx::QueryBuilder::new(
+                        "SELECT json_extract(payload, '$.sig') FROM events WHERE aggregate_type = 'Ledger' AND aggregate_id = ",
+                    );
+                    q.push_bind(ledger)
+                        .push(" AND json_extract(payload, '$.sig') IN (");
+                    let mut list = q.separated(", ");
+                    for s in chunk {
+                        list.push_bind(*s);
+                    }
+                    q.push(")");
+                    q.build_query_scalar().fetch_all(p).await
                 }
-                q.push(")");
-                q.build_query_scalar().fetch_all(p).await
-            })
-            .map_err(|e| e.to_string())?;
+                // One index probe per signature, whatever the planner believes of
+                // the ledger's size: with an IN list or `= ANY`, a generic plan
+                // built on statistics from when the ledger was small scans every
+                // row of the ledger instead (issue 6: batches slowed down as the
+                // ledger grew, 2,164 → 974 statements/s between 23k and 61k events).
+                Db::Postgres(p) => {
+                    let sigs: Vec<&str> = chunk.to_vec();
+                    sqlx::query_scalar(
+                        "SELECT s.sig FROM unnest($2::text[]) AS s(sig) CROSS JOIN LATERAL (
+                           SELECT 1 FROM events e WHERE e.aggregate_type = 'Ledger'
+                             AND e.aggregate_id = $1 AND (e.payload->>'sig') = s.sig LIMIT 1) hit",
+                    )
+                    .bind(ledger)
+                    .bind(sigs)
+                    .fetch_all(p)
+                    .await
+                }
+            };
+            let rows = rows.map_err(|e| e.to_string())?;
             found.extend(rows);
         }
         Ok(found)

@@ -25,8 +25,8 @@
 //! rule refuses names the rule id (`rule`) and the offending field (`field`). The
 //! server never holds an actor's secret key: clients sign (`waymark --server URL …`).
 //! It holds the ledger's log key to sign checkpoints, read from the key store.
-//! Several servers may share one PostgreSQL ledger: `Waymark::record` serialises the
-//! writers of a ledger and re-chains a statement that lost the race for a `seq`.
+//! Several servers may share one PostgreSQL ledger: `Waymark::record` re-chains a
+//! statement that lost the race for a `seq`, and then queues on the ledger's writer lock.
 
 use crate::aggregate::Signed;
 use crate::app::{AsOf, Recorded, Waymark};
@@ -101,11 +101,11 @@ pub struct App {
     pub backend: Backend,
     /// Where the ledgers' log keys are (`_log.<ledger>.key`), to sign checkpoints.
     pub keys: KeyStore,
-    /// One write at a time per process. Writes to a ledger are serialised anyway (the
-    /// store's writer lock), and a writer waiting for that lock holds a pooled
-    /// connection: without this, concurrent requests would take the whole pool and
-    /// starve the writer that holds the lock. Other processes (servers, CLIs) still
-    /// write concurrently, through the writer lock and the optimistic-lock retry.
+    /// One write at a time per process. Writes to a ledger take turns anyway (each
+    /// `seq` is won by one writer; losers queue on the writer lock and re-chain), so
+    /// within one process they queue here instead of losing races to each other.
+    /// Other processes (servers, CLIs) still write concurrently, through the
+    /// optimistic-lock check and the writer lock.
     writes: tokio::sync::Mutex<()>,
 }
 
