@@ -7,10 +7,12 @@ use crate::state::LedgerState;
 use async_trait::async_trait;
 use cqrs_es::event_sink::EventSink;
 use cqrs_es::{Aggregate, DomainEvent};
+use ed25519_dalek::VerifyingKey;
 use serde::{Deserialize, Serialize};
-use std::collections::HashSet;
-use std::sync::Arc;
-use waymark_events::{Event, Frontier, Hash, Statement};
+use std::collections::{HashMap, HashSet};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, OnceLock};
+use waymark_events::{decode_public_key, verify_canonical_with, Event, Frontier, Hash, Statement};
 
 /// A statement with its signature, as an actor hands it to the recorder.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -114,18 +116,21 @@ impl Aggregate for Ledger {
         services: &LedgerServices,
         sink: &EventSink<Self>,
     ) -> Result<(), LedgerError> {
-        let verified = preverify(&self.state, &command.statements);
+        let statements: Arc<[Signed]> = command.statements.into();
+        let verified = Preverifier::start(&self.state, &statements);
         // The rules, statement by statement (each sees the effects of those before
-        // it), up to the first rejection.
+        // it), up to the first rejection, while the signatures of the statements
+        // ahead are checked on the other cores.
         let mut batch = HashSet::new();
         let mut failed = None;
-        let mut passed = Vec::with_capacity(command.statements.len());
-        for (index, signed) in command.statements.into_iter().enumerate() {
+        let mut passed = Vec::with_capacity(statements.len());
+        for (index, signed) in statements.iter().enumerate() {
+            let key = verified.get(index);
             let checked = self.state.check_preverified(
                 &command.ledger,
                 &signed.statement,
                 &signed.sig,
-                verified.get(index).and_then(|k| k.as_deref()),
+                key.as_deref(),
             );
             if let Err(rejection) = checked {
                 failed = Some(LedgerError::Rejected { index, rejection });
@@ -136,7 +141,8 @@ impl Aggregate for Ledger {
                 break;
             }
             passed.push(signed.sig.clone());
-            sink.write(LedgerEvent::unchained(signed), self).await;
+            sink.write(LedgerEvent::unchained(signed.clone()), self)
+                .await;
         }
         // Rule 7 for the statements that passed, in one round trip; the first
         // replay among them comes before any later rejection.
@@ -181,48 +187,72 @@ fn replayed(index: usize) -> LedgerError {
     }
 }
 
-/// Batches at least this long have their signatures checked up front, in parallel.
+/// Batches at least this long have their signatures checked ahead, in parallel.
 const PREVERIFY_FROM: usize = 16;
 
-/// Checks a batch's signatures on every core before the rules run, each under the
-/// key its actor holds at the start of the batch: `Some(key)` where it verified.
-/// The rules then skip the check where rule 1 asks for that same key, and check
-/// again otherwise (a key added or rotated inside the batch), so the outcome is
-/// exactly that of checking one statement after another. Plain scoped threads: the
-/// work is a flat map over a slice, which needs no thread-pool crate.
-fn preverify(state: &LedgerState, statements: &[Signed]) -> Vec<Option<String>> {
-    if statements.len() < PREVERIFY_FROM {
-        return Vec::new();
-    }
-    let threads = std::thread::available_parallelism()
-        .map(|n| n.get())
-        .unwrap_or(1)
-        .min(statements.len() / PREVERIFY_FROM)
-        .max(1);
-    let verify_one = |s: &Signed| {
-        let key = state.current_key(&s.statement.actor)?;
-        let jcs = waymark_events::canonical_value(&s.statement.to_value());
-        waymark_events::verify_canonical(&jcs, &s.sig, key)
-            .ok()
-            .map(|()| key.to_string())
-    };
-    if threads == 1 {
-        return statements.iter().map(verify_one).collect();
-    }
-    let chunk = statements.len().div_ceil(threads);
-    std::thread::scope(|scope| {
-        let handles: Vec<_> = statements
-            .chunks(chunk)
-            .map(|part| scope.spawn(move || part.iter().map(verify_one).collect::<Vec<_>>()))
-            .collect();
-        let mut out = Vec::with_capacity(statements.len());
-        for h in handles {
-            match h.join() {
-                Ok(part) => out.extend(part),
-                // A panicked checker proves nothing: check every signature inline.
-                Err(_) => return Vec::new(),
+/// Checks a batch's signatures on background threads, ahead of the rules, each
+/// under the key its actor holds at the start of the batch. `get(i)` is `Some(key)`
+/// where statement `i` verified under `key` (`None` if it did not, or is not done
+/// yet: the rules then check it themselves). The rules skip the check only where
+/// rule 1 asks for that same key, and check again otherwise (a key added or
+/// rotated inside the batch), so the outcome is exactly that of checking one
+/// statement after another. Plain threads over an index counter: the work is a
+/// flat map over a slice, which needs no thread-pool crate.
+struct Preverifier {
+    done: Arc<[OnceLock<Option<String>>]>,
+    next: Arc<AtomicUsize>,
+}
+
+impl Preverifier {
+    fn start(state: &LedgerState, statements: &Arc<[Signed]>) -> Preverifier {
+        let n = statements.len();
+        let done: Arc<[OnceLock<Option<String>>]> = (0..n).map(|_| OnceLock::new()).collect();
+        let next = Arc::new(AtomicUsize::new(0));
+        let workers = if n < PREVERIFY_FROM {
+            0
+        } else {
+            std::thread::available_parallelism().map_or(1, |p| p.get())
+        };
+        if workers > 0 {
+            // The keys as the batch starts, decoded once per actor.
+            let keys: Arc<HashMap<String, (String, Option<VerifyingKey>)>> = Arc::new(
+                statements
+                    .iter()
+                    .filter_map(|s| {
+                        let key = state.current_key(&s.statement.actor)?;
+                        let decoded = decode_public_key(key).ok();
+                        Some((s.statement.actor.clone(), (key.to_string(), decoded)))
+                    })
+                    .collect(),
+            );
+            for _ in 0..workers {
+                let (done, next, keys, statements) =
+                    (done.clone(), next.clone(), keys.clone(), statements.clone());
+                std::thread::spawn(move || loop {
+                    let i = next.fetch_add(1, Ordering::Relaxed);
+                    let Some(s) = statements.get(i) else { break };
+                    let verified = keys.get(&s.statement.actor).and_then(|(key, decoded)| {
+                        let decoded = decoded.as_ref()?;
+                        verify_canonical_with(&s.statement.canonical(), &s.sig, decoded)
+                            .ok()
+                            .map(|()| key.clone())
+                    });
+                    let _ = done[i].set(verified);
+                });
             }
         }
-        out
-    })
+        Preverifier { done, next }
+    }
+
+    /// What the background check found for statement `i`, if it got there.
+    fn get(&self, i: usize) -> Option<String> {
+        self.done.get(i)?.get().cloned().flatten()
+    }
+}
+
+impl Drop for Preverifier {
+    fn drop(&mut self) {
+        // A rejection ends the batch: the workers stop at their next statement.
+        self.next.store(usize::MAX / 2, Ordering::Relaxed);
+    }
 }

@@ -18,6 +18,7 @@
 //! - `verify` — the pure chain replayer behind `verify`.
 //! - `offline` — `verify-offline`: an export streamed through the replayer, checked
 //!   against snapshots, checkpoints and proofs, from files only, in flat memory.
+//! - `par` — an ordered parallel map on scoped threads (pages of events, signatures).
 //! - `keys` — the key store; `framework` — framework TOML and the bundled frameworks.
 //! - `cli` — the command line; `demo` — the bundled Optimism history.
 //! - `server` — `serve`: the HTTP API (problem+json errors, OpenAPI) over either
@@ -37,6 +38,7 @@ mod error;
 mod framework;
 mod keys;
 mod offline;
+mod par;
 mod publish;
 mod read_model;
 mod remote;

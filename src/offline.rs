@@ -434,7 +434,7 @@ struct Prepared {
 fn prepare(
     body: &[u8],
     position: u64,
-    keys: &dyn Fn(&str) -> Option<String>,
+    hints: &KeyHints,
 ) -> Result<Prepared, (&'static str, String)> {
     let value = parse_strict(body).map_err(|e| {
         (
@@ -461,10 +461,15 @@ fn prepare(
             format!("line {position}: hash {claimed}, but SHA-256(0x00 || JCS(event)) is {hash}"),
         ));
     }
-    let verified_with = keys(&event.statement.actor).filter(|key| {
-        let jcs = canonical_value(&event.statement.to_value());
-        waymark_events::verify_canonical(&jcs, &event.sig, key).is_ok()
-    });
+    let verified_with = hints
+        .get(&event.statement.actor)
+        .and_then(|(key, decoded)| {
+            let decoded = decoded.as_ref()?;
+            let jcs = event.statement.canonical();
+            waymark_events::verify_canonical_with(&jcs, &event.sig, decoded)
+                .ok()
+                .map(|()| key.clone())
+        });
     Ok(Prepared {
         event,
         hash,
@@ -475,22 +480,19 @@ fn prepare(
 /// The key each actor signs with, as the lines read so far say: a hint for
 /// preparing signatures ahead of the replay, never trusted (the replay checks any
 /// signature again unless rule 1 asks for that very key).
-type KeyHints = std::collections::HashMap<String, String>;
+type KeyHints = std::collections::HashMap<String, (String, Option<ed25519_dalek::VerifyingKey>)>;
 
 fn learn_keys(hints: &mut KeyHints, event: &Event) {
     use waymark_events::Payload;
-    match &event.statement.payload {
-        Payload::LedgerOpened(p) => {
-            hints.insert(p.founder.actor.clone(), p.founder.public_key.clone());
-        }
-        Payload::ActorRegistered(p) => {
-            hints.insert(p.actor.clone(), p.public_key.clone());
-        }
-        Payload::ActorKeyRotated(p) => {
-            hints.insert(p.actor.clone(), p.public_key.clone());
-        }
-        _ => {}
-    }
+    let (actor, key) = match &event.statement.payload {
+        Payload::LedgerOpened(p) => (&p.founder.actor, &p.founder.public_key),
+        Payload::ActorRegistered(p) => (&p.actor, &p.public_key),
+        Payload::ActorKeyRotated(p) => (&p.actor, &p.public_key),
+        _ => return,
+    };
+    // Decoded once per key, not once per signature.
+    let decoded = waymark_events::decode_public_key(key).ok();
+    hints.insert(actor.clone(), (key.clone(), decoded));
 }
 
 type PreparedLine = Option<Result<Prepared, (&'static str, String)>>;
@@ -503,45 +505,14 @@ fn prepare_chunk(
     max_line: usize,
     hints: &KeyHints,
 ) -> Vec<PreparedLine> {
-    let keys = |actor: &str| hints.get(actor).cloned();
-    let one = |(i, line): (usize, &Line)| {
+    crate::par::map_ordered(lines, 16, |i, line| {
         let body = line.bytes.strip_suffix(b"\n")?;
-        (line.bytes.len() <= max_line).then(|| prepare(body, first_position + i as u64, &keys))
-    };
-    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
-    if threads < 2 || lines.len() < 32 {
-        return lines.iter().enumerate().map(one).collect();
-    }
-    let per = lines.len().div_ceil(threads);
-    // Scoped threads over slices of the chunk: a parallel map needs no pool crate.
-    std::thread::scope(|scope| {
-        let parts: Vec<_> = lines
-            .chunks(per)
-            .enumerate()
-            .map(|(k, part)| {
-                let one = &one;
-                scope.spawn(move || {
-                    part.iter()
-                        .enumerate()
-                        .map(|(i, l)| one((k * per + i, l)))
-                        .collect::<Vec<_>>()
-                })
-            })
-            .collect();
-        let mut out = Vec::with_capacity(lines.len());
-        for part in parts {
-            match part.join() {
-                Ok(p) => out.extend(p),
-                // A preparer that panicked: prepare those lines again on this thread.
-                Err(_) => return lines.iter().enumerate().map(one).collect(),
-            }
-        }
-        out
+        (line.bytes.len() <= max_line).then(|| prepare(body, first_position + i as u64, hints))
     })
 }
 
 /// Reads the export in chunks and prepares each (on every core) ahead of the
-/// replay, handing them over in order through a channel of `depth` chunks.
+/// replay, handing them over in order (the channel holds two chunks).
 fn read_ahead(
     path: &Path,
     max_line: usize,

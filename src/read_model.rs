@@ -73,6 +73,15 @@ impl View<Ledger> for LedgerView {
     }
 }
 
+/// What writing a row does when its seq is stored already.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum OnConflict {
+    /// Keep the stored row (rows are a pure function of the events).
+    Keep,
+    /// Overwrite it (`rebuild` repairing what it found).
+    Replace,
+}
+
 /// Whether reading events recomputes their hashes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Rehash {
@@ -224,15 +233,22 @@ impl<V: ViewRepository<LedgerView, Ledger>> ReadModels<V> {
         let rows: Vec<(i64, String, String)> = on_pool!(&self.db, p => sqlx::query_as(sql)
             .bind(ledger).bind(after as i64).bind(limit).fetch_all(p).await)
         .map_err(|e| storage("reading events", e))?;
+        // Parsing and hashing are independent per row: a page is done on every core.
+        let parsed = crate::par::map_ordered(&rows, 256, |_, (_, text, meta)| {
+            let value: serde_json::Value = serde_json::from_str(text).map_err(|e| e.to_string())?;
+            let event = Event::from_value(&value)?;
+            let stored = match rehash {
+                Rehash::Always => None,
+                Rehash::Never => stored_hash(meta),
+            };
+            let hash = stored.unwrap_or_else(|| event.hash());
+            Ok::<_, String>((event, hash))
+        });
         let mut expected = after + 1;
-        rows.into_iter()
-            .map(|(seq, text, meta)| {
-                let broken = |detail: String| Error::BrokenChain {
-                    seq: expected,
-                    problem: "malformed",
-                    detail,
-                };
-                if seq as u64 != expected {
+        rows.iter()
+            .zip(parsed)
+            .map(|((seq, _, _), parsed)| {
+                if *seq as u64 != expected {
                     return Err(Error::BrokenChain {
                         seq: expected,
                         problem: "seq_gap",
@@ -241,14 +257,12 @@ impl<V: ViewRepository<LedgerView, Ledger>> ReadModels<V> {
                         ),
                     });
                 }
-                let value = serde_json::from_str(&text).map_err(|e| broken(e.to_string()))?;
-                let event = Event::from_value(&value).map_err(broken)?;
+                let (event, hash) = parsed.map_err(|detail| Error::BrokenChain {
+                    seq: expected,
+                    problem: "malformed",
+                    detail,
+                })?;
                 expected += 1;
-                let stored = match rehash {
-                    Rehash::Always => None,
-                    Rehash::Never => stored_hash(&meta),
-                };
-                let hash = stored.unwrap_or_else(|| event.hash());
                 Ok((event, hash))
             })
             .collect()
@@ -274,6 +288,11 @@ impl<V: ViewRepository<LedgerView, Ledger>> ReadModels<V> {
 
     /// Writes history rows and checkpoints (idempotent: same events, same rows).
     async fn write_rows(&self, ledger: &str, rows: &Rows) -> Result<()> {
+        self.put_rows(ledger, rows, OnConflict::Keep).await
+    }
+
+    /// Writes rows; `OnConflict::Replace` overwrites a stored row of the same seq.
+    async fn put_rows(&self, ledger: &str, rows: &Rows, on_conflict: OnConflict) -> Result<()> {
         for chunk in rows.history.chunks(INSERT_BATCH) {
             let mut values = Vec::with_capacity(chunk.len());
             for r in chunk {
@@ -295,16 +314,29 @@ impl<V: ViewRepository<LedgerView, Ledger>> ReadModels<V> {
                         .push_bind(milestones.as_str())
                         .push_bind(json.as_str());
                 });
-                q.push(" ON CONFLICT (ledger, seq) DO NOTHING");
+                q.push(match on_conflict {
+                    OnConflict::Keep => " ON CONFLICT (ledger, seq) DO NOTHING",
+                    OnConflict::Replace => " ON CONFLICT (ledger, seq) DO UPDATE SET
+                        recorded_at = excluded.recorded_at, actor = excluded.actor,
+                        event_type = excluded.event_type, season = excluded.season,
+                        milestones = excluded.milestones, row = excluded.row",
+                });
                 q.build().execute(p).await.map(|r| r.rows_affected())
             })
             .map_err(|e| storage("writing the audit trail", e))?;
         }
         for (seq, fold) in &rows.checkpoints {
             let json = serde_json::to_string(fold).map_err(|e| storage("checkpoint", e))?;
-            let sql =
-                "INSERT INTO waymark_status_checkpoints (ledger, seq, fold) VALUES ($1, $2, $3)
-                       ON CONFLICT (ledger, seq) DO NOTHING";
+            let sql = match on_conflict {
+                OnConflict::Keep => {
+                    "INSERT INTO waymark_status_checkpoints (ledger, seq, fold) VALUES ($1, $2, $3)
+                       ON CONFLICT (ledger, seq) DO NOTHING"
+                }
+                OnConflict::Replace => {
+                    "INSERT INTO waymark_status_checkpoints (ledger, seq, fold) VALUES ($1, $2, $3)
+                       ON CONFLICT (ledger, seq) DO UPDATE SET fold = excluded.fold"
+                }
+            };
             on_pool!(&self.db, p => sqlx::query(sql).bind(ledger).bind(*seq as i64).bind(json.as_str()).execute(p).await.map(|r| r.rows_affected()))
                 .map_err(|e| storage("writing a status checkpoint", e))?;
         }
@@ -518,20 +550,27 @@ impl<V: ViewRepository<LedgerView, Ledger>> ReadModels<V> {
                     ));
                 }
             }
-            let stored = self
-                .history(ledger, &HistoryFilter::default(), Some((lo, hi)))
-                .await?;
-            compare_rows(&rows.history, &stored, &mut differences);
-            for (seq, fold) in &rows.checkpoints {
-                let have = self.checkpoint(ledger, *seq).await?;
-                if have.as_ref() != Some(fold) {
+            // Only what differs is written back: a rebuild that finds the read
+            // models intact reads them and writes nothing but the view.
+            let stored = self.stored_rows(ledger, lo, hi).await?;
+            let mut changed = Rows::default();
+            compare_rows(
+                rows.history,
+                &stored,
+                &mut differences,
+                &mut changed.history,
+            )?;
+            for (seq, fold) in rows.checkpoints {
+                let have = self.checkpoint(ledger, seq).await?;
+                if have.as_ref() != Some(&fold) {
                     differences.push(format!(
                         "status checkpoint at seq {seq}: {}",
                         if have.is_some() { "differs" } else { "missing" }
                     ));
+                    changed.checkpoints.push((seq, fold));
                 }
             }
-            self.replace_rows(ledger, lo, hi, &rows).await?;
+            self.put_rows(ledger, &changed, OnConflict::Replace).await?;
             progress(head, view.seq());
         }
         let extra = self
@@ -585,15 +624,17 @@ impl<V: ViewRepository<LedgerView, Ledger>> ReadModels<V> {
         Ok(cp.and_then(|t| serde_json::from_str(&t).ok()))
     }
 
-    /// Replaces the stored rows for seq `lo..=hi` (and any stray rows after the head
-    /// once the last page is written).
-    async fn replace_rows(&self, ledger: &str, lo: u64, hi: u64, rows: &Rows) -> Result<()> {
-        for table in ["waymark_history", "waymark_status_checkpoints"] {
-            let sql = format!("DELETE FROM {table} WHERE ledger = $1 AND seq >= $2 AND seq <= $3");
-            on_pool!(&self.db, p => sqlx::query(&sql).bind(ledger).bind(lo as i64).bind(hi as i64).execute(p).await.map(|r| r.rows_affected()))
-                .map_err(|e| storage("clearing a read model", e))?;
-        }
-        self.write_rows(ledger, rows).await
+    /// The stored audit rows of seq `lo..=hi`, as stored (JSON text), by seq.
+    async fn stored_rows(&self, ledger: &str, lo: u64, hi: u64) -> Result<HashMap<u64, String>> {
+        let sql =
+            "SELECT seq, row FROM waymark_history WHERE ledger = $1 AND seq >= $2 AND seq <= $3";
+        let rows: Vec<(i64, String)> = on_pool!(&self.db, p => sqlx::query_as(sql)
+            .bind(ledger).bind(lo as i64).bind(hi as i64).fetch_all(p).await)
+        .map_err(|e| storage("reading the audit trail", e))?;
+        Ok(rows
+            .into_iter()
+            .map(|(seq, row)| (seq as u64, row))
+            .collect())
     }
 
     /// Removes rows past the last event.
@@ -607,22 +648,39 @@ impl<V: ViewRepository<LedgerView, Ledger>> ReadModels<V> {
     }
 }
 
-fn compare_rows(fresh: &[HistoryRow], stored: &[HistoryRow], differences: &mut Vec<String>) {
+/// Compares fresh audit rows with the stored ones (by their JSON, and structurally
+/// when the text differs), noting each difference and collecting the rows to write.
+fn compare_rows(
+    fresh: Vec<HistoryRow>,
+    stored: &HashMap<u64, String>,
+    differences: &mut Vec<String>,
+    changed: &mut Vec<HistoryRow>,
+) -> Result<()> {
     const MAX_LISTED: usize = 20;
-    let mut stored = stored.iter().peekable();
     for row in fresh {
-        while stored.peek().is_some_and(|s| s.seq < row.seq) {
-            stored.next();
-        }
-        let note = match stored.peek() {
-            Some(s) if s.seq == row.seq && *s == row => continue,
-            Some(s) if s.seq == row.seq => "differs from the event",
-            _ => "missing",
+        let note = match stored.get(&row.seq) {
+            None => "missing",
+            Some(text) => {
+                let json = serde_json::to_string(&row).map_err(|e| storage("history row", e))?;
+                if *text == json {
+                    continue;
+                }
+                match serde_json::from_str::<HistoryRow>(text) {
+                    // Written differently, but the same row: rewrite it quietly.
+                    Ok(s) if s == row => {
+                        changed.push(row);
+                        continue;
+                    }
+                    _ => "differs from the event",
+                }
+            }
         };
         if differences.len() < MAX_LISTED {
             differences.push(format!("audit row seq {}: {note}", row.seq));
         }
+        changed.push(row);
     }
+    Ok(())
 }
 
 /// Escapes `%`, `_` and the escape character itself for a `LIKE … ESCAPE '!'`.

@@ -60,7 +60,7 @@ pub use proof::{
     INCLUSION_FORMAT, SNAPSHOT_FORMAT,
 };
 pub use statement::{
-    decode_public_key, encode_public_key, sign, verify_canonical, Event, SignatureError, Statement,
-    SIGNED_PREFIX,
+    decode_public_key, encode_public_key, sign, verify_canonical, verify_canonical_with, Event,
+    SignatureError, Statement, SIGNED_PREFIX,
 };
 pub use time::{format_timestamp, is_date, is_timestamp};
