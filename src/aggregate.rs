@@ -125,7 +125,7 @@ impl Aggregate for Ledger {
         let mut failed = None;
         let mut passed = Vec::with_capacity(statements.len());
         for (index, signed) in statements.iter().enumerate() {
-            let key = verified.get(index);
+            let key = verified.wait(index);
             let checked = self.state.check_preverified(
                 &command.ledger,
                 &signed.statement,
@@ -190,69 +190,113 @@ fn replayed(index: usize) -> LedgerError {
 /// Batches at least this long have their signatures checked ahead, in parallel.
 const PREVERIFY_FROM: usize = 16;
 
-/// Checks a batch's signatures on background threads, ahead of the rules, each
-/// under the key its actor holds at the start of the batch. `get(i)` is `Some(key)`
-/// where statement `i` verified under `key` (`None` if it did not, or is not done
-/// yet: the rules then check it themselves). The rules skip the check only where
-/// rule 1 asks for that same key, and check again otherwise (a key added or
-/// rotated inside the batch), so the outcome is exactly that of checking one
-/// statement after another. Plain threads over an index counter: the work is a
-/// flat map over a slice, which needs no thread-pool crate.
+/// Checks a batch's signatures on other cores while the rules run, each under the
+/// key its actor holds at the start of the batch. Jobs are claimed in order from
+/// one counter, by the workers and by the rules' thread itself whenever the
+/// statement it needs is not checked yet, so no signature is checked twice and no
+/// core idles. `wait(i)` is `Some(key)` where statement `i` verified under `key`;
+/// the rules skip their own check only where rule 1 asks for that same key, and
+/// check again otherwise (a key added or rotated inside the batch), so the outcome
+/// is exactly that of checking one statement after another. Plain threads over an
+/// index counter: the work is a flat map over a slice, which needs no pool crate.
 struct Preverifier {
-    done: Arc<[OnceLock<Option<String>>]>,
-    next: Arc<AtomicUsize>,
+    jobs: Arc<Jobs>,
+    parallel: bool,
+}
+
+struct Jobs {
+    statements: Arc<[Signed]>,
+    /// The key each actor signs with as the batch starts, decoded once per actor.
+    keys: HashMap<String, (String, Option<VerifyingKey>)>,
+    done: Vec<OnceLock<Option<String>>>,
+    next: AtomicUsize,
+}
+
+impl Jobs {
+    /// Claims and checks the next unchecked statement; `false` when none is left.
+    fn run_one(&self) -> bool {
+        let i = self.next.fetch_add(1, Ordering::Relaxed);
+        let (Some(s), Some(cell)) = (self.statements.get(i), self.done.get(i)) else {
+            return false;
+        };
+        // Whatever happens below (even a panic), the claimed cell gets an answer,
+        // so the rules never wait for it forever: `None`, check it yourself.
+        struct Answer<'a>(&'a OnceLock<Option<String>>);
+        impl Drop for Answer<'_> {
+            fn drop(&mut self) {
+                let _ = self.0.set(None);
+            }
+        }
+        let answer = Answer(cell);
+        let verified = self
+            .keys
+            .get(&s.statement.actor)
+            .and_then(|(key, decoded)| {
+                let decoded = decoded.as_ref()?;
+                verify_canonical_with(&s.statement.canonical(), &s.sig, decoded)
+                    .ok()
+                    .map(|()| key.clone())
+            });
+        let _ = answer.0.set(verified);
+        true
+    }
 }
 
 impl Preverifier {
     fn start(state: &LedgerState, statements: &Arc<[Signed]>) -> Preverifier {
         let n = statements.len();
-        let done: Arc<[OnceLock<Option<String>>]> = (0..n).map(|_| OnceLock::new()).collect();
-        let next = Arc::new(AtomicUsize::new(0));
-        let workers = if n < PREVERIFY_FROM {
-            0
+        let parallel = n >= PREVERIFY_FROM;
+        let keys = if parallel {
+            statements
+                .iter()
+                .filter_map(|s| {
+                    let key = state.current_key(&s.statement.actor)?;
+                    let decoded = decode_public_key(key).ok();
+                    Some((s.statement.actor.clone(), (key.to_string(), decoded)))
+                })
+                .collect()
         } else {
-            std::thread::available_parallelism().map_or(1, |p| p.get())
+            HashMap::new()
         };
-        if workers > 0 {
-            // The keys as the batch starts, decoded once per actor.
-            let keys: Arc<HashMap<String, (String, Option<VerifyingKey>)>> = Arc::new(
-                statements
-                    .iter()
-                    .filter_map(|s| {
-                        let key = state.current_key(&s.statement.actor)?;
-                        let decoded = decode_public_key(key).ok();
-                        Some((s.statement.actor.clone(), (key.to_string(), decoded)))
-                    })
-                    .collect(),
-            );
-            for _ in 0..workers {
-                let (done, next, keys, statements) =
-                    (done.clone(), next.clone(), keys.clone(), statements.clone());
-                std::thread::spawn(move || loop {
-                    let i = next.fetch_add(1, Ordering::Relaxed);
-                    let Some(s) = statements.get(i) else { break };
-                    let verified = keys.get(&s.statement.actor).and_then(|(key, decoded)| {
-                        let decoded = decoded.as_ref()?;
-                        verify_canonical_with(&s.statement.canonical(), &s.sig, decoded)
-                            .ok()
-                            .map(|()| key.clone())
-                    });
-                    let _ = done[i].set(verified);
-                });
+        let jobs = Arc::new(Jobs {
+            statements: statements.clone(),
+            keys,
+            done: (0..n).map(|_| OnceLock::new()).collect(),
+            // A short batch is checked by the rules themselves, one by one.
+            next: AtomicUsize::new(if parallel { 0 } else { n }),
+        });
+        if parallel {
+            // The rules' thread is the last core's worker.
+            let cores = std::thread::available_parallelism().map_or(1, |p| p.get());
+            for _ in 1..cores.max(2) {
+                let jobs = jobs.clone();
+                std::thread::spawn(move || while jobs.run_one() {});
             }
         }
-        Preverifier { done, next }
+        Preverifier { jobs, parallel }
     }
 
-    /// What the background check found for statement `i`, if it got there.
-    fn get(&self, i: usize) -> Option<String> {
-        self.done.get(i)?.get().cloned().flatten()
+    /// The outcome of the early check of statement `i`, helping with the checks
+    /// (or, once all are claimed, waiting for the one in flight) until it is known.
+    fn wait(&self, i: usize) -> Option<String> {
+        if !self.parallel {
+            return None;
+        }
+        let cell = self.jobs.done.get(i)?;
+        loop {
+            if let Some(v) = cell.get() {
+                return v.clone();
+            }
+            if !self.jobs.run_one() {
+                std::thread::yield_now();
+            }
+        }
     }
 }
 
 impl Drop for Preverifier {
     fn drop(&mut self) {
         // A rejection ends the batch: the workers stop at their next statement.
-        self.next.store(usize::MAX / 2, Ordering::Relaxed);
+        self.jobs.next.store(usize::MAX / 2, Ordering::Relaxed);
     }
 }

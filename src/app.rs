@@ -150,7 +150,7 @@ impl<R: FromDb> Waymark<R> {
             services: LedgerServices {
                 signatures: Arc::new(db.clone()),
             },
-            store: ChainedEventStore::new(repo.clone(), clock),
+            store: ChainedEventStore::new(repo.clone(), db.clone(), clock),
             repo,
             db,
         })

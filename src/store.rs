@@ -5,12 +5,13 @@
 //! in each row the tree nodes its append completes, so loading the aggregate reads
 //! one snapshot row instead of replaying the ledger.
 
-use crate::aggregate::{Ledger, LedgerEvent};
+use crate::aggregate::{Ledger, LedgerError, LedgerEvent};
+use crate::db::{Append, AppendError, AppendEvent, Db};
 use cqrs_es::persist::{EventStoreAggregateContext, PersistedEventRepository, SerializedEvent};
 use cqrs_es::{Aggregate, AggregateError, EventEnvelope, EventStore};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
-use waymark_events::{format_timestamp, Hash};
+use waymark_events::{format_timestamp, leaf_hash, Hash};
 
 /// Where `recorded_at` comes from: microseconds since the Unix epoch.
 pub type Clock = Arc<dyn Fn() -> i64 + Send + Sync>;
@@ -23,7 +24,10 @@ pub fn system_clock() -> Clock {
 type Remembered = (Ledger, usize, Option<usize>);
 
 pub struct ChainedEventStore<R> {
+    /// Reads go through the sqlite-es / postgres-es repository.
     repo: Arc<R>,
+    /// Commits go through `Db::append` (one round trip; see there why).
+    db: Db,
     clock: Clock,
     /// The aggregate as this process last committed or loaded it, per ledger, with
     /// its `(sequence, snapshot version)`. A writer that finds the stored snapshot
@@ -34,9 +38,10 @@ pub struct ChainedEventStore<R> {
 }
 
 impl<R> ChainedEventStore<R> {
-    pub fn new(repo: Arc<R>, clock: Clock) -> Self {
+    pub fn new(repo: Arc<R>, db: Db, clock: Clock) -> Self {
         ChainedEventStore {
             repo,
+            db,
             clock,
             head: Mutex::new(HashMap::new()),
         }
@@ -167,7 +172,10 @@ impl<R: PersistedEventRepository> EventStore<Ledger> for ChainedEventStore<R> {
             event.seq = sequence as u64;
             event.prev = prev;
             event.recorded_at.clone_from(&recorded_at);
-            let hash = event.hash();
+            // The stored payload is the event's canonical bytes: the leaf that is
+            // hashed, so it is serialized once.
+            let leaf = event.leaf_bytes();
+            let hash = leaf_hash(&leaf);
             prev = hash;
             last_time.clone_from(&recorded_at);
             let mut meta = metadata.clone();
@@ -185,15 +193,13 @@ impl<R: PersistedEventRepository> EventStore<Ledger> for ChainedEventStore<R> {
             if !nodes.is_empty() {
                 meta.insert("nodes".into(), nodes.join(","));
             }
-            rows.push(SerializedEvent::new(
-                context.aggregate_id.clone(),
-                sequence,
-                Ledger::TYPE.to_string(),
-                event.statement.event_type().as_str().to_string(),
-                event.statement.version.clone(),
-                event.to_value(),
-                serde_json::to_value(&meta)?,
-            ));
+            rows.push(AppendEvent {
+                sequence: sequence as i64,
+                event_type: event.statement.event_type().as_str().to_string(),
+                event_version: event.statement.version.clone(),
+                payload: String::from_utf8_lossy(&leaf).into_owned(),
+                metadata: serde_json::to_string(&meta)?,
+            });
             envelopes.push(EventEnvelope {
                 aggregate_id: context.aggregate_id.clone(),
                 sequence,
@@ -210,23 +216,29 @@ impl<R: PersistedEventRepository> EventStore<Ledger> for ChainedEventStore<R> {
                 recorded_at: last_time,
             });
         }
-        let snapshot = serde_json::to_value(&aggregate)?;
         let next_snapshot = context.current_snapshot.unwrap_or(0) + 1;
-        let persisted = self
-            .repo
-            .persist::<Ledger>(
-                &rows,
-                Some((context.aggregate_id.clone(), snapshot, next_snapshot)),
-            )
+        let last_sequence = context.current_sequence + envelopes.len();
+        let appended = self
+            .db
+            .append(&Append {
+                ledger: &context.aggregate_id,
+                events: rows,
+                snapshot: serde_json::to_string(&aggregate)?,
+                last_sequence: last_sequence as i64,
+                snapshot_version: next_snapshot as i64,
+            })
             .await;
-        if let Err(e) = persisted {
+        if let Err(e) = appended {
             self.forget(&context.aggregate_id);
-            return Err(e.into());
+            return Err(match e {
+                AppendError::Conflict => AggregateError::AggregateConflict,
+                AppendError::Storage(m) => AggregateError::UserError(LedgerError::Storage(m)),
+            });
         }
         self.remember(&Ctx {
             aggregate_id: context.aggregate_id,
             aggregate,
-            current_sequence: context.current_sequence + envelopes.len(),
+            current_sequence: last_sequence,
             current_snapshot: Some(next_snapshot),
         });
         Ok(envelopes)

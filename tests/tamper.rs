@@ -30,17 +30,13 @@ fn caught(env: &Env, seq: u64, problem: &str) {
 }
 
 fn replace_in(env: &Env, seq: u64, from: &str, to: &str) {
-    // PostgreSQL stores the payload as jsonb text: `"key": "value"`.
-    let spaced = |s: &str| {
-        if env.kind == Kind::Postgres {
-            s.replace("\":\"", "\": \"")
-        } else {
-            s.to_string()
-        }
-    };
-    let (from, to) = (spaced(from), spaced(to));
+    // The stored text may be compact (`"key":"value"`, how Waymark writes it) or
+    // spaced (`"key": "value"`, jsonb's text form): edit whichever is there.
+    let spaced = |s: &str| s.replace("\":\"", "\": \"");
     let col = env.payload_text();
-    let new = env.as_json(&format!("replace({col}, '{from}', '{to}')"));
+    let once = format!("replace({col}, '{from}', '{to}')");
+    let both = format!("replace({once}, '{}', '{}')", spaced(from), spaced(to));
+    let new = env.as_json(&both);
     env.sql(&[&format!(
         "UPDATE events SET payload = {new} WHERE sequence = {seq}"
     )]);
