@@ -10,7 +10,7 @@ use crate::store::{ChainedEventStore, Clock};
 use crate::verify::{Problem, Replayer, Report};
 use cqrs_es::event_sink::EventSink;
 use cqrs_es::persist::ViewRepository;
-use cqrs_es::{Aggregate, AggregateContext, AggregateError, EventEnvelope, EventStore, Query};
+use cqrs_es::{Aggregate, AggregateContext, AggregateError, EventEnvelope, EventStore};
 use postgres_es::{PostgresEventRepository, PostgresViewRepository};
 use serde::Serialize;
 use sqlite_es::{SqliteEventRepository, SqliteViewRepository};
@@ -27,6 +27,25 @@ use waymark_projections::{HistoryFilter, HistoryRow, SeasonReview, Status, Statu
 /// How many times a write is re-validated and re-chained after losing the race for
 /// the next `seq` before it gives up with `Error::Conflict`.
 const MAX_ATTEMPTS: u32 = 200;
+
+/// Where rule 7 (no replayed signature) is checked on a try at recording.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Rule7 {
+    /// By the rules, through the signature index, before the commit.
+    InRules,
+    /// By the commit itself, which writes nothing if a signature is recorded.
+    AtCommit,
+}
+
+/// The signature index of a try whose commit checks rule 7 (see `Rule7::AtCommit`).
+struct CheckedAtCommit;
+
+#[async_trait::async_trait]
+impl crate::aggregate::SignatureIndex for CheckedAtCommit {
+    async fn seq_of(&self, _: &str, _: &str) -> std::result::Result<Option<u64>, String> {
+        Ok(None)
+    }
+}
 
 /// What a successful commit gives back: each event's place, and the envelopes for
 /// the read models.
@@ -118,8 +137,11 @@ pub struct Waymark<R: FromDb> {
     repo: Arc<R>,
     store: ChainedEventStore<R>,
     services: LedgerServices,
+    /// The same services with rule 7 left to the commit (`Db::append` refuses a
+    /// batch holding a recorded signature): a writer's first try skips a round trip.
+    deferred: LedgerServices,
     read_models: Arc<ReadModels<R::Views>>,
-    query: ReadModelQuery<R::Views>,
+    dispatcher: crate::dispatch::Dispatcher<ReadModelQuery<R::Views>>,
 }
 
 fn storage_err(e: AggregateError<LedgerError>) -> Error {
@@ -145,10 +167,13 @@ impl<R: FromDb> Waymark<R> {
         let repo = Arc::new(repo);
         let read_models = Arc::new(ReadModels::new(read_db, views));
         Ok(Waymark {
-            query: ReadModelQuery::new(read_models.clone()),
+            dispatcher: crate::dispatch::Dispatcher::new(ReadModelQuery::new(read_models.clone())),
             read_models,
             services: LedgerServices {
                 signatures: Arc::new(db.clone()),
+            },
+            deferred: LedgerServices {
+                signatures: Arc::new(CheckedAtCommit),
             },
             store: ChainedEventStore::new(repo.clone(), db.clone(), clock),
             repo,
@@ -161,11 +186,13 @@ impl<R: FromDb> Waymark<R> {
     /// the statements and chains them again; signatures do not depend on the position,
     /// so nothing is re-signed. This is `CqrsFramework::execute_with_metadata`, written
     /// out because that returns `()` and callers need the events' `seq` and `hash`.
+    /// It returns once the events are committed; the read models are updated right
+    /// after, in the background (see `settle`).
     pub async fn record(&self, ledger: &str, statements: Vec<Signed>) -> Result<Vec<Recorded>> {
         // Optimistic first: a writer alone pays no lock. Only after losing a race
         // does it queue on the writer lock, so that contending writers take turns
         // instead of retrying against each other.
-        let recorded = match self.attempt(ledger, &statements).await? {
+        let recorded = match self.attempt(ledger, &statements, Rule7::AtCommit).await? {
             Some(done) => done,
             None => {
                 let lock = self.db.writer_lock(ledger).await?;
@@ -174,22 +201,23 @@ impl<R: FromDb> Waymark<R> {
                 recorded?
             }
         };
-        // After the lock: the read models are idempotent and catch up on their own.
-        self.dispatch(ledger, &recorded.1).await;
+        // The read models follow in the background, in commit order (`settle`).
+        self.dispatcher.send(ledger, recorded.1);
         Ok(recorded.0)
     }
 
-    async fn dispatch(&self, ledger: &str, envelopes: &[EventEnvelope<Ledger>]) {
-        if !envelopes.is_empty() {
-            self.query.dispatch(ledger, envelopes).await;
-        }
+    /// Waits until the read-model updates of every `record` so far are done. Reads
+    /// do not need this (they catch up from the events themselves); a process that
+    /// is about to exit does, or the next reader does that work.
+    pub async fn settle(&self) {
+        self.dispatcher.settle().await;
     }
 
     async fn record_locked(&self, ledger: &str, statements: Vec<Signed>) -> Result<Committed> {
         let mut attempt = 1;
         loop {
             attempt += 1;
-            if let Some(done) = self.attempt(ledger, &statements).await? {
+            if let Some(done) = self.attempt(ledger, &statements, Rule7::InRules).await? {
                 return Ok(done);
             }
             if attempt >= MAX_ATTEMPTS {
@@ -204,7 +232,16 @@ impl<R: FromDb> Waymark<R> {
 
     /// One try at recording the batch: `Ok(None)` when another writer took the next
     /// `seq` first (an optimistic-lock conflict; nothing of this batch is stored).
-    async fn attempt(&self, ledger: &str, statements: &[Signed]) -> Result<Option<Committed>> {
+    async fn attempt(
+        &self,
+        ledger: &str,
+        statements: &[Signed],
+        rule7: Rule7,
+    ) -> Result<Option<Committed>> {
+        let services = match rule7 {
+            Rule7::InRules => &self.services,
+            Rule7::AtCommit => &self.deferred,
+        };
         // The aggregate this process committed last, unchecked: if it is stale, the
         // commit cannot succeed (its next `seq` is taken), and a rejection is only
         // believed once the rules said so against the stored head.
@@ -218,7 +255,7 @@ impl<R: FromDb> Waymark<R> {
                 ledger: ledger.to_string(),
                 statements: statements.to_vec(),
             };
-            match ctx.aggregate().handle(command, &self.services, &sink).await {
+            match ctx.aggregate().handle(command, services, &sink).await {
                 Ok(()) => break sink,
                 Err(LedgerError::Rejected { .. }) if !checked => {
                     self.store.forget(ledger);
@@ -244,15 +281,11 @@ impl<R: FromDb> Waymark<R> {
                     .collect();
                 Ok(Some((recorded, envelopes)))
             }
-            Err(AggregateError::AggregateConflict) => {
-                // sqlite-es and postgres-es commit the events before they find the
-                // snapshot row moved on, and then report a conflict: the batch may
-                // be recorded after all. It is, exactly when its first signature is.
-                Ok(self
-                    .already_recorded(ledger, statements)
-                    .await?
-                    .map(|done| (done, Vec::new())))
-            }
+            // Nothing was written (the append is all or nothing): another writer
+            // took the next `seq`, or, when rule 7 was left to the commit, one of
+            // these signatures is recorded already. The caller tries again under
+            // the writer lock, with rule 7 in the rules, which tells the two apart.
+            Err(AggregateError::AggregateConflict) => Ok(None),
             Err(e) => Err(storage_err(e)),
         }
     }
@@ -278,46 +311,6 @@ impl<R: FromDb> Waymark<R> {
             .map_err(storage_err)?;
         self.store.remember(&ctx);
         Ok(ctx)
-    }
-
-    /// If this batch is in the ledger (its statements are recorded together or not at
-    /// all), where it is.
-    async fn already_recorded(
-        &self,
-        ledger: &str,
-        statements: &[Signed],
-    ) -> Result<Option<Vec<Recorded>>> {
-        let Some(first) = statements.first() else {
-            return Ok(None);
-        };
-        let seq = self
-            .services
-            .signatures
-            .seq_of(ledger, &first.sig)
-            .await
-            .map_err(|e| Error::Storage(StorageError(e)))?;
-        let Some(seq) = seq else { return Ok(None) };
-        let rows = self
-            .repo
-            .get_last_events::<Ledger>(ledger, seq as usize - 1)
-            .await
-            .map_err(|e| Error::Storage(StorageError(e.to_string())))?;
-        let mut out = Vec::with_capacity(statements.len());
-        for (row, signed) in rows.into_iter().zip(statements) {
-            let e = Event::from_value(&row.payload).map_err(|m| Error::Storage(StorageError(m)))?;
-            if e.sig != signed.sig {
-                return Err(Error::Storage(StorageError(format!(
-                    "seq {} is not the statement this batch recorded",
-                    e.seq
-                ))));
-            }
-            out.push(Recorded {
-                seq: e.seq,
-                hash: e.hash(),
-                event_type: e.statement.event_type().as_str().into(),
-            });
-        }
-        Ok(Some(out))
     }
 
     /// The aggregate at the head (from the snapshot, not a replay); fails for an
@@ -770,6 +763,7 @@ impl<R: FromDb> Waymark<R> {
         ledger: &str,
         progress: &mut dyn FnMut(u64, u64),
     ) -> Result<RebuildReport> {
+        self.settle().await;
         self.read_models.rebuild(ledger, progress).await
     }
 }

@@ -418,16 +418,19 @@ async fn run(cli: Cli) -> Result<i32> {
         db.close().await;
         return served.map(|()| 0);
     }
+    // Every command waits for the read models of what it recorded before exiting.
     let code = match &db {
         Db::Sqlite(_) => {
-            Session::<SqliteEventRepository>::new(&cli, db.clone())?
-                .run(&cli.command)
-                .await
+            let s = Session::<SqliteEventRepository>::new(&cli, db.clone())?;
+            let code = s.run(&cli.command).await;
+            s.w.settle().await;
+            code
         }
         Db::Postgres(_) => {
-            Session::<PostgresEventRepository>::new(&cli, db.clone())?
-                .run(&cli.command)
-                .await
+            let s = Session::<PostgresEventRepository>::new(&cli, db.clone())?;
+            let code = s.run(&cli.command).await;
+            s.w.settle().await;
+            code
         }
     };
     db.close().await;

@@ -220,6 +220,13 @@ pub struct Append<'a> {
     pub snapshot_version: i64,
 }
 
+impl Append<'_> {
+    /// The batch's signatures (rule 7: none may be recorded already).
+    fn sigs(&self) -> Vec<&str> {
+        self.events.iter().map(|e| e.sig.as_str()).collect()
+    }
+}
+
 /// An event row as sqlite-es and postgres-es lay it out.
 #[derive(Debug)]
 pub struct AppendEvent {
@@ -229,12 +236,15 @@ pub struct AppendEvent {
     /// JSON text of the event (its canonical bytes) and of the row's metadata.
     pub payload: String,
     pub metadata: String,
+    /// The event's signature, for rule 7 at commit.
+    pub sig: String,
 }
 
 /// Why an append did not happen.
 #[derive(Debug)]
 pub enum AppendError {
-    /// Another writer took the next `seq` or moved the snapshot on; nothing written.
+    /// Another writer took the next `seq` or moved the snapshot on, or a signature
+    /// of the batch is recorded already (rule 7); nothing written.
     Conflict,
     Storage(String),
 }
@@ -261,16 +271,23 @@ impl Db {
     pub async fn append(&self, a: &Append<'_>) -> Result<(), AppendError> {
         match self {
             Db::Postgres(p) => {
+                // Rule 7 in the same statement: one index probe per signature (see
+                // `recorded_among`), and the snapshot moves only if none is found.
                 let snap = if a.snapshot_version == 1 {
                     "INSERT INTO snapshots (aggregate_type, aggregate_id, last_sequence, current_snapshot, payload)
-                     VALUES ('Ledger', $1, $2, $3, $4::json) ON CONFLICT DO NOTHING RETURNING 1"
+                     SELECT 'Ledger', $1, $2, $3, $4::json WHERE NOT EXISTS (SELECT 1 FROM dup)
+                     ON CONFLICT DO NOTHING RETURNING 1"
                 } else {
                     "UPDATE snapshots SET last_sequence = $2, current_snapshot = $3, payload = $4::json
                      WHERE aggregate_type = 'Ledger' AND aggregate_id = $1 AND current_snapshot = $3 - 1
+                       AND NOT EXISTS (SELECT 1 FROM dup)
                      RETURNING 1"
                 };
                 let sql = format!(
-                    "WITH snap AS ({snap})
+                    "WITH dup AS (SELECT 1 FROM unnest($10::text[]) AS q(sig) CROSS JOIN LATERAL (
+                       SELECT 1 FROM events e WHERE e.aggregate_type = 'Ledger'
+                         AND e.aggregate_id = $1 AND (e.payload->>'sig') = q.sig LIMIT 1) hit),
+                     snap AS ({snap})
                      INSERT INTO events (aggregate_type, aggregate_id, sequence, event_type, event_version, payload, metadata)
                      SELECT 'Ledger', $1, v.s, v.et, v.ev, v.p::json, v.m::json
                      FROM unnest($5::bigint[], $6::text[], $7::text[], $8::text[], $9::text[]) AS v(s, et, ev, p, m)
@@ -289,6 +306,7 @@ impl Db {
                     .bind(col(|e| &e.event_version))
                     .bind(col(|e| &e.payload))
                     .bind(col(|e| &e.metadata))
+                    .bind(a.sigs())
                     .execute(p)
                     .await
                     .map_err(append_error)?;
@@ -317,6 +335,19 @@ impl Db {
                 if moved.rows_affected() != 1 {
                     return Err(AppendError::Conflict);
                 }
+                // Rule 7 inside the transaction. The snapshot was written first, so this
+                // transaction holds SQLite's write lock already: a read before the
+                // first write would make the write fail (SQLITE_BUSY) when another
+                // writer commits in between, instead of waiting for it.
+                for chunk in a.sigs().chunks(500) {
+                    let found = sqlite_recorded_among(&mut tx, a.ledger, chunk)
+                        .await
+                        .map_err(append_error)?;
+                    if !found.is_empty() {
+                        return Err(AppendError::Conflict);
+                    }
+                }
+
                 // 7 parameters a row, well under SQLite's 32,766.
                 for chunk in a.events.chunks(1000) {
                     let mut q = sqlx::QueryBuilder::new(
@@ -478,19 +509,10 @@ impl SignatureIndex for Db {
         let mut found = HashSet::new();
         for chunk in sigs.chunks(500) {
             let rows: Result<Vec<String>, sqlx::Error> = match self {
-                Db::Sqlite(p) => {
-                    let mut q = sqlx::QueryBuilder::new(
-                        "SELECT json_extract(payload, '$.sig') FROM events WHERE aggregate_type = 'Ledger' AND aggregate_id = ",
-                    );
-                    q.push_bind(ledger)
-                        .push(" AND json_extract(payload, '$.sig') IN (");
-                    let mut list = q.separated(", ");
-                    for s in chunk {
-                        list.push_bind(*s);
-                    }
-                    q.push(")");
-                    q.build_query_scalar().fetch_all(p).await
-                }
+                Db::Sqlite(p) => match p.acquire().await {
+                    Ok(mut conn) => sqlite_recorded_among(&mut conn, ledger, chunk).await,
+                    Err(e) => Err(e),
+                },
                 // One index probe per signature, whatever the planner believes of
                 // the ledger's size: with an IN list or `= ANY`, a generic plan
                 // built on statistics from when the ledger was small scans every
@@ -514,6 +536,25 @@ impl SignatureIndex for Db {
         }
         Ok(found)
     }
+}
+
+/// Which of `sigs` (at most 500) are recorded in `ledger`, on SQLite.
+async fn sqlite_recorded_among(
+    conn: &mut sqlx::SqliteConnection,
+    ledger: &str,
+    sigs: &[&str],
+) -> Result<Vec<String>, sqlx::Error> {
+    let mut q = sqlx::QueryBuilder::new(
+        "SELECT json_extract(payload, '$.sig') FROM events WHERE aggregate_type = 'Ledger' AND aggregate_id = ",
+    );
+    q.push_bind(ledger)
+        .push(" AND json_extract(payload, '$.sig') IN (");
+    let mut list = q.separated(", ");
+    for s in sigs {
+        list.push_bind(*s);
+    }
+    q.push(")");
+    q.build_query_scalar().fetch_all(conn).await
 }
 
 /// The repositories this crate runs on, built from a connected pool.

@@ -163,6 +163,7 @@ async fn build<R: FromDb>(cli: &Cli, db: Db, keys_dir: PathBuf) -> Result<i32> {
         })?;
     }
 
+    w.settle().await;
     let status = w.status(LEDGER, None).await?;
     let report = w.verify(LEDGER).await?;
     if cli.json {

@@ -13,6 +13,7 @@
 //!   export, verify.
 //! - `read_model` — the stored read models (status view, audit trail, status
 //!   checkpoints) as a cqrs-es `Query` over the view repositories.
+//! - `dispatch` — the read models' updates after a commit, in the background.
 //! - `publish` — the files of `publish DIR` for static hosting.
 //! - `tree` — the Merkle tree read back from the nodes kept in each event row.
 //! - `verify` — the pure chain replayer behind `verify`.
@@ -34,6 +35,7 @@ mod cli;
 mod dashboard;
 mod db;
 mod demo;
+mod dispatch;
 mod error;
 mod framework;
 mod keys;

@@ -163,10 +163,14 @@ pub async fn run(
         .local_addr()
         .map_err(|e| Error::Storage(crate::error::StorageError(format!("listener: {e}"))))?;
     tracing::info!(%addr, "waymark serving");
-    axum::serve(listener, router(Arc::new(app)))
+    let app = Arc::new(app);
+    let served = axum::serve(listener, router(app.clone()))
         .with_graceful_shutdown(shutdown)
         .await
-        .map_err(|e| Error::Storage(crate::error::StorageError(format!("server: {e}"))))
+        .map_err(|e| Error::Storage(crate::error::StorageError(format!("server: {e}"))));
+    // The read models of the last writes, before the process goes.
+    with_waymark!(&app.backend, w => w.settle().await);
+    served
 }
 
 /// Every route, with the body limit, the timeout and request tracing.

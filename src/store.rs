@@ -199,6 +199,7 @@ impl<R: PersistedEventRepository> EventStore<Ledger> for ChainedEventStore<R> {
                 event_version: event.statement.version.clone(),
                 payload: String::from_utf8_lossy(&leaf).into_owned(),
                 metadata: serde_json::to_string(&meta)?,
+                sig: event.sig.clone(),
             });
             envelopes.push(EventEnvelope {
                 aggregate_id: context.aggregate_id.clone(),

@@ -85,6 +85,8 @@ async fn write<R: FromDb>(db: Db, keys: &str, me: &str, count: usize) {
             }
         }
     }
+    // Before exiting, the read models of what this writer recorded.
+    w.settle().await;
 }
 
 fn eight_writers_record_every_acknowledged_statement_exactly_once(kind: Kind) {
