@@ -132,20 +132,8 @@ impl Gen {
         let layers = ["tech", "gov"];
         let phases = ["A", "B", "C"];
         let framework = writer::framework("bench", "Benchmark framework", &layers, &phases);
-        let opened = Payload::LedgerOpened(LedgerOpened {
-            title: "bench".into(),
-            origin: "waymark.bench/bench".into(),
-            log_key: verifier_key(
-                "waymark.bench/bench",
-                &SigningKey::from_bytes(&[3; 32]).verifying_key(),
-            ),
-            founder: Founder {
-                actor: "founder".into(),
-                name: "Founder".into(),
-                public_key: encode_public_key(&self.founder.verifying_key()),
-            },
-            framework,
-        });
+        let opened =
+            writer::ledger_opened("bench", "waymark.bench/bench", &self.founder, framework);
         let mut out = vec![self.sign(opened)];
         for i in 0..MILESTONES {
             let p = Payload::MilestoneDefined(MilestoneDefined {

@@ -3,16 +3,15 @@
 //! the chain (`seq`, `prev`, `recorded_at`) when it commits.
 
 use crate::rules::{Rejection, Rule};
-use crate::state::LedgerState;
+use crate::state::{KeyHints, LedgerState};
 use async_trait::async_trait;
 use cqrs_es::event_sink::EventSink;
 use cqrs_es::{Aggregate, DomainEvent};
-use ed25519_dalek::VerifyingKey;
 use serde::{Deserialize, Serialize};
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, OnceLock};
-use waymark_events::{decode_public_key, verify_canonical_with, Event, Frontier, Hash, Statement};
+use waymark_events::{Event, Frontier, Hash, Statement};
 
 /// A statement with its signature, as an actor hands it to the recorder.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -206,8 +205,8 @@ struct Preverifier {
 
 struct Jobs {
     statements: Arc<[Signed]>,
-    /// The key each actor signs with as the batch starts, decoded once per actor.
-    keys: HashMap<String, (String, Option<VerifyingKey>)>,
+    /// The key each actor signs with as the batch starts.
+    keys: KeyHints,
     done: Vec<OnceLock<Option<String>>>,
     next: AtomicUsize,
 }
@@ -228,15 +227,7 @@ impl Jobs {
             }
         }
         let answer = Answer(cell);
-        let verified = self
-            .keys
-            .get(&s.statement.actor)
-            .and_then(|(key, decoded)| {
-                let decoded = decoded.as_ref()?;
-                verify_canonical_with(&s.statement.canonical(), &s.sig, decoded)
-                    .ok()
-                    .map(|()| key.clone())
-            });
+        let verified = self.keys.verified_with(&s.statement, &s.sig);
         let _ = answer.0.set(verified);
         true
     }
@@ -246,18 +237,14 @@ impl Preverifier {
     fn start(state: &LedgerState, statements: &Arc<[Signed]>) -> Preverifier {
         let n = statements.len();
         let parallel = n >= PREVERIFY_FROM;
-        let keys = if parallel {
-            statements
-                .iter()
-                .filter_map(|s| {
-                    let key = state.current_key(&s.statement.actor)?;
-                    let decoded = decode_public_key(key).ok();
-                    Some((s.statement.actor.clone(), (key.to_string(), decoded)))
-                })
-                .collect()
-        } else {
-            HashMap::new()
-        };
+        let mut keys = KeyHints::default();
+        if parallel {
+            for s in statements.iter() {
+                if let Some(key) = state.current_key(&s.statement.actor) {
+                    keys.insert(&s.statement.actor, key);
+                }
+            }
+        }
         let jobs = Arc::new(Jobs {
             statements: statements.clone(),
             keys,

@@ -28,6 +28,7 @@
 //! nodes, and the artifacts (capped at [`MAX_DOC_BYTES`]).
 
 use crate::error::{Error, Result, StorageError};
+use crate::state::KeyHints;
 use crate::verify::{Problem, ReplayIndex, Replayer, Report};
 use serde_json::Value;
 use std::collections::hash_map::RandomState;
@@ -461,15 +462,7 @@ fn prepare(
             format!("line {position}: hash {claimed}, but SHA-256(0x00 || JCS(event)) is {hash}"),
         ));
     }
-    let verified_with = hints
-        .get(&event.statement.actor)
-        .and_then(|(key, decoded)| {
-            let decoded = decoded.as_ref()?;
-            let jcs = event.statement.canonical();
-            waymark_events::verify_canonical_with(&jcs, &event.sig, decoded)
-                .ok()
-                .map(|()| key.clone())
-        });
+    let verified_with = hints.verified_with(&event.statement, &event.sig);
     Ok(Prepared {
         event,
         hash,
@@ -477,22 +470,16 @@ fn prepare(
     })
 }
 
-/// The key each actor signs with, as the lines read so far say: a hint for
-/// preparing signatures ahead of the replay, never trusted (the replay checks any
-/// signature again unless rule 1 asks for that very key).
-type KeyHints = std::collections::HashMap<String, (String, Option<ed25519_dalek::VerifyingKey>)>;
-
+/// Learns from the log, as it is read ahead, the key each actor signs with (a hint
+/// only: the replay checks again under any other key).
 fn learn_keys(hints: &mut KeyHints, event: &Event) {
     use waymark_events::Payload;
-    let (actor, key) = match &event.statement.payload {
-        Payload::LedgerOpened(p) => (&p.founder.actor, &p.founder.public_key),
-        Payload::ActorRegistered(p) => (&p.actor, &p.public_key),
-        Payload::ActorKeyRotated(p) => (&p.actor, &p.public_key),
-        _ => return,
-    };
-    // Decoded once per key, not once per signature.
-    let decoded = waymark_events::decode_public_key(key).ok();
-    hints.insert(actor.clone(), (key.clone(), decoded));
+    match &event.statement.payload {
+        Payload::LedgerOpened(p) => hints.insert(&p.founder.actor, &p.founder.public_key),
+        Payload::ActorRegistered(p) => hints.insert(&p.actor, &p.public_key),
+        Payload::ActorKeyRotated(p) => hints.insert(&p.actor, &p.public_key),
+        _ => {}
+    }
 }
 
 type PreparedLine = Option<Result<Prepared, (&'static str, String)>>;
@@ -520,7 +507,7 @@ fn read_ahead(
 ) -> Result<()> {
     let file = File::open(path).map_err(|e| io_error(path, e))?;
     let mut reader = BufReader::with_capacity(64 * 1024, file);
-    let mut hints = KeyHints::new();
+    let mut hints = KeyHints::default();
     let mut offset = 0u64;
     let mut position = 0u64;
     loop {

@@ -119,13 +119,9 @@ impl<I: ReplayIndex> Replayer<I> {
     }
 
     /// [`Replayer::step`] for a caller that has already recomputed the event's hash
-    /// (`event.hash()`) and compared it with the one it was given.
-    pub fn step_hashed(&mut self, position: u64, event: &Event, hash: Hash) -> Result<(), Problem> {
-        self.step_preverified(position, event, hash, None)
-    }
-
-    /// [`Replayer::step_hashed`] for an event whose signature was already checked
-    /// under `verified_with` (see `LedgerState::check_preverified`).
+    /// (`event.hash()`) and compared it with the one it was given, and may have
+    /// checked its signature under `verified_with` (see
+    /// `LedgerState::check_preverified`).
     pub fn step_preverified(
         &mut self,
         position: u64,

@@ -809,3 +809,60 @@ async fn a_batch_is_judged_in_order_and_fails_whole_naming_its_statement() {
         other => panic!("{other:?}"),
     }
 }
+
+/// A batch long enough that its signatures are checked ahead on other threads,
+/// under the keys actors hold as it starts: a key rotated inside the batch must
+/// still decide which signatures count, exactly as one by one.
+fn toggles(k: std::ops::Range<usize>, signer: &SigningKey) -> Vec<Signed> {
+    k.map(|i| {
+        let (from, to) = if i % 2 == 0 {
+            ("not_started", "in_progress")
+        } else {
+            ("in_progress", "not_started")
+        };
+        let payload = Payload::MilestoneStatusChanged(MilestoneStatusChanged {
+            id: "M1".into(),
+            from: from.into(),
+            to: to.into(),
+            reason: format!("toggle {i}"),
+            evidence: vec![],
+            effective_on: None,
+        });
+        signed_with("bob", signer, payload)
+    })
+    .collect()
+}
+
+#[tokio::test]
+async fn a_key_rotated_inside_a_long_batch_decides_which_signatures_count() {
+    let rotate = sign_as(
+        "alice",
+        Payload::ActorKeyRotated(ActorKeyRotated {
+            actor: "bob".into(),
+            public_key: encode_public_key(&key(77).verifying_key()),
+        }),
+    );
+    // Old key before the rotation, new key after: all 25 recorded.
+    let mut good = toggles(0..12, &key(3));
+    good.push(rotate.clone());
+    good.extend(toggles(12..24, &key(77)));
+    let events = when_batch(base(), good).await.expect("the whole batch");
+    assert_eq!(events.len(), 25);
+
+    // The old key after the rotation (it verified under the key bob held as the
+    // batch started): refused, at its own index.
+    let mut bad = toggles(0..12, &key(3));
+    bad.push(rotate);
+    bad.extend(toggles(12..14, &key(77)));
+    bad.extend(toggles(14..24, &key(3)));
+    match when_batch(base(), bad).await {
+        Err(LedgerError::Rejected { index, rejection }) => {
+            assert_eq!(
+                (index, rejection.rule),
+                (15, Rule::Signature),
+                "{rejection}"
+            );
+        }
+        other => panic!("expected R1-signature at index 15, got {other:?}"),
+    }
+}

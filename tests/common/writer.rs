@@ -62,6 +62,27 @@ pub fn framework(id: &str, title: &str, layers: &[&str], phases: &[&str]) -> Fra
     }
 }
 
+/// `LedgerOpened` of a test or bench ledger: founder "founder", the log key from a
+/// fixed seed.
+pub fn ledger_opened(
+    title: &str,
+    origin: &str,
+    founder: &SigningKey,
+    framework: Framework,
+) -> Payload {
+    Payload::LedgerOpened(LedgerOpened {
+        title: title.into(),
+        origin: origin.into(),
+        log_key: verifier_key(origin, &SigningKey::from_bytes(&[3; 32]).verifying_key()),
+        founder: Founder {
+            actor: "founder".into(),
+            name: "Founder".into(),
+            public_key: encode_public_key(&founder.verifying_key()),
+        },
+        framework,
+    })
+}
+
 pub struct Writer {
     ledger: String,
     founder: SigningKey,
@@ -106,20 +127,12 @@ impl Writer {
 
     pub fn opening(&mut self) -> Vec<Signed> {
         let framework = framework("prop", "Property-test framework", &LAYERS, &PHASES);
-        let opened = Payload::LedgerOpened(LedgerOpened {
-            title: "prop".into(),
-            origin: format!("waymark.test/{}", self.ledger),
-            log_key: verifier_key(
-                &format!("waymark.test/{}", self.ledger),
-                &SigningKey::from_bytes(&[3; 32]).verifying_key(),
-            ),
-            founder: Founder {
-                actor: "founder".into(),
-                name: "Founder".into(),
-                public_key: encode_public_key(&self.founder.verifying_key()),
-            },
+        let opened = ledger_opened(
+            "prop",
+            &format!("waymark.test/{}", self.ledger),
+            &self.founder,
             framework,
-        });
+        );
         let reviewer = Payload::ActorRegistered(ActorRegistered {
             actor: "rev".into(),
             name: "Reviewer".into(),
