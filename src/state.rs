@@ -42,6 +42,8 @@ pub const STATUSES: [&str; 3] = ["not_started", "in_progress", "achieved"];
 pub const MAX_STRING_CHARS: usize = 4096;
 pub const MAX_EVIDENCE: usize = 16;
 pub const MAX_STATEMENT_BYTES: usize = 64 * 1024;
+/// SPEC v1.1 rule 8: an event's leaf bytes fit one C2SP tile entry (a 2-byte length).
+pub const MAX_LEAF_BYTES: usize = 65_535;
 
 /// Roles that may sign each type (SPEC section 5 table). `LedgerOpened` is the founder's.
 pub fn allowed_roles(t: EventType) -> &'static [&'static str] {
@@ -171,10 +173,84 @@ fn check_date(d: &str, field: &str) -> Result<(), Rejection> {
         return reject(
             Rule::Format,
             field,
-            format!("{d:?} is not a date YYYY-MM-DD"),
+            format!("{d:?} is not a real date YYYY-MM-DD with a year from 0001 to 9999"),
         );
     }
     Ok(())
+}
+
+/// The first string in `v` that holds U+0000, by its path (SPEC section 2 refuses it on
+/// every backend: PostgreSQL's jsonb cannot store it, SQLite can).
+fn nul_string(v: &Value, path: &str) -> Option<String> {
+    let at = |k: &str| {
+        if path.is_empty() {
+            k.to_string()
+        } else {
+            format!("{path}.{k}")
+        }
+    };
+    match v {
+        Value::String(s) if s.contains('\0') => Some(path.to_string()),
+        Value::Array(a) => a
+            .iter()
+            .enumerate()
+            .find_map(|(i, x)| nul_string(x, &format!("{path}[{i}]"))),
+        Value::Object(m) => m.iter().find_map(|(k, x)| {
+            if k.contains('\0') {
+                Some(at(k))
+            } else {
+                nul_string(x, &at(k))
+            }
+        }),
+        _ => None,
+    }
+}
+
+/// SPEC section 2's grammar of a statement's values, as far as the typed statement
+/// can break it: no U+0000 in any string, `issued_at` a timestamp, every date a real
+/// date. A statement that breaks it is refused as a format error (rule 0); an event
+/// that breaks it is `malformed` to every verifier, not a `rule_violation`.
+fn check_grammar(st: &Statement, value: &Value) -> Result<(), Rejection> {
+    if let Some(field) = nul_string(value, "") {
+        return reject(
+            Rule::Format,
+            field,
+            "U+0000 is not allowed in a string (SPEC section 2)",
+        );
+    }
+    if !is_timestamp(&st.issued_at) {
+        return reject(
+            Rule::Format,
+            "issued_at",
+            format!(
+                "{:?} is not a real UTC time YYYY-MM-DDTHH:MM:SS.ffffffZ (years 0001 to 9999, \
+                 no leap second)",
+                st.issued_at
+            ),
+        );
+    }
+    match &st.payload {
+        Payload::MilestoneStatusChanged(p) => match &p.effective_on {
+            Some(d) => check_date(d, "payload.effective_on"),
+            None => Ok(()),
+        },
+        Payload::SeasonOpened(p) => check_date(&p.starts_on, "payload.starts_on"),
+        Payload::SeasonReEvaluated(p) => check_date(&p.ends_on, "payload.ends_on"),
+        _ => Ok(()),
+    }
+}
+
+/// The length of an event's leaf bytes, `JCS(event)`, from its statement's JCS length:
+/// the event adds the members `"prev"` (64 hex digits), `"recorded_at"` (27
+/// characters), `"seq"` and `"sig"` to the statement's object, none of which JCS
+/// escapes.
+fn leaf_len(statement_jcs: usize, seq: u64, sig: &str) -> usize {
+    let member = |key: &str, value: usize| 1 + key.len() + 2 + 1 + value;
+    statement_jcs
+        + member("prev", 64 + 2)
+        + member("recorded_at", 27 + 2)
+        + member("seq", seq.to_string().len())
+        + member("sig", sig.len() + 2)
 }
 
 impl LedgerState {
@@ -211,17 +287,57 @@ impl LedgerState {
         sig: &str,
         verified_with: Option<&str>,
     ) -> Result<(), Rejection> {
+        self.judge(ledger, st, sig, verified_with)
+            .map_err(|(_, rejection)| rejection)
+    }
+
+    /// [`Self::check_preverified`], with the `problem` a verifier reports for the
+    /// refusal: `malformed` where the statement breaks SPEC section 2's grammar, the
+    /// rule's own problem otherwise.
+    pub fn judge(
+        &self,
+        ledger: &str,
+        st: &Statement,
+        sig: &str,
+        verified_with: Option<&str>,
+    ) -> Result<(), (&'static str, Rejection)> {
         let value = st.to_value();
         let jcs = canonical_value(&value);
+        let rule = |r: Rejection| (r.rule.problem(), r);
         let size = jcs.len();
         if size > MAX_STATEMENT_BYTES {
             return reject(
                 Rule::Limits,
                 "statement",
                 format!("{size} bytes exceeds {MAX_STATEMENT_BYTES}"),
+            )
+            .map_err(rule);
+        }
+        check_grammar(st, &value).map_err(|r| ("malformed", r))?;
+        self.check_rules(ledger, st, sig, verified_with, &value, &jcs)
+            .map_err(rule)
+    }
+
+    fn check_rules(
+        &self,
+        ledger: &str,
+        st: &Statement,
+        sig: &str,
+        verified_with: Option<&str>,
+        value: &Value,
+        jcs: &[u8],
+    ) -> Result<(), Rejection> {
+        let leaf = leaf_len(jcs.len(), self.next_seq(), sig);
+        if leaf > MAX_LEAF_BYTES {
+            return reject(
+                Rule::Limits,
+                "statement",
+                format!(
+                    "the event would have {leaf} leaf bytes, over {MAX_LEAF_BYTES} (one C2SP tile entry)"
+                ),
             );
         }
-        check_strings(&value, "")?;
+        check_strings(value, "")?;
         if st.ledger != ledger {
             return reject(
                 Rule::Signer,
@@ -236,16 +352,9 @@ impl LedgerState {
                 format!("version must be \"1\", got {:?}", st.version),
             );
         }
-        if !is_timestamp(&st.issued_at) {
-            return reject(
-                Rule::Format,
-                "issued_at",
-                format!("{:?} is not YYYY-MM-DDTHH:MM:SS.ffffffZ", st.issued_at),
-            );
-        }
         let key = self.check_signer(st)?;
         if verified_with != Some(key.as_str()) {
-            if let Err(e) = verify_canonical(&jcs, sig, &key) {
+            if let Err(e) = verify_canonical(jcs, sig, &key) {
                 return reject(Rule::Signature, "sig", e.to_string());
             }
         }
@@ -638,7 +747,6 @@ impl LedgerState {
                     }
                     _ => {}
                 }
-                check_date(&p.starts_on, "payload.starts_on")?;
                 for (i, f) in p.focus.iter().enumerate() {
                     self.milestone(f, &format!("payload.focus[{i}]"))
                         .or_else(|e| reject(Rule::Season, e.field, e.message))?;
@@ -656,7 +764,6 @@ impl LedgerState {
                         format!("the open season is {}, not {}", s.number, p.season),
                     );
                 }
-                check_date(&p.ends_on, "payload.ends_on")?;
                 if p.ends_on < s.starts_on {
                     return reject(
                         Rule::Season,
@@ -735,9 +842,6 @@ impl LedgerState {
                     format!("{e:?} is not an http:// or https:// URL"),
                 );
             }
-        }
-        if let Some(d) = &p.effective_on {
-            check_date(d, "payload.effective_on")?;
         }
         if p.to == "achieved" {
             let unmet: Vec<&str> = m

@@ -201,11 +201,11 @@ impl<I: ReplayIndex> Replayer<I> {
         } else {
             event.statement.ledger.clone()
         };
-        if let Err(r) =
+        if let Err((problem, r)) =
             self.state
-                .check_preverified(&ledger, &event.statement, &event.sig, verified_with)
+                .judge(&ledger, &event.statement, &event.sig, verified_with)
         {
-            return Err(bad(r.rule.problem(), r.to_string()));
+            return Err(bad(problem, r.to_string()));
         }
         if !self.sigs.insert_sig(position, &event.sig) {
             return Err(bad(

@@ -783,6 +783,51 @@ async fn strings_evidence_and_statements_have_size_limits() {
     rejected(when(base(), "alice", big).await, Rule::Limits, "statement");
 }
 
+/// SPEC v1.1 rule 8: an event's leaf bytes are at most 65,535 (one C2SP tile entry),
+/// which binds before the 64 KiB statement limit does.
+#[tokio::test]
+async fn an_event_must_fit_one_tile_entry() {
+    let seq = base().len() as u64 + 1;
+    let leaf_len = |p: &Payload| {
+        let s = sign_as("bob", p.clone());
+        Event {
+            statement: s.statement,
+            seq,
+            prev: Hash::ZERO,
+            recorded_at: "2026-01-01T00:00:01.000000Z".into(),
+            sig: s.sig,
+        }
+        .leaf_bytes()
+        .len()
+    };
+    // Sixteen long evidence links, the last one cut to make the leaf `target` bytes.
+    let sized = |target: usize| {
+        let link = |n: usize| format!("https://x.org/{}", "a".repeat(n - 14));
+        let mut p = MilestoneStatusChanged {
+            id: "M1".into(),
+            from: "not_started".into(),
+            to: "in_progress".into(),
+            reason: "r".into(),
+            evidence: (0..16).map(|_| link(4096)).collect(),
+            effective_on: None,
+        };
+        let over = leaf_len(&Payload::MilestoneStatusChanged(p.clone())) - target;
+        p.evidence[15] = link(4096 - over);
+        let p = Payload::MilestoneStatusChanged(p);
+        assert_eq!(leaf_len(&p), target);
+        p
+    };
+    let fits = sized(65_535);
+    assert!(sign_as("bob", fits.clone()).statement.canonical().len() < 64 * 1024);
+    accepted(when(base(), "bob", fits).await);
+    let msg = rejected(
+        when(base(), "bob", sized(65_536)).await,
+        Rule::Limits,
+        "statement",
+    );
+    assert!(msg.contains("65536 leaf bytes"), "{msg}");
+}
+
 // ---- Batches ----
 
 #[tokio::test]

@@ -51,27 +51,6 @@ fn events(env: &Env) -> Vec<(Event, Hash)> {
         .collect()
 }
 
-fn write_row(env: &Env, seq: u64, event: &Event, hash: &Hash, insert: bool) {
-    let payload = serde_json::to_string(&event.to_value())
-        .unwrap()
-        .replace('\'', "''");
-    let meta = format!("{{\"hash\":\"{hash}\"}}");
-    let (p, m) = (
-        env.as_json(&format!("'{payload}'")),
-        env.as_json(&format!("'{meta}'")),
-    );
-    if insert {
-        env.sql(&[&format!(
-            "INSERT INTO events (aggregate_type, aggregate_id, sequence, event_type, event_version, payload, metadata) VALUES ('Ledger', 'test', {seq}, '{}', '1', {p}, {m})",
-            event.statement.event_type()
-        )]);
-    } else {
-        env.sql(&[&format!(
-            "UPDATE events SET payload = {p}, metadata = {m} WHERE sequence = {seq}"
-        )]);
-    }
-}
-
 fn each_backend(f: impl Fn(Kind)) {
     f(Kind::Sqlite);
     f(Kind::Postgres);
@@ -142,7 +121,7 @@ fn a_forged_row_appended_is_caught_at_its_seq() {
             &forged.statement,
             &ed25519_dalek::SigningKey::from_bytes(&[66; 32]),
         );
-        write_row(&env, 16, &forged, &forged.hash(), true);
+        env.write_row(16, &forged, &forged.hash(), true);
         caught(&env, 16, "bad_signature");
     });
 }
@@ -160,7 +139,7 @@ fn a_replayed_row_appended_is_caught_at_its_seq() {
         replay.seq = 16;
         replay.prev = last_hash;
         replay.recorded_at = last.recorded_at.clone();
-        write_row(&env, 16, &replay, &replay.hash(), true);
+        env.write_row(16, &replay, &replay.hash(), true);
         caught(&env, 16, "rule_violation");
     });
 }
@@ -183,7 +162,7 @@ fn a_rewritten_time_with_a_recomputed_hash_is_caught_at_the_next_seq() {
         let mut e = all[6].0.clone();
         e.recorded_at = all[5].0.recorded_at.clone();
         assert_ne!(e.hash(), all[6].1);
-        write_row(&env, 7, &e, &e.hash(), false);
+        env.write_row(7, &e, &e.hash(), false);
         caught(&env, 8, "prev_mismatch");
     });
 }
@@ -214,7 +193,7 @@ fn a_status_change_written_around_the_rules_is_caught() {
         e.prev = last_hash;
         e.recorded_at = last.recorded_at.clone();
         e.sig = sign(&e.statement, &ed25519_dalek::SigningKey::from_bytes(&seed));
-        write_row(&env, 16, &e, &e.hash(), true);
+        env.write_row(16, &e, &e.hash(), true);
         let (_, report) = env.verify();
         assert!(
             report["detail"].as_str().unwrap().contains("R3-status"),

@@ -6,7 +6,8 @@ fn digits(s: &[u8]) -> bool {
     s.iter().all(u8::is_ascii_digit)
 }
 
-/// A calendar date `YYYY-MM-DD` that exists.
+/// A calendar date `YYYY-MM-DD` that exists in the proleptic Gregorian calendar, with a
+/// year from 0001 to 9999 (SPEC v1.1 section 2: chrono alone accepts year 0000).
 pub fn is_date(s: &str) -> bool {
     let b = s.as_bytes();
     b.len() == 10
@@ -15,11 +16,14 @@ pub fn is_date(s: &str) -> bool {
         && digits(&b[0..4])
         && digits(&b[5..7])
         && digits(&b[8..10])
+        && &b[0..4] != b"0000"
         && NaiveDate::parse_from_str(s, "%Y-%m-%d").is_ok()
 }
 
-/// A UTC timestamp with exactly six fraction digits: `2024-06-10T12:00:00.000000Z`.
-/// Strings of this form sort in time order, so the recorder compares them as text.
+/// A UTC timestamp with exactly six fraction digits: `2024-06-10T12:00:00.000000Z`, on a
+/// day [`is_date`] accepts, from 00:00:00 to 23:59:59 (no leap second: chrono's `%S`
+/// takes `60`, SPEC v1.1 section 2 does not). Strings of this form sort in time order,
+/// so the recorder compares them as text.
 pub fn is_timestamp(s: &str) -> bool {
     let b = s.as_bytes();
     // ASCII first: the slices below must fall on character boundaries (found by
@@ -35,6 +39,7 @@ pub fn is_timestamp(s: &str) -> bool {
         && [11..13, 14..16, 17..19, 20..26]
             .into_iter()
             .all(|r| digits(&b[r]))
+        && &b[17..19] < b"60"
         && chrono::NaiveTime::parse_from_str(&s[11..26], "%H:%M:%S%.6f").is_ok()
 }
 

@@ -73,7 +73,7 @@ fn members_are_ordered_by_utf16_code_units_not_code_points() {
 #[test]
 fn event_writers_equal_the_generic_canonical_writer() {
     use waymark_events::Event;
-    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/vectors");
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/vectors");
     let export = std::fs::read(dir.join("export.jsonl")).unwrap();
     let mut types = std::collections::BTreeSet::new();
     for line in export.split_inclusive(|b| *b == b'\n') {

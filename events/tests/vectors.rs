@@ -1,4 +1,4 @@
-//! Known-answer tests: `tests/vectors` (copied from shared/vectors) reproduced byte for byte.
+//! Known-answer tests: `tests/vectors` (the known-answer vectors of docs/SPEC.md) reproduced byte for byte.
 
 use base64::engine::general_purpose::STANDARD as B64;
 use base64::Engine;

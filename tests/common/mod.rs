@@ -191,6 +191,35 @@ impl Env {
         }
     }
 
+    /// Writes `event` as the stored row at `seq` (inserted, or replacing the row there),
+    /// with `hash` in its metadata: what someone with write access to the tables could do.
+    pub fn write_row(
+        &self,
+        seq: u64,
+        event: &waymark_events::Event,
+        hash: &waymark_events::Hash,
+        insert: bool,
+    ) {
+        let payload = serde_json::to_string(&event.to_value())
+            .unwrap()
+            .replace('\'', "''");
+        let meta = format!("{{\"hash\":\"{hash}\"}}");
+        let (p, m) = (
+            self.as_json(&format!("'{payload}'")),
+            self.as_json(&format!("'{meta}'")),
+        );
+        if insert {
+            self.sql(&[&format!(
+                "INSERT INTO events (aggregate_type, aggregate_id, sequence, event_type, event_version, payload, metadata) VALUES ('Ledger', 'test', {seq}, '{}', '1', {p}, {m})",
+                event.statement.event_type()
+            )]);
+        } else {
+            self.sql(&[&format!(
+                "UPDATE events SET payload = {p}, metadata = {m} WHERE sequence = {seq}"
+            )]);
+        }
+    }
+
     pub fn as_json(&self, expr: &str) -> String {
         match self.kind {
             Kind::Sqlite => expr.to_string(),

@@ -1,6 +1,6 @@
 """Known-answer tests for the independent Waymark verifier (run: python3 -m unittest discover -s tests/independent).
 
-Vectors: $WAYMARK_VECTORS if set, else <repo>/tests/vectors if present, else <repo>/../shared/vectors.
+Vectors: $WAYMARK_VECTORS if set, else <repo>/tests/vectors.
 """
 import base64
 import copy
@@ -25,9 +25,7 @@ REPO = HERE.parent.parent
 def vectors_dir():
     if os.environ.get("WAYMARK_VECTORS"):
         return Path(os.environ["WAYMARK_VECTORS"])
-    if (REPO / "tests" / "vectors" / "vectors.json").exists():
-        return REPO / "tests" / "vectors"
-    return (REPO / ".." / "shared" / "vectors").resolve()
+    return REPO / "tests" / "vectors"
 
 
 VEC = vectors_dir()
@@ -89,6 +87,19 @@ def defined(mid, deps=(), phase="A"):
 
 def status(mid, frm, to, evidence=("https://example.org/e",)):
     return {"id": mid, "from": frm, "to": to, "reason": "r", "evidence": list(evidence)}
+
+
+class TimeGrammar(unittest.TestCase):
+    """SPEC v1.1 section 2, on the table the Rust recorder and verifiers read too."""
+
+    def test_the_shared_table(self):
+        table = json.loads((REPO / "tests" / "vectors" / "time-grammar.json").read_text())
+        for kind, valid in (("timestamps", wv.valid_timestamp), ("dates", wv.valid_date)):
+            self.assertTrue(table[kind]["good"] and table[kind]["bad"])
+            for s in table[kind]["good"]:
+                self.assertTrue(valid(s), f"{kind}: {s!r} must be accepted")
+            for s in table[kind]["bad"]:
+                self.assertFalse(valid(s), f"{kind}: {s!r} must be refused")
 
 
 class KnownAnswers(unittest.TestCase):

@@ -35,6 +35,10 @@ URL_RE = re.compile(r"https?://[^\s/?#]+[^\s]*")
 ROLES = ("steward", "reviewer", "reporter")
 STATUSES = ("not_started", "in_progress", "achieved")
 MAX_INT, MAX_STR, MAX_EVIDENCE, MAX_STATEMENT = 2**53 - 1, 4096, 16, 64 * 1024
+MAX_LEAF = 65535            # v1.1 rule 8: an event's leaf bytes fit one C2SP tile entry
+# SPEC section 2's dates, by event type: checked with the grammar, ahead of the rules.
+DATE_FIELDS = {"MilestoneStatusChanged": "effective_on", "SeasonOpened": "starts_on",
+               "SeasonReEvaluated": "ends_on"}
 
 S, I = "string", "integer"   # payload shapes (SPEC section 5); a key ending in "?" is optional
 PAYLOADS = {
@@ -164,6 +168,20 @@ def check_shape(value, spec, path, strict_keys):
     if not ok:
         kind = spec if isinstance(spec, str) else "array" if isinstance(spec, list) else "object"
         raise Failure("malformed", f"{path} must be of JSON type {kind}")
+
+
+def find_nul(value, path):
+    """SPEC section 2: no string (value or key) may hold U+0000; raise Failure('malformed')."""
+    if type(value) is str:
+        if "\x00" in value:
+            raise Failure("malformed", f"{path}: U+0000 in a string (SPEC section 2)")
+    elif type(value) is list:
+        for i, item in enumerate(value):
+            find_nul(item, f"{path}[{i}]")
+    elif type(value) is dict:
+        for k, v in value.items():
+            find_nul(k, f"{path} key")
+            find_nul(v, f"{path}.{k}")
 
 
 def walk_limits(value, path):
@@ -393,6 +411,13 @@ class Replay:
         statement = {k: ev[k] for k in STATEMENT_KEYS}
         if len(jcs(statement)) > MAX_STATEMENT:
             self.violation(f"rule 8: statement is larger than {MAX_STATEMENT} bytes")
+        find_nul(ev, "event")
+        date_field = DATE_FIELDS.get(etype)
+        date = payload.get(date_field) if type(payload) is dict and date_field else None
+        if type(date) is str and not valid_date(date):
+            raise Failure("malformed", f"payload.{date_field} {date!r} is not a real YYYY-MM-DD date")
+        if len(jcs(ev)) > MAX_LEAF:
+            self.violation(f"rule 8: the event's leaf bytes are longer than {MAX_LEAF}")
         walk_limits(ev, "event")
         if ev["version"] != "1":
             self.violation(f"rule 1: version must be \"1\", got {ev['version']!r}")
