@@ -1,11 +1,15 @@
 #!/bin/sh
 # Regenerates the rendered examples in docs/ from the bundled demo history:
-#   docs/season-8-review.md, docs/season-8-review.html, docs/graph.svg, docs/graph.mmd
-# Usage (from the repository root): sh docs/regenerate.sh
+#   docs/season-8-review.md, docs/season-8-review.html, docs/graph.svg, docs/graph.mmd,
+#   and docs/dashboard.png (through tests/browser.rs, which needs what tools/test.sh installs).
+# Usage (from anywhere): sh docs/regenerate.sh        (honours CARGO_TARGET_DIR)
+# Nothing else writes these files: the test suite leaves docs/ untouched.
 set -eu
 root=$(cd "$(dirname "$0")/.." && pwd)
 cargo build --release --quiet --manifest-path "$root/Cargo.toml"
-waymark="$root/target/release/waymark"
+target="${CARGO_TARGET_DIR:-$root/target}"
+case "$target" in /*) ;; *) target="$root/$target" ;; esac
+waymark="$target/release/waymark"
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 cd "$work"
@@ -15,4 +19,7 @@ export WAYMARK_DB="sqlite://$work/waymark-demo.db"
 "$waymark" review 8 --format html --out "$root/docs/season-8-review.html"
 "$waymark" graph --format svg --out "$root/docs/graph.svg"
 "$waymark" graph --format mermaid --out "$root/docs/graph.mmd"
-echo "docs/ regenerated from the demo ledger (head: $("$waymark" --json status | grep -o '"seq": [0-9]*' | head -1))"
+unset WAYMARK_DB
+WAYMARK_REQUIRE_ALL=1 WAYMARK_SCREENSHOT="$root/docs/dashboard.png" \
+  cargo test --quiet --manifest-path "$root/Cargo.toml" --test browser >/dev/null
+echo "docs/ regenerated from the demo ledger (head: $("$waymark" --db "sqlite://$work/waymark-demo.db" --json status | grep -o '"seq": [0-9]*' | head -1))"

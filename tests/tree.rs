@@ -146,6 +146,9 @@ fn go(args: &[&str]) {
 }
 
 fn cli_artifacts_open_with_go_reference_code(kind: Kind) {
+    if !needs("Go with golang.org/x/mod", have_go(), GO_INSTALL) {
+        return;
+    }
     let env = Env::new(kind);
     env.history();
     let dir = env.dir.path();

@@ -25,6 +25,39 @@ macro_rules! on_both_backends {
     )*};
 }
 
+/// Whether a test may use an outside tool it needs. With the tool there: true. Without
+/// it: under `WAYMARK_REQUIRE_ALL=1` (the README's test command and CI) the test fails
+/// with the install command; otherwise it prints a visible `skipped: needs …` line
+/// (written to the process's stderr directly, so the test harness's capture does not
+/// hide it) and the caller returns.
+pub fn needs(what: &str, present: bool, install: &str) -> bool {
+    if present {
+        return true;
+    }
+    assert!(
+        std::env::var("WAYMARK_REQUIRE_ALL").as_deref() != Ok("1"),
+        "WAYMARK_REQUIRE_ALL=1 and this test needs {what} (install: {install})"
+    );
+    use std::io::Write;
+    let _ = writeln!(
+        std::io::stderr(),
+        "skipped: needs {what} (install: {install})"
+    );
+    false
+}
+
+/// Go and x/mod's sumdb packages, as Debian installs them (tests/go/run.sh).
+pub fn have_go() -> bool {
+    Command::new("go")
+        .arg("version")
+        .output()
+        .is_ok_and(|o| o.status.success())
+        && Path::new("/usr/share/gocode/src/golang.org/x/mod/sumdb/tlog").is_dir()
+        && Path::new("/usr/share/gocode/src/golang.org/x/mod/sumdb/note").is_dir()
+}
+
+pub const GO_INSTALL: &str = "apt-get install golang-go golang-golang-x-mod-dev";
+
 pub fn admin_url() -> String {
     std::env::var("DATABASE_URL")
         .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into())

@@ -12,7 +12,7 @@ optimism framework at 2024-06-01T12:00:00.000000Z, every framework milestone is 
 (status not_started, each layer in its first phase), and three actors are registered:
 foundation (steward, founder), reviewer (reviewer), reporter (reporter).
 
-Usage: python3 check_history.py [--frameworks DIR] [--history FILE]
+Usage: python3 tools/check_history.py [--frameworks DIR] [--history FILE]
 Exits 0 when everything holds; otherwise prints the first problem (with its line number)
 and exits 1. Standard library only (Python 3.11+ for tomllib).
 """
@@ -25,8 +25,8 @@ import sys
 import tomllib
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-DEFAULT_FRAMEWORKS = os.path.join(HERE, "..", "frameworks")
-DEFAULT_HISTORY = os.path.join(HERE, "optimism-history.jsonl")
+DEFAULT_FRAMEWORKS = os.path.join(HERE, "..", "src", "frameworks")
+DEFAULT_HISTORY = os.path.join(HERE, "..", "src", "demo", "optimism-history.jsonl")
 
 OPENED_AT = "2024-06-01T12:00:00.000000Z"
 ACTORS = {
