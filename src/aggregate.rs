@@ -2,8 +2,6 @@
 //! with the rules of [`LedgerState`]; the chained event store gives them their place in
 //! the chain (`seq`, `prev`, `recorded_at`) when it commits.
 
-use crate::rules::{Rejection, Rule};
-use crate::state::{KeyHints, LedgerState};
 use async_trait::async_trait;
 use cqrs_es::event_sink::EventSink;
 use cqrs_es::{Aggregate, DomainEvent};
@@ -11,6 +9,8 @@ use serde::{Deserialize, Serialize};
 use std::collections::HashSet;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, OnceLock};
+use waymark_core::{KeyHints, LedgerState};
+use waymark_core::{Rejection, Rule};
 use waymark_events::{Event, Frontier, Hash, Statement};
 
 /// A statement with its signature, as an actor hands it to the recorder.

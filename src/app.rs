@@ -5,9 +5,7 @@ use crate::aggregate::{Ledger, LedgerError, LedgerServices, Record, Signed};
 use crate::db::{Db, Repository};
 use crate::error::{Error, Result, StorageError};
 use crate::read_model::{LedgerView, ReadModelQuery, ReadModels, RebuildReport};
-use crate::state::LedgerState;
 use crate::store::{ChainedEventStore, Clock};
-use crate::verify::{Problem, Replayer, Report};
 use cqrs_es::event_sink::EventSink;
 use cqrs_es::persist::ViewRepository;
 use cqrs_es::{Aggregate, AggregateContext, AggregateError, EventEnvelope, EventStore};
@@ -17,6 +15,8 @@ use sqlite_es::{SqliteEventRepository, SqliteViewRepository};
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
+use waymark_core::LedgerState;
+use waymark_core::{Problem, Replayer, Report};
 use waymark_events::{
     consistency_nodes, consistency_proof_from, inclusion_nodes, inclusion_proof_from, root_from,
     root_nodes, sign_checkpoint, verifier_key, Checkpoint, ConsistencyProofDoc, Event, Frontier,

@@ -130,28 +130,7 @@ pub enum Command {
     Prove(ProveCmd),
     /// Verify from files only (no database): the export, streamed, and the snapshot,
     /// previous snapshot and proofs given
-    VerifyOffline {
-        /// The export (JSON Lines, SPEC section 7)
-        #[arg(long)]
-        log: PathBuf,
-        /// A snapshot bundle (SPEC section 8) to check against the log
-        #[arg(long)]
-        snapshot: Option<PathBuf>,
-        /// An earlier snapshot the log must extend (checked with a consistency proof
-        /// computed from the log)
-        #[arg(long)]
-        prev_snapshot: Option<PathBuf>,
-        /// The log key to trust (verifier string or a file holding it); default: the
-        /// one in LedgerOpened, trusted on first use
-        #[arg(long)]
-        key: Option<String>,
-        /// An inclusion proof (SPEC section 6) to check against the log
-        #[arg(long)]
-        inclusion: Option<PathBuf>,
-        /// A consistency proof (SPEC section 6) to check against the log
-        #[arg(long)]
-        consistency: Option<PathBuf>,
-    },
+    VerifyOffline(waymark_core::VerifyOfflineArgs),
     /// Verify, then write the export, checkpoint, snapshot and the consistency proof
     /// from the snapshot already in DIR, for a static web host
     Publish { dir: PathBuf },
@@ -381,28 +360,8 @@ async fn run(cli: Cli) -> Result<i32> {
     if matches!(cli.command, Command::Demo) {
         return crate::demo::run(&cli).await;
     }
-    if let Command::VerifyOffline {
-        log,
-        snapshot,
-        prev_snapshot,
-        key,
-        inclusion,
-        consistency,
-    } = &cli.command
-    {
-        let outcome = crate::offline::verify_offline(&crate::offline::OfflineInputs {
-            log: log.clone(),
-            snapshot: snapshot.clone(),
-            prev_snapshot: prev_snapshot.clone(),
-            key: key.clone(),
-            inclusion: inclusion.clone(),
-            consistency: consistency.clone(),
-        })?;
-        for w in &outcome.warnings {
-            eprintln!("waymark: warning: {w}");
-        }
-        print_report(&outcome.report, cli.json);
-        return Ok(if outcome.report.ok { 0 } else { 3 });
+    if let Command::VerifyOffline(args) = &cli.command {
+        return Ok(waymark_core::run_verify_offline(args, cli.json)?);
     }
     if let Some(server) = &cli.server {
         return crate::remote::run(&cli, server).await;
@@ -639,11 +598,9 @@ impl<'a, R: FromDb> Session<'a, R> {
                 }
                 Ok(0)
             }
-            Command::Demo | Command::VerifyOffline { .. } | Command::Serve { .. } => {
-                Err(Error::Usage(
-                    "demo, verify-offline and serve are handled before a session opens".into(),
-                ))
-            }
+            Command::Demo | Command::VerifyOffline(_) | Command::Serve { .. } => Err(Error::Usage(
+                "demo, verify-offline and serve are handled before a session opens".into(),
+            )),
         }
     }
 
@@ -703,7 +660,7 @@ pub(crate) trait Writer {
     /// The ledger: `--ledger`, or the only one there is.
     async fn ledger(&self) -> Result<String>;
     /// The rule state at the head.
-    async fn state(&self, ledger: &str) -> Result<crate::state::LedgerState>;
+    async fn state(&self, ledger: &str) -> Result<waymark_core::LedgerState>;
     /// Records statements, all or none (`line` of a rejection: 1-based index).
     async fn record(&self, ledger: &str, statements: Vec<Signed>) -> Result<Vec<Recorded>>;
 
@@ -828,7 +785,7 @@ pub(crate) trait Writer {
             .ledger
             .clone()
             .ok_or_else(|| Error::Usage("init needs --ledger ID".into()))?;
-        let loaded = crate::framework::load(&a.framework)?;
+        let loaded = waymark_core::load_framework(&a.framework)?;
         let founder_key = self
             .keys()
             .load_or_create(&self.keys().actor_path(&a.founder))?
@@ -982,8 +939,8 @@ pub(crate) trait Writer {
                     .map(|m| m.status.clone())
                     .ok_or_else(|| Error::Rejected {
                         line: None,
-                        rejection: crate::rules::Rejection {
-                            rule: crate::rules::Rule::Milestone,
+                        rejection: waymark_core::Rejection {
+                            rule: waymark_core::Rule::Milestone,
                             field: "payload.id".into(),
                             message: format!("milestone {id:?} is not defined"),
                         },
@@ -1071,7 +1028,7 @@ impl<R: FromDb> Writer for Session<'_, R> {
     async fn ledger(&self) -> Result<String> {
         Session::ledger(self).await
     }
-    async fn state(&self, ledger: &str) -> Result<crate::state::LedgerState> {
+    async fn state(&self, ledger: &str) -> Result<waymark_core::LedgerState> {
         self.w.state(ledger).await
     }
     async fn record(&self, ledger: &str, statements: Vec<Signed>) -> Result<Vec<Recorded>> {
@@ -1101,16 +1058,16 @@ pub(crate) fn parse_apply_lines(text: &[u8]) -> Result<Vec<ApplyLine>> {
         }
         let bad = |m: String| Error::BadInput(format!("line {line}: {m}"));
         // Rule 8, before the line is parsed: no line may exceed a statement's limit.
-        if raw.len() > crate::state::MAX_STATEMENT_BYTES {
+        if raw.len() > waymark_core::MAX_STATEMENT_BYTES {
             return Err(Error::Rejected {
                 line: Some(line),
-                rejection: crate::rules::Rejection {
-                    rule: crate::rules::Rule::Limits,
+                rejection: waymark_core::Rejection {
+                    rule: waymark_core::Rule::Limits,
                     field: "statement".into(),
                     message: format!(
                         "a line of {} bytes exceeds {} (checked before parsing)",
                         raw.len(),
-                        crate::state::MAX_STATEMENT_BYTES
+                        waymark_core::MAX_STATEMENT_BYTES
                     ),
                 },
             });
@@ -1169,7 +1126,7 @@ pub(crate) fn signed(
 pub(crate) fn init_statements(
     ledger: &str,
     a: &InitArgs,
-    loaded: &crate::framework::LoadedFramework,
+    loaded: &waymark_core::LoadedFramework,
     founder_key: &SigningKey,
     log_key: &SigningKey,
     issued_at: &str,
@@ -1217,26 +1174,7 @@ pub(crate) fn write_out(out: Option<&PathBuf>, bytes: &[u8]) -> Result<()> {
     }
 }
 
-pub(crate) fn print_report(report: &crate::verify::Report, json: bool) {
-    if json {
-        println!("{}", serde_json::to_string(report).unwrap_or_default());
-    } else if report.ok {
-        let head = report
-            .head
-            .as_ref()
-            .map(|h| format!(" head seq {} {}", h.seq, h.hash))
-            .unwrap_or_default();
-        println!("verify: OK, {} events checked;{head}", report.checked);
-    } else {
-        println!(
-            "verify: FAILED at seq {}: {}: {} ({} events verified before it)",
-            report.first_bad_seq.unwrap_or(0),
-            report.problem.unwrap_or("?"),
-            report.detail,
-            report.checked
-        );
-    }
-}
+pub(crate) use waymark_core::print_report;
 
 /// The status as `status` prints it: tables, or JSON with `--json`.
 pub(crate) fn print_status(status: &Status, json: bool) {

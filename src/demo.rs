@@ -96,7 +96,7 @@ async fn build<R: FromDb>(cli: &Cli, db: Db, keys_dir: PathBuf) -> Result<i32> {
     };
 
     // 1. The ledger, with the bundled framework's milestones.
-    let framework = crate::framework::load("optimism")?;
+    let framework = waymark_core::load_framework("optimism")?;
     let founder = keys.load_or_create(&keys.actor_path("foundation"))?.0;
     let log = keys.load_or_create(&keys.log_path(LEDGER))?.0;
     let args = InitArgs {

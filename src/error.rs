@@ -1,7 +1,7 @@
 //! Waymark's error types, each mapped once to an exit code (SPEC section 10) and an
 //! HTTP status.
 
-use crate::rules::Rejection;
+use waymark_core::Rejection;
 
 /// The database or a file could not be read or written.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -55,9 +55,9 @@ impl Error {
     pub fn http_status(&self) -> u16 {
         match self {
             Error::Rejected { rejection, .. } => match rejection.rule {
-                crate::rules::Rule::Signature | crate::rules::Rule::UnknownActor => 401,
-                crate::rules::Rule::Signer if rejection.field == "actor" => 403,
-                crate::rules::Rule::Limits if rejection.field == "statement" => 413,
+                waymark_core::Rule::Signature | waymark_core::Rule::UnknownActor => 401,
+                waymark_core::Rule::Signer if rejection.field == "actor" => 403,
+                waymark_core::Rule::Limits if rejection.field == "statement" => 413,
                 _ => 422,
             },
             Error::BadInput(_) | Error::Usage(_) => 400,
@@ -69,3 +69,13 @@ impl Error {
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+impl From<waymark_core::Error> for Error {
+    fn from(e: waymark_core::Error) -> Self {
+        match e {
+            waymark_core::Error::BadInput(m) => Error::BadInput(m),
+            waymark_core::Error::Usage(m) => Error::Usage(m),
+            waymark_core::Error::Io(m) => Error::Storage(StorageError(m)),
+        }
+    }
+}

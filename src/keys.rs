@@ -37,7 +37,7 @@ impl KeyStore {
     }
 
     pub fn load_actor(&self, actor: &str) -> Result<SigningKey> {
-        if !crate::rules::is_milestone_id(actor) {
+        if !waymark_core::is_milestone_id(actor) {
             return Err(Error::BadInput(format!("actor id {actor:?} is not valid")));
         }
         self.load(&self.actor_path(actor))

@@ -5,7 +5,8 @@
 //! SQLite (embedded default) or PostgreSQL.
 //!
 //! # Layout
-//! - `rules` — rule ids and typed rejections; `state` — the rule state: `check`, `apply`.
+//! The rules, the replayer behind `verify`, `verify-offline` and framework parsing are
+//! the pure crate `waymark-core` (`core/`); this crate stores, serves and edits.
 //! - `aggregate` — the cqrs-es `Ledger` aggregate, its command and event.
 //! - `store` — the chained event store over any `PersistedEventRepository`.
 //! - `db` — SQLite / PostgreSQL connections, tables, the signature index.
@@ -16,11 +17,7 @@
 //! - `dispatch` — the read models' updates after a commit, in the background.
 //! - `publish` — the files of `publish DIR` for static hosting.
 //! - `tree` — the Merkle tree read back from the nodes kept in each event row.
-//! - `verify` — the pure chain replayer behind `verify`.
-//! - `offline` — `verify-offline`: an export streamed through the replayer, checked
-//!   against snapshots, checkpoints and proofs, from files only, in flat memory.
-//! - `par` — an ordered parallel map on scoped threads (pages of events, signatures).
-//! - `keys` — the key store; `framework` — framework TOML and the bundled frameworks.
+//! - `keys` — the key store.
 //! - `cli` — the command line; `demo` — the bundled Optimism history.
 //! - `server` — `serve`: the HTTP API (problem+json errors, OpenAPI) over either
 //!   backend; `dashboard` — the HTML dashboard it serves; `site` — the dashboard
@@ -37,20 +34,14 @@ mod db;
 mod demo;
 mod dispatch;
 mod error;
-mod framework;
 mod keys;
-mod offline;
-mod par;
 mod publish;
 mod read_model;
 mod remote;
-mod rules;
 pub mod server;
 mod site;
-mod state;
 mod store;
 mod tree;
-mod verify;
 
 pub use aggregate::{
     Ledger, LedgerError, LedgerEvent, LedgerServices, Record, SignatureIndex, Signed,
@@ -59,11 +50,11 @@ pub use app::{AsOf, FromDb, Recorded, Waymark};
 pub use cli::{main_with_args, Cli};
 pub use db::{redact, Db, Repository};
 pub use error::{Error, Result, StorageError};
-pub use framework::{bundled_names, load as load_framework, LoadedFramework};
 pub use keys::KeyStore;
-pub use offline::{verify_offline, OfflineInputs, OfflineOutcome, TOFU_WARNING};
 pub use read_model::{LedgerView, RebuildReport, CHECKPOINT_EVERY};
-pub use rules::{Rejection, Rule};
-pub use state::{allowed_roles, LedgerState, ROLES};
 pub use store::{system_clock, ChainedEventStore, Clock};
-pub use verify::{Replayer, Report};
+// The pure core, re-exported for the library's users and tests.
+pub use waymark_core::{
+    allowed_roles, bundled_names, load_framework, verify_offline, LedgerState, LoadedFramework,
+    OfflineInputs, OfflineOutcome, Rejection, Replayer, Report, Rule, ROLES, TOFU_WARNING,
+};

@@ -234,7 +234,7 @@ impl<V: ViewRepository<LedgerView, Ledger>> ReadModels<V> {
             .bind(ledger).bind(after as i64).bind(limit).fetch_all(p).await)
         .map_err(|e| storage("reading events", e))?;
         // Parsing and hashing are independent per row: a page is done on every core.
-        let parsed = crate::par::map_ordered(&rows, 256, |_, (_, text, meta)| {
+        let parsed = waymark_core::map_ordered(&rows, 256, |_, (_, text, meta)| {
             let value: serde_json::Value = serde_json::from_str(text).map_err(|e| e.to_string())?;
             let event = Event::from_value(&value)?;
             let stored = match rehash {
@@ -659,7 +659,7 @@ fn compare_rows(
     const MAX_LISTED: usize = 20;
     // Serializing the fresh rows is most of this (callgrind: 37% of rebuild's own
     // thread), and each row is independent: on every core.
-    let jsons = crate::par::map_ordered(&fresh, 256, |_, r| serde_json::to_string(r));
+    let jsons = waymark_core::map_ordered(&fresh, 256, |_, r| serde_json::to_string(r));
     for (row, json) in fresh.into_iter().zip(jsons) {
         let note = match stored.get(&row.seq) {
             None => "missing",

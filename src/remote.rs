@@ -10,11 +10,11 @@ use crate::app::Recorded;
 use crate::cli::{print_history, print_status, write_out, Cli, Command, ProveCmd, Writer};
 use crate::error::{Error, Result, StorageError};
 use crate::keys::KeyStore;
-use crate::rules::{Rejection, Rule};
 use crate::server::{signed_to_value, LedgerSummary, Problem, RecordedOut};
-use crate::state::LedgerState;
 use serde::de::DeserializeOwned;
 use serde_json::json;
+use waymark_core::LedgerState;
+use waymark_core::{Rejection, Rule};
 use waymark_projections::{HistoryRow, Status};
 
 /// A CLI session whose store is a server.

@@ -33,7 +33,6 @@ use crate::app::{AsOf, Recorded, Waymark};
 use crate::db::Db;
 use crate::error::{Error, Result};
 use crate::keys::KeyStore;
-use crate::rules::{Rejection, Rule};
 use crate::store::system_clock;
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
@@ -56,6 +55,7 @@ use tokio::net::TcpListener;
 use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::{DefaultMakeSpan, DefaultOnResponse, TraceLayer};
 use utoipa::{IntoParams, OpenApi, ToSchema};
+use waymark_core::{Rejection, Rule};
 use waymark_events::{parse_strict, Statement};
 use waymark_projections::HistoryFilter;
 
@@ -754,7 +754,7 @@ fn signed_from_value(v: &Value, at: &str) -> Result<Signed, ApiError> {
         None => return Err(malformed("missing key \"sig\"".into())),
     };
     let raw = serde_json::to_vec(v).unwrap_or_default();
-    if raw.len() > crate::state::MAX_STATEMENT_BYTES {
+    if raw.len() > waymark_core::MAX_STATEMENT_BYTES {
         return Err(ApiError::App(Error::Rejected {
             line: None,
             rejection: Rejection {
@@ -763,7 +763,7 @@ fn signed_from_value(v: &Value, at: &str) -> Result<Signed, ApiError> {
                 message: format!(
                     "{at}: {} bytes exceeds {} (checked before parsing)",
                     raw.len(),
-                    crate::state::MAX_STATEMENT_BYTES
+                    waymark_core::MAX_STATEMENT_BYTES
                 ),
             },
         }));

@@ -211,7 +211,7 @@ impl<R: PersistedEventRepository> EventStore<Ledger> for ChainedEventStore<R> {
         // The aggregate already holds the batch's rule effects (applied unchained in
         // `handle`); only the head moves to the last chained event.
         if let Some(last) = envelopes.last() {
-            aggregate.state.head = Some(crate::state::Head {
+            aggregate.state.head = Some(waymark_core::Head {
                 seq: last.sequence as u64,
                 hash: prev,
                 recorded_at: last_time,

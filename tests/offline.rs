@@ -21,7 +21,7 @@ use std::io::Write;
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use waymark::{verify_offline, Error, OfflineInputs, OfflineOutcome, TOFU_WARNING};
+use waymark_core::{verify_offline, Error, OfflineInputs, OfflineOutcome, TOFU_WARNING};
 use waymark_events::*;
 
 // ------------------------------------------------------------------ the ledger
@@ -366,7 +366,7 @@ fn key_handling_and_unusable_arguments() {
     )));
     usage(&log_only(dir));
     let storage = |inputs: &OfflineInputs| match verify_offline(inputs) {
-        Err(e @ Error::Storage(_)) => assert_eq!(e.exit_code(), 4),
+        Err(e @ Error::Io(_)) => assert_eq!(e.exit_code(), 4),
         other => panic!("{inputs:?}: {other:?}"),
     };
     storage(&log_only(&dir.join("missing.jsonl")));

@@ -83,6 +83,14 @@ python3 tools/check_history.py
 say "the independent verifier's own tests (vectors, every single-byte change)"
 python3 -m unittest discover -s tests/independent
 
+say "the pure core links no I/O stack (cargo tree -p waymark-core)"
+stacks=$(cargo tree -p waymark-core -e normal,build --prefix none --format '{p}' \
+  | awk '{print $1}' | sort -u | grep -E '^(tokio|sqlx|sqlx-.*|axum|hyper|ureq|postgres-es|sqlite-es|cqrs-es)$' || true)
+if [ -n "$stacks" ]; then
+  echo "waymark-core depends on: $stacks (it must stay pure: see core/Cargo.toml)" >&2
+  exit 1
+fi
+
 say "cargo test --workspace (WAYMARK_REQUIRE_ALL=1: nothing skips)"
 cargo test --workspace "$@"
 

@@ -19,7 +19,7 @@
 use libfuzzer_sys::fuzz_target;
 use serde_json::Value;
 use std::sync::OnceLock;
-use waymark::LedgerState;
+use waymark_core::LedgerState;
 use waymark_events::{
     encode_public_key, parse_strict, sign, Event, EventType, Hash, Payload, Statement,
 };

@@ -1,4 +1,4 @@
-//! Framework files (SPEC section 11): TOML through `waymark::load_framework`.
+//! Framework files (SPEC section 11): TOML through `waymark_core::load_framework`.
 //!
 //! `load_framework` takes a bundled name or a path, and the text parser behind it
 //! (`framework::parse`) is not exported, so each input is written to one temporary file
@@ -31,7 +31,7 @@ fn scratch() -> &'static PathBuf {
 fuzz_target!(|data: &[u8]| {
     let path = scratch();
     std::fs::write(path, data).expect("scratch file is writable");
-    let Ok(loaded) = waymark::load_framework(path.to_str().expect("UTF-8 temp path")) else {
+    let Ok(loaded) = waymark_core::load_framework(path.to_str().expect("UTF-8 temp path")) else {
         return;
     };
     for m in &loaded.milestones {

@@ -27,9 +27,9 @@
 //! buffer (lines are capped at [`MAX_LINE_BYTES`]), O(log n) frontier hashes and proof
 //! nodes, and the artifacts (capped at [`MAX_DOC_BYTES`]).
 
-use crate::error::{Error, Result, StorageError};
+use crate::error::{Error, Result};
+use crate::replay::{Problem, ReplayIndex, Replayer, Report};
 use crate::state::KeyHints;
-use crate::verify::{Problem, ReplayIndex, Replayer, Report};
 use serde_json::Value;
 use std::collections::hash_map::RandomState;
 use std::collections::BTreeMap;
@@ -286,7 +286,7 @@ fn failed<I>(replayer: &Replayer<I>, f: Fail) -> Report {
 }
 
 fn io_error(path: &Path, e: io::Error) -> Error {
-    Error::Storage(StorageError(format!("{}: {e}", path.display())))
+    Error::Io(format!("{}: {e}", path.display()))
 }
 
 /// `<name>+<key id>` (the public key is in the report's other half).
@@ -558,11 +558,9 @@ fn stream(
         let reader = scope.spawn(move || read_ahead(path, max_line, tx));
         let outcome = replay_chunks(path, &rx, replayer, frontier, plan, max_line);
         drop(rx);
-        let read = reader.join().unwrap_or_else(|_| {
-            Err(Error::Storage(StorageError(
-                "the export reader panicked".into(),
-            )))
-        });
+        let read = reader
+            .join()
+            .unwrap_or_else(|_| Err(Error::Io("the export reader panicked".into())));
         match outcome {
             // A problem found stands, whatever the reader hit after it.
             Ok(Some(p)) => Ok(Some(p)),
@@ -619,10 +617,10 @@ fn replay_chunks(
             let stepped =
                 replayer.step_preverified(position, &event, hash, verified_with.as_deref());
             if let Some(e) = replayer.index_mut().error.take() {
-                return Err(Error::Storage(StorageError(format!(
+                return Err(Error::Io(format!(
                     "{}: re-reading an earlier line for rule 7: {e}",
                     path.display()
-                ))));
+                )));
             }
             if let Err(p) = stepped {
                 return Ok(Some(p));

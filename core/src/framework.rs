@@ -5,10 +5,10 @@ use serde::Deserialize;
 use waymark_events::{Framework, LayerDef, MilestoneDefined, PhaseDef, Principle};
 
 const BUNDLED: &[(&str, &str)] = &[
-    ("optimism", include_str!("frameworks/optimism.toml")),
+    ("optimism", include_str!("../frameworks/optimism.toml")),
     (
         "l2beat-stages",
-        include_str!("frameworks/l2beat-stages.toml"),
+        include_str!("../frameworks/l2beat-stages.toml"),
     ),
 ];
 

@@ -79,7 +79,7 @@ impl fmt::Display for Rejection {
     }
 }
 
-pub(crate) fn reject<T>(
+pub fn reject<T>(
     rule: Rule,
     field: impl Into<String>,
     message: impl Into<String>,

@@ -1,0 +1,79 @@
+//! The `verify-offline` command, shared by `waymark verify-offline` and the auditor's
+//! `waymark-verify`: the same arguments, output and exit codes in both.
+
+use crate::error::Result;
+use crate::offline::{verify_offline, OfflineInputs};
+use crate::replay::Report;
+use std::path::PathBuf;
+
+/// Verify from files only (no database): the export, streamed, and the snapshot,
+/// previous snapshot and proofs given.
+#[derive(Debug, Clone, PartialEq, Eq, clap::Args)]
+pub struct VerifyOfflineArgs {
+    /// The export (JSON Lines, SPEC section 7)
+    #[arg(long)]
+    pub log: PathBuf,
+    /// A snapshot bundle (SPEC section 8) to check against the log
+    #[arg(long)]
+    pub snapshot: Option<PathBuf>,
+    /// An earlier snapshot the log must extend (checked with a consistency proof
+    /// computed from the log)
+    #[arg(long)]
+    pub prev_snapshot: Option<PathBuf>,
+    /// The log key to trust (verifier string or a file holding it); default: the
+    /// one in LedgerOpened, trusted on first use
+    #[arg(long)]
+    pub key: Option<String>,
+    /// An inclusion proof (SPEC section 6) to check against the log
+    #[arg(long)]
+    pub inclusion: Option<PathBuf>,
+    /// A consistency proof (SPEC section 6) to check against the log
+    #[arg(long)]
+    pub consistency: Option<PathBuf>,
+}
+
+impl VerifyOfflineArgs {
+    pub fn inputs(&self) -> OfflineInputs {
+        OfflineInputs {
+            log: self.log.clone(),
+            snapshot: self.snapshot.clone(),
+            prev_snapshot: self.prev_snapshot.clone(),
+            key: self.key.clone(),
+            inclusion: self.inclusion.clone(),
+            consistency: self.consistency.clone(),
+        }
+    }
+}
+
+/// Runs `verify-offline`: warnings on stderr, the report on stdout (SPEC section 10's
+/// JSON with `json`), and the exit code: 0 verified, 3 not.
+pub fn run_verify_offline(args: &VerifyOfflineArgs, json: bool) -> Result<i32> {
+    let outcome = verify_offline(&args.inputs())?;
+    for w in &outcome.warnings {
+        eprintln!("waymark: warning: {w}");
+    }
+    print_report(&outcome.report, json);
+    Ok(if outcome.report.ok { 0 } else { 3 })
+}
+
+/// A verification report as `verify` and `verify-offline` print it.
+pub fn print_report(report: &Report, json: bool) {
+    if json {
+        println!("{}", serde_json::to_string(report).unwrap_or_default());
+    } else if report.ok {
+        let head = report
+            .head
+            .as_ref()
+            .map(|h| format!(" head seq {} {}", h.seq, h.hash))
+            .unwrap_or_default();
+        println!("verify: OK, {} events checked;{head}", report.checked);
+    } else {
+        println!(
+            "verify: FAILED at seq {}: {}: {} ({} events verified before it)",
+            report.first_bad_seq.unwrap_or(0),
+            report.problem.unwrap_or("?"),
+            report.detail,
+            report.checked
+        );
+    }
+}

@@ -1,0 +1,43 @@
+//! Waymark's pure ledger core: everything that judges a ledger, and nothing that
+//! stores or serves one. An auditor builds it (and `waymark-verify`) without the
+//! database, async or web stacks.
+//!
+//! # Layout
+//! - `rules` — rule ids of SPEC section 5 and typed rejections.
+//! - `state` — the rule state: `check`/`judge` a statement, `apply` an event;
+//!   `KeyHints` for signatures checked ahead on other threads.
+//! - `replay` — the chain replayer behind `verify` and `verify-offline`.
+//! - `offline` — `verify-offline`: an export streamed through the replayer, checked
+//!   against snapshots, checkpoints and proofs, from files only, in flat memory.
+//! - `command` — the `verify-offline` command line, shared with `waymark`.
+//! - `framework` — framework TOML (SPEC section 11) and the bundled frameworks.
+//! - `par` — an ordered parallel map on scoped threads.
+//! - `error` — the core's errors and their exit codes.
+#![forbid(unsafe_code)]
+// No unwrap/expect on input paths: failures are typed errors (tests may unwrap).
+#![deny(clippy::unwrap_used, clippy::expect_used)]
+
+mod command;
+mod error;
+mod framework;
+mod offline;
+mod par;
+mod replay;
+mod rules;
+mod state;
+
+pub use command::{print_report, run_verify_offline, VerifyOfflineArgs};
+pub use error::{Error, Result};
+pub use framework::{
+    bundled_names, load as load_framework, parse as parse_framework, LoadedFramework,
+};
+pub use offline::{
+    verify_offline, OfflineInputs, OfflineOutcome, MAX_DOC_BYTES, MAX_LINE_BYTES, TOFU_WARNING,
+};
+pub use par::map_ordered;
+pub use replay::{HeadRef, Problem, ReplayIndex, Replayer, Report};
+pub use rules::{is_evidence_url, is_ledger_id, is_milestone_id, reject, Rejection, Rule};
+pub use state::{
+    allowed_roles, Actor, Head, KeyHints, LedgerState, Milestone, Season, MAX_EVIDENCE,
+    MAX_LEAF_BYTES, MAX_STATEMENT_BYTES, MAX_STRING_CHARS, ROLES, STATUSES,
+};

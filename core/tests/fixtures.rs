@@ -1,0 +1,92 @@
+//! The golden `verify-offline` fixtures (`tests/fixtures/offline/*.case.json`, made by
+//! `tests/offline.rs`) through `waymark-verify`, the auditor's binary: the same exit
+//! code, `problem` and `first_bad_seq` as `waymark verify-offline` gives them.
+
+use serde_json::Value;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn fixtures_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/fixtures/offline")
+}
+
+fn waymark_verify(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_waymark-verify"))
+        .current_dir(fixtures_dir())
+        .args(args)
+        .output()
+        .unwrap()
+}
+
+#[test]
+fn every_golden_fixture_gives_its_problem_through_waymark_verify() {
+    let mut seen = 0;
+    for entry in std::fs::read_dir(fixtures_dir()).unwrap() {
+        let path = entry.unwrap().path();
+        let Some(name) = path
+            .file_name()
+            .and_then(|n| n.to_str())
+            .and_then(|n| n.strip_suffix(".case.json"))
+        else {
+            continue;
+        };
+        let case: Value = serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
+        let mut args = vec!["--json"];
+        args.extend(
+            case["args"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|a| a.as_str().unwrap()),
+        );
+        let out = waymark_verify(&args);
+        let report: Value = serde_json::from_slice(&out.stdout).unwrap_or(Value::Null);
+        let problem = case["problem"].as_str();
+        assert_eq!(
+            (
+                out.status.code(),
+                report["problem"].as_str(),
+                report["first_bad_seq"].as_u64(),
+                report["ok"].as_bool()
+            ),
+            (
+                Some(if problem.is_some() { 3 } else { 0 }),
+                problem,
+                case["first_bad_seq"].as_u64(),
+                Some(problem.is_none())
+            ),
+            "{name}: waymark-verify {args:?}\nstderr: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        seen += 1;
+    }
+    assert!(seen >= 30, "{seen} fixtures");
+}
+
+#[test]
+fn unusable_arguments_exit_2_and_missing_files_exit_4() {
+    let out = waymark_verify(&["--log", "log.jsonl", "--key", "not a key"]);
+    assert_eq!(out.status.code(), Some(2), "{out:?}");
+    let out = waymark_verify(&["--log", "no-such-file.jsonl"]);
+    assert_eq!(out.status.code(), Some(4), "{out:?}");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("no-such-file.jsonl"), "{err}");
+    // No database, key store or signer options: this binary has none to offer.
+    let out = waymark_verify(&["--db", "sqlite://x.db", "--log", "log.jsonl"]);
+    assert_eq!(out.status.code(), Some(2), "{out:?}");
+}
+
+#[test]
+fn the_human_report_names_the_verdict() {
+    let out = waymark_verify(&["--log", "log.jsonl"]);
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.starts_with("verify: OK, "), "{text}");
+    let out = waymark_verify(&["--log", "dropped-event.jsonl"]);
+    assert_eq!(out.status.code(), Some(3), "{out:?}");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.starts_with("verify: FAILED at seq 9: seq_gap"),
+        "{text}"
+    );
+}
