@@ -45,6 +45,7 @@ mod publish;
 mod read_model;
 mod remote;
 mod rules;
+mod safe_fs;
 pub mod server;
 mod site;
 mod state;
