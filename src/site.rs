@@ -68,7 +68,8 @@ fn previous_manifest(dir: &Path) -> Result<BTreeSet<String>> {
     let Some(root) = SafeDir::open(dir)? else {
         return Ok(BTreeSet::new());
     };
-    let Some(file) = root.read(MANIFEST, 64 << 20)? else {
+    // ~50 bytes a file: 256 MiB lists millions of inclusion proofs.
+    let Some(file) = root.read(MANIFEST, 256 << 20)? else {
         let names = root.names()?;
         if names.is_empty() {
             return Ok(BTreeSet::new());
@@ -97,7 +98,9 @@ fn save_manifest(root: &SafeDir, files: BTreeSet<String>) -> Result<()> {
         waymark_site: 1,
         files,
     };
-    root.write(MANIFEST, &json(&m), 0o666)
+    let mut bytes = serde_json::to_vec(&m).unwrap_or_default();
+    bytes.push(b'\n');
+    root.write(MANIFEST, &bytes, 0o666)
 }
 
 /// Removes files an earlier `site` wrote that this one did not, and the directories
