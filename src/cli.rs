@@ -671,9 +671,29 @@ pub(crate) trait Writer {
             Some(a) => a.clone(),
             None => self.state(&ledger).await?.founder,
         };
+        self.settle_pending_key(&ledger, &actor).await?;
         let key = self.keys().load_actor(&actor)?;
         self.record_signed(&ledger, vec![signed(&ledger, &actor, &key, now(), payload)])
             .await
+    }
+
+    /// A rotation that was recorded but whose staged key (`ACTOR.key.new`) did not
+    /// replace the old key file (the process died, or the rename failed): the staged
+    /// key is the one the ledger holds, so it is moved into place now.
+    async fn settle_pending_key(&self, ledger: &str, actor: &str) -> Result<()> {
+        let Some(staged) = self.keys().pending_key(actor) else {
+            return Ok(());
+        };
+        let st = self.state(ledger).await?;
+        let registered = st.actors.get(actor).map(|a| a.public_key.as_str());
+        if registered == Some(encode_public_key(&staged.verifying_key()).as_str()) {
+            self.keys().commit(actor)?;
+            eprintln!(
+                "waymark: the recorded key rotation of {actor} had not replaced its key file; {} now holds the new key",
+                self.keys().actor_path(actor).display()
+            );
+        }
+        Ok(())
     }
 
     async fn record_signed(&self, ledger: &str, statements: Vec<Signed>) -> Result<Vec<Recorded>> {
@@ -841,14 +861,35 @@ pub(crate) trait Writer {
                     (None, Some(k)) => encode_public_key(&k.verifying_key()),
                     (None, None) => unreachable!("a key is generated when none is given"),
                 };
-                self.sign_and_record(Payload::ActorKeyRotated(ActorKeyRotated {
-                    actor: id.clone(),
-                    public_key: pk,
-                }))
-                .await?;
-                // Only once the rotation is recorded does the new key replace the old.
-                if let Some(k) = fresh {
-                    self.keys().replace(&self.keys().actor_path(id), &k)?;
+                // The new key is written and fsynced (as ID.key.new) before the rotation
+                // is recorded: a failure here records nothing and the old key still works.
+                if let Some(k) = &fresh {
+                    let ledger = self.ledger().await?;
+                    self.settle_pending_key(&ledger, id).await?;
+                    self.keys().stage(id, k)?;
+                }
+                let recorded = self
+                    .sign_and_record(Payload::ActorKeyRotated(ActorKeyRotated {
+                        actor: id.clone(),
+                        public_key: pk,
+                    }))
+                    .await;
+                match (recorded, fresh.is_some()) {
+                    // Recorded: the staged key replaces the old one.
+                    (Ok(_), true) => self.keys().commit(id)?,
+                    // Refused, so certainly not recorded: the staged key is dropped. Any
+                    // other failure (storage, network) may have recorded it: the staged
+                    // key stays for `settle_pending_key` to promote if it was.
+                    (
+                        Err(e @ (Error::Rejected { .. } | Error::BadInput(_) | Error::Usage(_))),
+                        true,
+                    ) => {
+                        let _ = self.keys().discard(id);
+                        return Err(e);
+                    }
+                    (r, _) => {
+                        r?;
+                    }
                 }
             }
             ActorCmd::Retire { id, reason } => {
@@ -1163,8 +1204,8 @@ pub(crate) fn init_statements(
 
 pub(crate) fn write_out(out: Option<&PathBuf>, bytes: &[u8]) -> Result<()> {
     match out {
-        Some(p) => std::fs::write(p, bytes)
-            .map_err(|e| Error::Storage(StorageError(format!("{}: {e}", p.display())))),
+        // Replaced atomically; a symlink or non-regular file at P is refused (issue 12).
+        Some(p) => crate::safe_fs::write_file(p, bytes),
         None => {
             use std::io::Write;
             std::io::stdout()

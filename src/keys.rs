@@ -2,20 +2,21 @@
 //! the base64 of a 32-byte Ed25519 seed. Files readable by group or others are refused.
 
 use crate::error::{Error, Result, StorageError};
+use crate::safe_fs::{read_file, SafeDir};
 use base64::engine::general_purpose::STANDARD as B64;
 use base64::Engine;
 use ed25519_dalek::SigningKey;
-use std::fs::{self, OpenOptions};
-use std::io::Write;
-use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+use rustix::fs::FileType;
+use std::fs;
+use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
+
+/// A key file holds 44 base64 characters and a newline; anything over this is not one
+/// (and is not read further).
+const MAX_KEY_FILE: u64 = 4096;
 
 pub struct KeyStore {
     dir: PathBuf,
-}
-
-fn io(path: &Path, e: std::io::Error) -> Error {
-    Error::Storage(StorageError(format!("{}: {e}", path.display())))
 }
 
 impl KeyStore {
@@ -32,6 +33,11 @@ impl KeyStore {
         self.dir.join(format!("{actor}.key"))
     }
 
+    /// Where `rotate-key` stages an actor's new key until the rotation is recorded.
+    pub fn pending_path(&self, actor: &str) -> PathBuf {
+        self.dir.join(format!("{actor}.key.new"))
+    }
+
     pub fn log_path(&self, ledger: &str) -> PathBuf {
         self.dir.join(format!("_log.{ledger}.key"))
     }
@@ -43,26 +49,28 @@ impl KeyStore {
         self.load(&self.actor_path(actor))
     }
 
-    /// Reads a key file, refusing one that group or others can read.
+    /// Reads a key file, refusing one that group or others can read, a symlink, a
+    /// FIFO or anything else that is not a regular file (at once: it is opened
+    /// non-blocking), and one over 4 KiB.
     pub fn load(&self, path: &Path) -> Result<SigningKey> {
-        let meta = fs::metadata(path).map_err(|e| {
-            if e.kind() == std::io::ErrorKind::NotFound {
+        let file = read_file(path, MAX_KEY_FILE)
+            .map_err(|e| match e {
+                Error::BadInput(m) => Error::BadInput(format!("key file {m}")),
+                e => e,
+            })?
+            .ok_or_else(|| {
                 Error::BadInput(format!("no key file {} (use --keys DIR, or --public-key when the key is held elsewhere)", path.display()))
-            } else {
-                io(path, e)
-            }
-        })?;
-        let mode = meta.permissions().mode() & 0o777;
+            })?;
+        let mode = file.mode & 0o777;
         if mode & 0o077 != 0 {
             return Err(Error::BadInput(format!(
                 "key file {} has mode {mode:04o}: it must not be readable by group or others (chmod 600 it)",
                 path.display()
             )));
         }
-        let text = fs::read_to_string(path).map_err(|e| io(path, e))?;
-        let seed: [u8; 32] = B64
-            .decode(text.trim())
+        let seed: [u8; 32] = std::str::from_utf8(&file.bytes)
             .ok()
+            .and_then(|text| B64.decode(text.trim()).ok())
             .and_then(|b| b.try_into().ok())
             .ok_or_else(|| {
                 Error::BadInput(format!(
@@ -75,8 +83,8 @@ impl KeyStore {
 
     /// A key file is written only directly inside the key directory, under a name
     /// made of an id (`[A-Za-z0-9._-]`, not starting with a dot): an actor id such as
-    /// `../x` must not write outside it.
-    fn check_place(&self, path: &Path) -> Result<()> {
+    /// `../x` must not write outside it. Returns the file name.
+    fn check_place<'p>(&self, path: &'p Path) -> Result<&'p str> {
         let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
         let plain = !name.is_empty()
             && !name.starts_with('.')
@@ -89,42 +97,115 @@ impl KeyStore {
                 path.display()
             )));
         }
-        Ok(())
+        Ok(name)
     }
 
-    /// Writes a new key file (mode 0600) and fails if one exists.
-    pub fn write_new(&self, path: &Path, key: &SigningKey) -> Result<()> {
-        self.check_place(path)?;
-        fs::create_dir_all(&self.dir).map_err(|e| io(&self.dir, e))?;
+    /// The key directory, created 0700 if absent (the mode is set best effort).
+    fn open_dir(&self) -> Result<SafeDir> {
+        let dir = SafeDir::create(&self.dir, 0o700)?;
         let _ = fs::set_permissions(&self.dir, fs::Permissions::from_mode(0o700));
-        let mut f = OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .mode(0o600)
-            .open(path)
-            .map_err(|e| io(path, e))?;
-        writeln!(f, "{}", B64.encode(key.to_bytes())).map_err(|e| io(path, e))?;
-        f.sync_all().map_err(|e| io(path, e))
+        Ok(dir)
     }
 
-    /// Replaces a key file atomically (for key rotation), mode 0600.
-    pub fn replace(&self, path: &Path, key: &SigningKey) -> Result<()> {
-        self.check_place(path)?;
-        let tmp = path.with_extension("key.new");
-        let _ = fs::remove_file(&tmp);
-        self.write_new(&tmp, key)?;
-        fs::rename(&tmp, path).map_err(|e| io(path, e))
+    fn encode(key: &SigningKey) -> Vec<u8> {
+        format!("{}\n", B64.encode(key.to_bytes())).into_bytes()
+    }
+
+    /// Writes a new key file (mode 0600), whole and fsynced, and fails if one exists.
+    pub fn write_new(&self, path: &Path, key: &SigningKey) -> Result<()> {
+        let name = self.check_place(path)?;
+        let dir = self.open_dir()?;
+        dir.write_new(name, &Self::encode(key), 0o600)?;
+        dir.sync()
     }
 
     /// Loads the key at `path`, or generates and writes one. Says whether it was created.
     pub fn load_or_create(&self, path: &Path) -> Result<(SigningKey, bool)> {
-        self.check_place(path)?;
-        if path.exists() {
-            return Ok((self.load(path)?, false));
+        let name = self.check_place(path)?;
+        if let Some(dir) = SafeDir::open(&self.dir)? {
+            if dir.kind(name)?.is_some() {
+                return Ok((self.load(path)?, false));
+            }
         }
         let key = SigningKey::generate(&mut rand::rngs::OsRng);
         self.write_new(path, &key)?;
         Ok((key, true))
+    }
+
+    /// Rotation, step 1 (before `ActorKeyRotated` is recorded): writes the new key to
+    /// `ACTOR.key.new`, fsynced, replacing an earlier staged key that was never
+    /// recorded (the caller promotes a recorded one first: [`Self::pending_key`]).
+    /// A failure here leaves the old key as it was.
+    pub fn stage(&self, actor: &str, key: &SigningKey) -> Result<()> {
+        self.check_place(&self.actor_path(actor))?;
+        let pending = self.pending_path(actor);
+        let name = self.check_place(&pending)?;
+        let dir = self.open_dir()?;
+        let cannot = |e: Error| {
+            Error::Storage(StorageError(format!(
+                "cannot stage the new key of {actor} at {}, nothing recorded, the old key still works: {e}",
+                pending.display()
+            )))
+        };
+        match dir.kind(name)? {
+            None => {}
+            Some(FileType::RegularFile) => dir.remove(name).map_err(cannot)?,
+            Some(FileType::Symlink) => {
+                return Err(Error::Storage(StorageError(format!(
+                    "refusing to write through symlink {}",
+                    pending.display()
+                ))))
+            }
+            Some(_) => {
+                return Err(cannot(Error::Storage(StorageError(
+                    "something that is not a regular file is there".into(),
+                ))))
+            }
+        }
+        dir.write(name, &Self::encode(key), 0o600).map_err(cannot)?;
+        dir.sync().map_err(cannot)
+    }
+
+    /// Rotation, step 2 (once `ActorKeyRotated` is recorded): the staged key replaces
+    /// the old one, by rename, fsynced.
+    pub fn commit(&self, actor: &str) -> Result<()> {
+        let (pending, current) = (self.pending_path(actor), self.actor_path(actor));
+        let (from, to) = (self.check_place(&pending)?, self.check_place(&current)?);
+        let dir = SafeDir::open(&self.dir)?.ok_or_else(|| {
+            Error::Storage(StorageError(format!(
+                "{}: no such directory",
+                self.dir.display()
+            )))
+        })?;
+        dir.rename(from, to).map_err(|e| {
+            Error::Storage(StorageError(format!(
+                "the rotation of {actor}'s key is recorded, but its new key could not replace the old one: {e}; \
+                 the new key is in {} (the next command as {actor} moves it into place)",
+                pending.display()
+            )))
+        })?;
+        dir.sync()
+    }
+
+    /// Rotation, undone (the rotation was refused, so nothing was recorded).
+    pub fn discard(&self, actor: &str) -> Result<()> {
+        let pending = self.pending_path(actor);
+        let name = self.check_place(&pending)?;
+        match SafeDir::open(&self.dir)? {
+            Some(dir) if dir.kind(name)? == Some(FileType::RegularFile) => dir.remove(name),
+            _ => Ok(()),
+        }
+    }
+
+    /// The key staged for `actor` by a rotation, if a regular file holds one.
+    pub fn pending_key(&self, actor: &str) -> Option<SigningKey> {
+        let pending = self.pending_path(actor);
+        let name = self.check_place(&pending).ok()?;
+        let dir = SafeDir::open(&self.dir).ok()??;
+        if dir.kind(name).ok()? != Some(FileType::RegularFile) {
+            return None;
+        }
+        self.load(&pending).ok()
     }
 }
 

@@ -38,6 +38,7 @@ mod keys;
 mod publish;
 mod read_model;
 mod remote;
+mod safe_fs;
 pub mod server;
 mod site;
 mod store;

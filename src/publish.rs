@@ -16,11 +16,14 @@
 //! Before writing, the stored chain is verified in full, and a snapshot already in
 //! DIR must open with this ledger's log key and have the same root as this ledger at
 //! its size: a log that does not extend what DIR holds is refused (exit 3) and DIR
-//! is left as it was. Files are written to a temporary name and renamed, so a
-//! reader never sees half a file; `snapshot.json` is renamed last.
+//! is left as it was. Files are written to a new temporary name and renamed, so a
+//! reader never sees half a file; `snapshot.json` is renamed last. Nothing is written
+//! through a symlink (`safe_fs`): one at a file's name, or a symlinked subdirectory
+//! such as `checkpoints`, is refused (exit 4).
 
 use crate::app::{FromDb, Waymark};
-use crate::error::{Error, Result, StorageError};
+use crate::error::{Error, Result};
+use crate::safe_fs::{io_err, SafeDir};
 use ed25519_dalek::SigningKey;
 use serde::Serialize;
 use std::path::{Path, PathBuf};
@@ -37,19 +40,15 @@ pub struct Published {
     pub files: Vec<String>,
 }
 
-fn io(path: &Path, e: std::io::Error) -> Error {
-    Error::Storage(StorageError(format!("{}: {e}", path.display())))
-}
-
-/// Writes `bytes` to `dir/name` through a temporary file and a rename.
-fn put(dir: &Path, name: &str, bytes: &[u8], written: &mut Vec<String>) -> Result<()> {
-    let path = dir.join(name);
-    if let Some(parent) = path.parent() {
-        std::fs::create_dir_all(parent).map_err(|e| io(parent, e))?;
-    }
-    let tmp = dir.join(format!(".{}.tmp", name.replace('/', "_")));
-    std::fs::write(&tmp, bytes).map_err(|e| io(&tmp, e))?;
-    std::fs::rename(&tmp, &path).map_err(|e| io(&path, e))?;
+/// Writes `bytes` to `name` (`a/b.txt`) below `dir`: subdirectories are opened or
+/// created without following symlinks, and the file is written to a new temporary
+/// name and renamed (`safe_fs`), so a symlink planted in DIR cannot redirect it.
+fn put(dir: &SafeDir, name: &str, bytes: &[u8], written: &mut Vec<String>) -> Result<()> {
+    let (sub, file) = name.rsplit_once('/').unwrap_or(("", name));
+    let target = dir
+        .subdir(sub, true)?
+        .ok_or_else(|| io_err(&dir.join(sub), "no such directory"))?;
+    target.write(file, bytes, 0o666)?;
     written.push(name.to_string());
     Ok(())
 }
@@ -68,6 +67,25 @@ pub async fn publish<R: FromDb>(
     dir: &Path,
     log_key: &SigningKey,
 ) -> Result<Published> {
+    let open = |create: bool| {
+        if create {
+            SafeDir::create(dir, 0o755).map(Some)
+        } else {
+            SafeDir::open(dir)
+        }
+    };
+    publish_in(w, ledger, dir, &open, log_key).await
+}
+
+/// `publish` into the directory `open` gives (`open(true)` creates it): `site` passes
+/// one below its own directory, opened without following symlinks.
+pub(crate) async fn publish_in<R: FromDb>(
+    w: &Waymark<R>,
+    ledger: &str,
+    dir: &Path,
+    open: &(dyn Fn(bool) -> Result<Option<SafeDir>> + Sync),
+    log_key: &SigningKey,
+) -> Result<Published> {
     let report = w.verify(ledger).await?;
     if !report.ok {
         return Err(Error::BrokenChain {
@@ -84,10 +102,13 @@ pub async fn publish<R: FromDb>(
         .map_err(|e| Error::BadInput(format!("LedgerOpened.log_key: {e}")))?;
 
     let prev_path = dir.join("snapshot.json");
-    let previous = match std::fs::read(&prev_path) {
-        Ok(bytes) => Some(bytes),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
-        Err(e) => return Err(io(&prev_path, e)),
+    // The snapshot already in DIR, read without following a symlink, at most as large
+    // as `verify-offline` accepts.
+    let previous = match open(false)? {
+        Some(d) => d
+            .read("snapshot.json", waymark_core::MAX_DOC_BYTES)?
+            .map(|f| f.bytes),
+        None => None,
     };
     let (snapshot, head_root) = {
         let bundle = w.snapshot(ledger, None, log_key).await?;
@@ -140,7 +161,8 @@ pub async fn publish<R: FromDb>(
     }
 
     let mut files = Vec::new();
-    std::fs::create_dir_all(dir).map_err(|e| io(dir, e))?;
+    let root = open(true)?.ok_or_else(|| io_err(dir, "no such directory"))?;
+    let dir = &root;
     let n = snapshot.tree_size;
     put(
         dir,
@@ -187,7 +209,7 @@ pub async fn publish<R: FromDb>(
     )?;
     put(dir, "snapshot.json", &bundle, &mut files)?;
     Ok(Published {
-        dir: dir.to_path_buf(),
+        dir: root.path().to_path_buf(),
         tree_size: n,
         root: head_root.to_hex(),
         previous_size,

@@ -20,13 +20,15 @@
 //! chain first and refuses a log that does not extend what DIR already publishes.
 
 use crate::dashboard::{gather, render, slug, Links};
-use crate::error::{Error, Result, StorageError};
+use crate::error::{Error, Result};
 use crate::keys::KeyStore;
+use crate::safe_fs::{io_err, SafeDir};
 use crate::server::{
     graph_bytes, review_bytes, with_waymark, ApiError, Backend, GraphFormat, HistoryQuery,
     ReviewFormat,
 };
 use serde::Serialize;
+use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
 /// What `site` wrote.
@@ -37,17 +39,106 @@ pub struct Site {
     pub tree_size: u64,
     pub pages: Vec<String>,
     pub files: usize,
+    /// Stale files of an earlier `site` into DIR that were removed.
+    pub removed: usize,
 }
 
-fn write(dir: &Path, name: &str, bytes: &[u8], count: &mut usize) -> Result<()> {
-    let path = dir.join(name);
-    let io =
-        |p: &Path, e: std::io::Error| Error::Storage(StorageError(format!("{}: {e}", p.display())));
-    if let Some(parent) = path.parent() {
-        std::fs::create_dir_all(parent).map_err(|e| io(parent, e))?;
+/// The list of what the last `site` wrote into DIR, so that a later `site` removes
+/// its stale pages and nothing else.
+const MANIFEST: &str = ".waymark-site.json";
+
+#[derive(Serialize, serde::Deserialize)]
+struct Manifest {
+    waymark_site: u32,
+    files: BTreeSet<String>,
+}
+
+/// A manifest entry is a relative path of plain names: a tampered manifest must not
+/// name anything outside DIR.
+fn plain_path(p: &str) -> bool {
+    !p.is_empty()
+        && p.split('/')
+            .all(|c| !c.is_empty() && c != "." && c != ".." && !c.contains('\0'))
+}
+
+/// What an earlier `site` wrote into `dir` (empty if `dir` is absent or empty). A
+/// non-empty `dir` without a manifest is refused: nothing in it can be told apart from
+/// the user's own files.
+fn previous_manifest(dir: &Path) -> Result<BTreeSet<String>> {
+    let Some(root) = SafeDir::open(dir)? else {
+        return Ok(BTreeSet::new());
+    };
+    // ~50 bytes a file: 256 MiB lists millions of inclusion proofs.
+    let Some(file) = root.read(MANIFEST, 256 << 20)? else {
+        let names = root.names()?;
+        if names.is_empty() {
+            return Ok(BTreeSet::new());
+        }
+        return Err(Error::BadInput(format!(
+            "site --out {}: the directory is not empty and holds no {MANIFEST} from an earlier `waymark site`; \
+             refusing to mix the site with files Waymark did not write (use an empty or new directory)",
+            dir.display()
+        )));
+    };
+    let manifest: Manifest = serde_json::from_slice(&file.bytes)
+        .ok()
+        .filter(|m: &Manifest| m.waymark_site == 1 && m.files.iter().all(|f| plain_path(f)))
+        .ok_or_else(|| {
+            Error::BadInput(format!(
+                "{} is not a Waymark site manifest; refusing to write into {}",
+                root.join(MANIFEST).display(),
+                dir.display()
+            ))
+        })?;
+    Ok(manifest.files)
+}
+
+fn save_manifest(root: &SafeDir, files: BTreeSet<String>) -> Result<()> {
+    let m = Manifest {
+        waymark_site: 1,
+        files,
+    };
+    let mut bytes = serde_json::to_vec(&m).unwrap_or_default();
+    bytes.push(b'\n');
+    root.write(MANIFEST, &bytes, 0o666)
+}
+
+/// Removes files an earlier `site` wrote that this one did not, and the directories
+/// that leaves empty. A path that leads through a symlink or a non-directory is left
+/// alone (never followed).
+fn remove_stale(root: &SafeDir, stale: &BTreeSet<String>) -> Result<()> {
+    let mut dirs = BTreeSet::new();
+    for path in stale {
+        let (sub, file) = path.rsplit_once('/').unwrap_or(("", path));
+        if let Ok(Some(d)) = root.subdir(sub, false) {
+            d.remove(file)?;
+        }
+        let mut parent = sub;
+        while !parent.is_empty() {
+            dirs.insert(parent.to_string());
+            parent = parent.rsplit_once('/').map_or("", |(p, _)| p);
+        }
     }
-    std::fs::write(&path, bytes).map_err(|e| io(&path, e))?;
-    *count += 1;
+    // Deepest first, so that a directory emptied by its children's removal goes too.
+    let mut dirs: Vec<_> = dirs.into_iter().collect();
+    dirs.sort_by_key(|d| std::cmp::Reverse(d.matches('/').count()));
+    for d in dirs {
+        let (sub, name) = d.rsplit_once('/').unwrap_or(("", &d));
+        if let Ok(Some(parent)) = root.subdir(sub, false) {
+            parent.remove_empty_dir(name);
+        }
+    }
+    Ok(())
+}
+
+/// Writes `bytes` to `name` (`a/b.html`) below `root`, never through a symlink.
+fn write(root: &SafeDir, name: &str, bytes: &[u8], written: &mut BTreeSet<String>) -> Result<()> {
+    let (sub, file) = name.rsplit_once('/').unwrap_or(("", name));
+    let dir = root
+        .subdir(sub, true)?
+        .ok_or_else(|| io_err(&root.join(sub), "no such directory"))?;
+    dir.write_unsynced(file, bytes, 0o666)?;
+    written.insert(name.to_string());
     Ok(())
 }
 
@@ -64,46 +155,104 @@ fn json<T: Serialize>(v: &T) -> Vec<u8> {
     b
 }
 
-/// Writes the site of ledger `id` into `dir`.
+/// Writes the site of ledger `id` into `dir`: refuses a non-empty `dir` that no
+/// earlier `site` wrote (no manifest); otherwise writes every file, then removes what
+/// the earlier `site` wrote and this one did not (its files only: anything else in
+/// `dir` stays), and records what it wrote in `dir/.waymark-site.json`.
 pub async fn build(backend: &Backend, keys: &KeyStore, id: &str, dir: &Path) -> Result<Site> {
     let log_key = keys.load(&keys.log_path(id))?;
+    let old = previous_manifest(dir)?;
+    let mut written = BTreeSet::new();
+    let built = write_site(backend, keys, id, dir, &log_key, &mut written).await;
+    let root = SafeDir::open(dir)?;
+    let (mut site, root) = match (built, root) {
+        (Ok(site), Some(root)) => (site, root),
+        (Ok(_), None) => {
+            return Err(io_err(
+                dir,
+                "the directory disappeared while it was written",
+            ))
+        }
+        (Err(e), root) => {
+            // What was written so far is listed too, for the next run to clean up.
+            if let (Some(root), false) = (root, written.is_empty()) {
+                let _ = save_manifest(&root, old.union(&written).cloned().collect());
+            }
+            return Err(e);
+        }
+    };
+    // `publish` keeps every checkpoint, snapshot and consistency proof it ever wrote
+    // for this ledger: those stay listed, not stale.
+    let api = format!("api/ledgers/{id}/");
+    let history = ["checkpoints/", "snapshots/", "consistency/"];
+    let kept: BTreeSet<String> = old
+        .iter()
+        .filter(|f| {
+            f.strip_prefix(&api)
+                .is_some_and(|rest| history.iter().any(|h| rest.starts_with(h)))
+        })
+        .cloned()
+        .collect();
+    let stale: BTreeSet<String> = old
+        .difference(&written)
+        .filter(|f| !kept.contains(*f))
+        .cloned()
+        .collect();
+    remove_stale(&root, &stale)?;
+    written.extend(kept);
+    site.removed = stale.len();
+    save_manifest(&root, written)?;
+    Ok(site)
+}
+
+async fn write_site(
+    backend: &Backend,
+    keys: &KeyStore,
+    id: &str,
+    dir: &Path,
+    log_key: &ed25519_dalek::SigningKey,
+    written: &mut BTreeSet<String>,
+) -> Result<Site> {
     let api = format!("api/ledgers/{id}");
     let api_dir = dir.join(&api);
-    let published =
-        with_waymark!(backend, w => crate::publish::publish(w, id, &api_dir, &log_key).await)?;
-    let mut count = published.files.len();
+    let open = |create: bool| -> Result<Option<SafeDir>> {
+        let root = if create {
+            Some(SafeDir::create(dir, 0o755)?)
+        } else {
+            SafeDir::open(dir)?
+        };
+        match root {
+            Some(root) => root.subdir(&api, create),
+            None => Ok(None),
+        }
+    };
+    let published = with_waymark!(backend, w => crate::publish::publish_in(w, id, &api_dir, &open, log_key).await)?;
+    written.extend(published.files.iter().map(|f| format!("{api}/{f}")));
+    let root = SafeDir::open(dir)?.ok_or_else(|| io_err(dir, "no such directory"))?;
+    let root = &root;
+    let count = written;
     let n = published.tree_size;
 
     let status = with_waymark!(backend, w => w.status(id, None).await)?;
-    write(
-        dir,
-        &format!("{api}/status.json"),
-        &json(&status),
-        &mut count,
-    )?;
+    write(root, &format!("{api}/status.json"), &json(&status), count)?;
     let history = with_waymark!(backend, w => w.history(id, &Default::default()).await)?;
-    write(
-        dir,
-        &format!("{api}/history.json"),
-        &json(&history),
-        &mut count,
-    )?;
+    write(root, &format!("{api}/history.json"), &json(&history), count)?;
     for (format, ext) in [
         (GraphFormat::Svg, "svg"),
         (GraphFormat::Dot, "dot"),
         (GraphFormat::Mermaid, "mmd"),
     ] {
         let body = graph_bytes(&status, format).1;
-        write(dir, &format!("{api}/graph.{ext}"), &body, &mut count)?;
+        write(root, &format!("{api}/graph.{ext}"), &body, count)?;
     }
+    let proofs_at = format!("{api}/proof/inclusion");
+    let proofs = root
+        .subdir(&proofs_at, true)?
+        .ok_or_else(|| io_err(&root.join(&proofs_at), "no such directory"))?;
     for seq in 1..=n {
         let proof = with_waymark!(backend, w => w.prove_inclusion(id, seq, Some(n)).await)?;
-        write(
-            dir,
-            &format!("{api}/proof/inclusion/{seq}.json"),
-            &proof.to_bytes(),
-            &mut count,
-        )?;
+        proofs.write_unsynced(&format!("{seq}.json"), &proof.to_bytes(), 0o666)?;
+        count.insert(format!("{proofs_at}/{seq}.json"));
     }
 
     let head = gather(backend, keys, id, None, HistoryQuery::default(), false)
@@ -112,10 +261,10 @@ pub async fn build(backend: &Backend, keys: &KeyStore, id: &str, dir: &Path) -> 
     let ledgers = vec![id.to_string()];
     let mut pages = vec!["index.html".to_string()];
     write(
-        dir,
+        root,
         "index.html",
         render(&head, &Links::Static, &ledgers).as_bytes(),
-        &mut count,
+        count,
     )?;
     for season in &head.all_seasons {
         for (format, ext) in [
@@ -127,12 +276,7 @@ pub async fn build(backend: &Backend, keys: &KeyStore, id: &str, dir: &Path) -> 
                 .await
                 .map_err(api_err)?
                 .1;
-            write(
-                dir,
-                &format!("{api}/reviews/{season}.{ext}"),
-                &body,
-                &mut count,
-            )?;
+            write(root, &format!("{api}/reviews/{season}.{ext}"), &body, count)?;
         }
         let point = format!("season:{season}");
         let page = gather(
@@ -146,17 +290,17 @@ pub async fn build(backend: &Backend, keys: &KeyStore, id: &str, dir: &Path) -> 
         .await
         .map_err(api_err)?;
         write(
-            dir,
+            root,
             &format!("{api}/status-{}.json", slug(&point)),
             &json(&page.status),
-            &mut count,
+            count,
         )?;
         let name = format!("{}.html", slug(&point));
         write(
-            dir,
+            root,
             &name,
             render(&page, &Links::Static, &ledgers).as_bytes(),
-            &mut count,
+            count,
         )?;
         pages.push(name);
     }
@@ -165,6 +309,7 @@ pub async fn build(backend: &Backend, keys: &KeyStore, id: &str, dir: &Path) -> 
         ledger: id.to_string(),
         tree_size: n,
         pages,
-        files: count,
+        files: count.len(),
+        removed: 0,
     })
 }

@@ -25,11 +25,17 @@ root_cmd() {
     exit 1
   fi
 }
-# Installs the Debian packages among "$@" that are not installed yet.
+# apt_install TEST PACKAGE [TEST PACKAGE…]: installs each Debian PACKAGE whose TEST (a
+# command name, or a path starting with /) is not there yet. Tools that came another way
+# (Node.js from NodeSource, say) are used as they are.
 apt_install() {
   local missing=()
-  for p in "$@"; do
-    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing+=("$p")
+  while [ $# -ge 2 ]; do
+    case "$1" in
+      /*) [ -e "$1" ] || missing+=("$2") ;;
+      *) command -v "$1" >/dev/null 2>&1 || missing+=("$2") ;;
+    esac
+    shift 2
   done
   [ ${#missing[@]} -eq 0 ] && return 0
   say "installing ${missing[*]} (Debian packages)"
@@ -44,7 +50,7 @@ say "toolchain: $(cargo --version)"
 say "PostgreSQL at $DATABASE_URL (each test creates and drops its own database)"
 pg_up() { psql "$DATABASE_URL" -Atqc 'select 1' >/dev/null 2>&1; }
 if ! pg_up; then
-  command -v pg_ctlcluster >/dev/null 2>&1 || apt_install postgresql
+  apt_install pg_ctlcluster postgresql
   version=$(ls /etc/postgresql | sort -V | tail -n1)
   [ -d "/etc/postgresql/$version/main" ] || root_cmd pg_createcluster "$version" main >/dev/null
   root_cmd pg_ctlcluster --skip-systemctl-redirect "$version" main start || true
@@ -64,18 +70,18 @@ if ! python3 -c 'import rfc8785, cryptography' 2>/dev/null; then
 fi
 
 say "Go and golang.org/x/mod (Go's reference sumdb/note and sumdb/tlog, tests/go)"
-apt_install golang-go golang-golang-x-mod-dev
+apt_install go golang-go /usr/share/gocode/src/golang.org/x/mod/sumdb/tlog golang-golang-x-mod-dev
 go version
 
 say "headless Chromium, Node.js and playwright-core (tests/browser.rs)"
-apt_install chromium nodejs npm
+apt_install chromium chromium node nodejs npm npm
 chromium --version
 if [ ! -d tests/browser/node_modules/playwright-core ]; then
   (cd tests/browser && npm ci --no-audit --no-fund --loglevel=error)
 fi
 
 say "PostgreSQL's server binaries (tests/db_outage.rs runs a private server)"
-ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || apt_install postgresql
+ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || apt_install /nonexistent postgresql
 
 say "the bundled frameworks and the demo history replay under the rules (tools/check_history.py)"
 python3 tools/check_history.py
