@@ -24,6 +24,7 @@ mod offline;
 mod par;
 mod replay;
 mod rules;
+mod sig_index;
 mod state;
 
 pub use command::{print_report, run_verify_offline, VerifyOfflineArgs};
