@@ -48,7 +48,7 @@ pub use aggregate::{
     Ledger, LedgerError, LedgerEvent, LedgerServices, Record, SignatureIndex, Signed,
 };
 pub use app::{AsOf, FromDb, Recorded, Waymark};
-pub use cli::{main_with_args, Cli};
+pub use cli::{command, main_with_args, Cli};
 pub use db::{redact, Db, Repository};
 pub use error::{Error, Result, StorageError};
 pub use keys::KeyStore;
