@@ -52,6 +52,9 @@ pub struct Cli {
     /// Machine-readable output on stdout
     #[arg(long, global = true)]
     pub json: bool,
+    /// Say nothing on success when the output went to files (--out, publish, site)
+    #[arg(long, short, global = true)]
+    pub quiet: bool,
     /// A Waymark server (`waymark serve`): write commands are signed here with the
     /// key store and posted to it; read commands ask it
     #[arg(long, env = "WAYMARK_SERVER", global = true)]
@@ -560,6 +563,20 @@ pub(crate) struct Session<'a, R: FromDb> {
 }
 
 impl<'a, R: FromDb> Session<'a, R> {
+    /// One line on what a command wrote to a file (`--quiet`: none; `--json`: an
+    /// object with `wrote` and the details).
+    fn wrote(&self, path: &std::path::Path, what: &str, mut details: Value) {
+        if self.cli.quiet {
+            return;
+        }
+        if self.cli.json {
+            details["wrote"] = json!(path.display().to_string());
+            println!("{details}");
+        } else {
+            println!("wrote {what} to {}", path.display());
+        }
+    }
+
     pub fn new(cli: &'a Cli, db: Db) -> Result<Self> {
         Ok(Session {
             w: Waymark::new(db, system_clock())?,
@@ -625,6 +642,14 @@ impl<'a, R: FromDb> Session<'a, R> {
                 let ledger = self.ledger().await?;
                 let bytes = self.w.export(&ledger, *upto).await?;
                 write_out(out.as_ref(), &bytes)?;
+                if let Some(path) = out {
+                    let (n, head) = export_head(&bytes);
+                    self.wrote(
+                        path,
+                        &format!("{n} events of {ledger}{head}"),
+                        json!({"events": n}),
+                    );
+                }
                 Ok(0)
             }
             Command::Rebuild => self.rebuild().await,
@@ -647,6 +672,16 @@ impl<'a, R: FromDb> Session<'a, R> {
                 let key = self.keys.load(&self.keys.log_path(&ledger))?;
                 let bundle = self.w.snapshot(&ledger, *size, &key).await?;
                 write_out(out.as_ref(), &bundle.to_bytes())?;
+                if let Some(path) = out {
+                    self.wrote(
+                        path,
+                        &format!(
+                            "the snapshot of {ledger} at tree size {} (head {})",
+                            bundle.tree_size, bundle.head_hash
+                        ),
+                        json!({"tree_size": bundle.tree_size, "head": bundle.head_hash.to_string()}),
+                    );
+                }
                 Ok(0)
             }
             Command::Publish { dir } => {
@@ -655,7 +690,7 @@ impl<'a, R: FromDb> Session<'a, R> {
                 let done = crate::publish::publish(&self.w, &ledger, dir, &key).await?;
                 if self.cli.json {
                     println!("{}", serde_json::to_string(&done).unwrap_or_default());
-                } else {
+                } else if !self.cli.quiet {
                     match done.previous_size {
                         Some(old) => println!(
                             "published {} events of {ledger} to {} (root {}), extending the {old} published before",
@@ -705,6 +740,13 @@ impl<'a, R: FromDb> Session<'a, R> {
                     (ReviewFormat::Html, false) => review.to_html(),
                 };
                 write_out(out.as_ref(), text.as_bytes())?;
+                if let Some(path) = out {
+                    self.wrote(
+                        path,
+                        &format!("the review of Season {season} of {ledger}"),
+                        json!({"season": season}),
+                    );
+                }
                 Ok(0)
             }
             Command::Diff { from, to } => {
@@ -731,6 +773,14 @@ impl<'a, R: FromDb> Session<'a, R> {
                     GraphFormat::Svg => waymark_projections::to_svg(&status),
                 };
                 write_out(out.as_ref(), text.as_bytes())?;
+                if let Some(path) = out {
+                    let seq = status.as_of.as_ref().map_or(0, |a| a.seq);
+                    self.wrote(
+                        path,
+                        &format!("the graph of {ledger} as of seq {seq}"),
+                        json!({"as_of_seq": seq}),
+                    );
+                }
                 Ok(0)
             }
             Command::Site { out } => {
@@ -739,7 +789,7 @@ impl<'a, R: FromDb> Session<'a, R> {
                 let site = crate::site::build(&backend, &self.keys, &ledger, out).await?;
                 if self.cli.json {
                     println!("{}", serde_json::to_string(&site).unwrap_or_default());
-                } else {
+                } else if !self.cli.quiet {
                     println!(
                         "wrote the site of {ledger} ({} events, {} files) to {}: open {}",
                         site.tree_size,
@@ -1352,6 +1402,24 @@ pub(crate) fn init_statements(
         )
         .map(|p| signed(ledger, &a.founder, founder_key, issued_at.to_string(), p))
         .collect()
+}
+
+/// The count of an export's lines and, for a message, its head: " (head seq N HASH)".
+fn export_head(bytes: &[u8]) -> (usize, String) {
+    let lines = bytes.split(|b| *b == b'\n').filter(|l| !l.is_empty());
+    let n = lines.clone().count();
+    let head = lines
+        .last()
+        .and_then(|l| serde_json::from_slice::<Value>(l).ok())
+        .map(|v| {
+            format!(
+                " (head seq {} {})",
+                v["seq"],
+                v["hash"].as_str().unwrap_or("")
+            )
+        })
+        .unwrap_or_default();
+    (n, head)
 }
 
 pub(crate) fn write_out(out: Option<&PathBuf>, bytes: &[u8]) -> Result<()> {
