@@ -1406,10 +1406,13 @@ pub(crate) fn init_statements(
 
 /// The count of an export's lines and, for a message, its head: " (head seq N HASH)".
 fn export_head(bytes: &[u8]) -> (usize, String) {
-    let lines = bytes.split(|b| *b == b'\n').filter(|l| !l.is_empty());
-    let n = lines.clone().count();
-    let head = lines
-        .last()
+    let n = bytes
+        .split(|b| *b == b'\n')
+        .filter(|l| !l.is_empty())
+        .count();
+    let head = bytes
+        .split(|b| *b == b'\n')
+        .rfind(|l| !l.is_empty())
         .and_then(|l| serde_json::from_slice::<Value>(l).ok())
         .map(|v| {
             format!(
