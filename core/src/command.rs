@@ -53,10 +53,33 @@ pub fn run_verify_offline(args: &VerifyOfflineArgs, json: bool) -> Result<i32> {
         eprintln!("waymark: warning: {w}");
     }
     print_report(&outcome.report, json);
+    if !json && outcome.report.ok {
+        // What was checked besides the log, in the report's own words.
+        let given = args.snapshot.is_some()
+            || args.prev_snapshot.is_some()
+            || args.inclusion.is_some()
+            || args.consistency.is_some();
+        let pinned = if args.key.is_some() {
+            "the log key pinned with --key"
+        } else {
+            "the log key taken from the log itself (trusted on first use)"
+        };
+        if given {
+            println!("checked: {}; {pinned}", outcome.report.detail);
+        } else {
+            println!(
+                "checked: {} (log only: no --snapshot, --prev-snapshot, --inclusion or \
+                 --consistency given)",
+                outcome.report.detail
+            );
+        }
+    }
     Ok(if outcome.report.ok { 0 } else { 3 })
 }
 
-/// A verification report as `verify` and `verify-offline` print it.
+/// A verification report as `verify` and `verify-offline` print it. A failure of the
+/// chain names its seq; a failure of an artifact (a snapshot, a proof, the key) names
+/// the artifact in its detail and no seq.
 pub fn print_report(report: &Report, json: bool) {
     if json {
         println!("{}", serde_json::to_string(report).unwrap_or_default());
@@ -68,12 +91,19 @@ pub fn print_report(report: &Report, json: bool) {
             .unwrap_or_default();
         println!("verify: OK, {} events checked;{head}", report.checked);
     } else {
-        println!(
-            "verify: FAILED at seq {}: {}: {} ({} events verified before it)",
-            report.first_bad_seq.unwrap_or(0),
-            report.problem.unwrap_or("?"),
-            report.detail,
-            report.checked
-        );
+        match report.first_bad_seq {
+            Some(seq) => println!(
+                "verify: FAILED at seq {seq}: {}: {} ({} events verified before it)",
+                report.problem.unwrap_or("?"),
+                report.detail,
+                report.checked
+            ),
+            None => println!(
+                "verify: FAILED: {}: {} (the log's {} events verified; this check failed after)",
+                report.problem.unwrap_or("?"),
+                report.detail,
+                report.checked
+            ),
+        }
     }
 }

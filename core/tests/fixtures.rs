@@ -77,16 +77,66 @@ fn unusable_arguments_exit_2_and_missing_files_exit_4() {
 }
 
 #[test]
-fn the_human_report_names_the_verdict() {
-    let out = waymark_verify(&["--log", "log.jsonl"]);
-    assert_eq!(out.status.code(), Some(0), "{out:?}");
-    let text = String::from_utf8_lossy(&out.stdout);
-    assert!(text.starts_with("verify: OK, "), "{text}");
-    let out = waymark_verify(&["--log", "dropped-event.jsonl"]);
-    assert_eq!(out.status.code(), Some(3), "{out:?}");
-    let text = String::from_utf8_lossy(&out.stdout);
+fn the_human_report_says_what_was_checked_and_what_failed() {
+    let stdout = |args: &[&str], code: i32| {
+        let out = waymark_verify(args);
+        assert_eq!(out.status.code(), Some(code), "{out:?}");
+        String::from_utf8(out.stdout).unwrap()
+    };
+    let text = stdout(&["--log", "log.jsonl"], 0);
+    let lines: Vec<&str> = text.lines().collect();
     assert!(
-        text.starts_with("verify: FAILED at seq 9: seq_gap"),
+        lines[0].starts_with("verify: OK, 15 events checked; head seq 15 "),
         "{text}"
     );
+    assert_eq!(
+        lines[1],
+        "checked: 15 events verified: hashes, links, signatures and rules (log only: no \
+         --snapshot, --prev-snapshot, --inclusion or --consistency given)"
+    );
+    let text = stdout(
+        &[
+            "--log",
+            "log.jsonl",
+            "--snapshot",
+            "snapshot.json",
+            "--key",
+            "log-key.txt",
+            "--inclusion",
+            "inclusion.json",
+        ],
+        0,
+    );
+    assert!(
+        text.lines().nth(1).unwrap().ends_with(
+            "; snapshot at 15: checkpoint, root, head and status; inclusion of seq 7 at tree \
+             size 12; the log key pinned with --key"
+        ),
+        "{text}"
+    );
+    let text = stdout(&["--log", "log.jsonl", "--snapshot", "snapshot.json"], 0);
+    assert!(
+        text.contains("taken from the log itself (trusted on first use)"),
+        "{text}"
+    );
+    // A broken chain names its seq; a failing proof names the proof, not "seq 0".
+    let text = stdout(&["--log", "dropped-event.jsonl"], 3);
+    assert!(
+        text.starts_with("verify: FAILED at seq 9: seq_gap: "),
+        "{text}"
+    );
+    let text = stdout(
+        &[
+            "--log",
+            "log.jsonl",
+            "--inclusion",
+            "inclusion-bit-flip.json",
+        ],
+        3,
+    );
+    assert!(
+        text.starts_with("verify: FAILED: checkpoint_mismatch: --inclusion of seq 7 at tree size 12 does not verify"),
+        "{text}"
+    );
+    assert!(!text.contains("seq 0"), "{text}");
 }
