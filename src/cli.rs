@@ -622,6 +622,17 @@ impl<'a, R: FromDb> Session<'a, R> {
                 if let Some(t) = event_type {
                     t.parse::<EventType>().map_err(Error::BadInput)?;
                 }
+                if milestone.is_some() || actor.is_some() {
+                    let state = self.w.state(&ledger).await?;
+                    if let Some(id) = milestone {
+                        let known = state.milestones.keys().map(String::as_str);
+                        unknown(id, "milestone, decision or body", &ledger, known)?;
+                    }
+                    if let Some(id) = actor {
+                        let known = state.actors.keys().map(String::as_str);
+                        unknown(id, "actor", &ledger, known)?;
+                    }
+                }
                 let filter = HistoryFilter {
                     milestone: milestone.clone(),
                     actor: actor.clone(),
@@ -1402,6 +1413,30 @@ pub(crate) fn init_statements(
         )
         .map(|p| signed(ledger, &a.founder, founder_key, issued_at.to_string(), p))
         .collect()
+}
+
+/// `Err` (bad input, exit 1) when `id` is none of `known`, with the closest known id
+/// as a suggestion: a filter that names nothing would print an empty table and exit 0.
+fn unknown<'k>(
+    id: &str,
+    what: &str,
+    ledger: &str,
+    known: impl Iterator<Item = &'k str>,
+) -> Result<()> {
+    let mut best: Option<(f64, &str)> = None;
+    for k in known {
+        if k == id {
+            return Ok(());
+        }
+        let score = strsim::jaro_winkler(&k.to_lowercase(), &id.to_lowercase());
+        if best.is_none_or(|(b, _)| score > b) {
+            best = Some((score, k));
+        }
+    }
+    Err(Error::BadInput(match best {
+        Some((score, k)) if score >= 0.8 => format!("no {what} {id} (did you mean {k}?)"),
+        _ => format!("no {what} {id} in ledger {ledger}"),
+    }))
 }
 
 /// The count of an export's lines and, for a message, its head: " (head seq N HASH)".

@@ -59,7 +59,12 @@ impl KeyStore {
                 e => e,
             })?
             .ok_or_else(|| {
-                Error::BadInput(format!("no key file {} (use --keys DIR, or --public-key when the key is held elsewhere)", path.display()))
+                Error::BadInput(format!(
+                    "no key file {} in the key store {} (name the key store with --keys DIR or \
+                     WAYMARK_KEYS=DIR)",
+                    path.display(),
+                    self.dir.display()
+                ))
             })?;
         let mode = file.mode & 0o777;
         if mode & 0o077 != 0 {

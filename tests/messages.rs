@@ -65,3 +65,49 @@ fn files_written_are_reported_in_one_line(kind: Kind) {
 }
 
 on_both_backends!(files_written_are_reported_in_one_line);
+
+/// Issue 15: errors that name the cause. A filter that names nothing is an error
+/// with a suggestion, not an empty table; a missing key names the key store and how
+/// to choose it.
+fn errors_name_the_cause(kind: Kind) {
+    let env = Env::new(kind);
+    env.history();
+    assert_eq!(
+        env.fails(1, &["history", "m1"]),
+        "waymark: no milestone, decision or body m1 (did you mean M1?)\n"
+    );
+    assert_eq!(
+        env.fails(1, &["history", "ZZZ-404"]),
+        "waymark: no milestone, decision or body ZZZ-404 in ledger test\n"
+    );
+    assert_eq!(
+        env.fails(1, &["history", "--actor", "alicia"]),
+        "waymark: no actor alicia (did you mean alice?)\n"
+    );
+    assert!(env.ok(&["history", "M1"]).contains("M1"));
+
+    let err = env.fails(
+        1,
+        &[
+            "--as",
+            "mallory",
+            "milestone",
+            "set",
+            "M2",
+            "achieved",
+            "--reason",
+            "r",
+        ],
+    );
+    let keys = env.keys();
+    assert_eq!(
+        err,
+        format!(
+            "waymark: no key file {} in the key store {} (name the key store with --keys DIR or WAYMARK_KEYS=DIR)\n",
+            keys.join("mallory.key").display(),
+            keys.display()
+        )
+    );
+}
+
+on_both_backends!(errors_name_the_cause);
