@@ -63,7 +63,10 @@ fn history_filters_combine(kind: Kind) {
         Vec::<u64>::new()
     );
     // A milestone id is matched whole: "M" names no milestone.
-    assert_eq!(seqs(&env.json(&["history", "M"])), Vec::<u64>::new());
+    // An id that names nothing is an error (issue 15), not an empty table.
+    assert!(env
+        .fails(1, &["history", "M"])
+        .starts_with("waymark: no milestone, decision or body M "));
 
     let row = &env.json(&["history", "M1", "--actor", "bob"])[1];
     assert_eq!(row["actor"], "bob");
