@@ -89,7 +89,7 @@ async fn build<R: FromDb>(cli: &Cli, db: Db, keys_dir: PathBuf) -> Result<i32> {
     let clock_now = now.clone();
     let clock: Clock = Arc::new(move || clock_now.load(Ordering::SeqCst));
     let w = Waymark::<R>::new(db, clock)?;
-    let keys = KeyStore::new(keys_dir);
+    let keys = KeyStore::new(keys_dir.clone());
     let at = |ts: &str| -> Result<()> {
         now.store(micros(ts)? + 500_000, Ordering::SeqCst);
         Ok(())
@@ -178,16 +178,42 @@ async fn build<R: FromDb>(cli: &Cli, db: Db, keys_dir: PathBuf) -> Result<i32> {
         );
         print!("{}", render_status(&status));
         print_report(&report, false);
-        println!(
-            "\nExplore it (export WAYMARK_DB={db} WAYMARK_KEYS=waymark-demo-keys):\n  \
-             waymark history S-5   |   waymark status --as-of season:7   |   waymark review 8\n  \
-             waymark graph --format svg --out graph.svg   |   waymark publish site   |   \
-             waymark verify-offline --log site/export.jsonl --snapshot site/snapshot.json",
-            db = cli
-                .db
+        let url = crate::db::redact(
+            &cli.db
                 .clone()
                 .unwrap_or_else(|| "sqlite://waymark-demo.db".into()),
         );
+        print!("{}", explore_hints(&url, &keys_dir));
     }
     Ok(if report.ok { 0 } else { 3 })
+}
+
+/// The closing hints: commands to paste as they are, written the way this process
+/// was started (`cargo run --release --` under cargo, else the program's own path),
+/// with the demo's database and key store spelled out.
+fn explore_hints(db: &str, keys: &std::path::Path) -> String {
+    let program = if std::env::var_os("CARGO").is_some() {
+        "cargo run --release --".to_string()
+    } else {
+        std::env::args().next().unwrap_or_else(|| "waymark".into())
+    };
+    let run = format!("{program} --db {db} --keys {}", keys.display());
+    let mut out = String::from(
+        "\nExplore it (the hashes above differ on every run: the demo's keys are fresh):\n",
+    );
+    for cmd in [
+        "history S-5",
+        "status --as-of season:7",
+        "review 8",
+        "graph --format svg --out graph.svg",
+        "publish site",
+        "serve",
+    ] {
+        out.push_str(&format!("  {run} {cmd}\n"));
+    }
+    // Files only: no database, no keys.
+    out.push_str(&format!(
+        "  {program} verify-offline --log site/export.jsonl --snapshot site/snapshot.json\n"
+    ));
+    out
 }
