@@ -336,13 +336,39 @@ pub async fn run(cli: &Cli, server: &str) -> Result<i32> {
         | Command::Checkpoint { .. }
         | Command::Snapshot { .. }
         | Command::Prove(_) => remote.read(&cli.command).await,
-        other => Err(Error::Usage(format!(
-            "{} needs the database, not a server: run it without --server (with --db), or fetch the export and run verify-offline",
-            format!("{other:?}")
-                .split([' ', '(', '{'])
-                .next()
-                .unwrap_or("this command")
-                .to_lowercase()
-        ))),
+        other => Err(Error::Usage(local_only(other))),
     }
+}
+
+/// Why a command cannot run over `--server`, with a hint that fits that command.
+fn local_only(command: &Command) -> String {
+    let (name, hint) = match command {
+        Command::Diff { .. } => (
+            "diff",
+            "run it without --server (with --db), or compare the two points' statuses over \
+             --server with `status --as-of SPEC` (or `--json status --as-of SPEC`)",
+        ),
+        Command::Verify => (
+            "verify",
+            "fetch the export over --server (`export --out log.jsonl`) and check it with \
+             `verify-offline --log log.jsonl`, or run verify without --server (with --db)",
+        ),
+        Command::Publish { .. } => (
+            "publish",
+            "run it where the database is (with --db), or fetch `export` and `snapshot` over \
+             --server",
+        ),
+        Command::Site { .. } => ("site", "run it where the database is (with --db)"),
+        Command::Rebuild => ("rebuild", "run it where the database is (with --db)"),
+        Command::Serve { .. } => (
+            "serve",
+            "serve a database (with --db); --server names a server to talk to",
+        ),
+        Command::Demo => (
+            "demo",
+            "run it without --server: it builds a local database",
+        ),
+        _ => ("this command", "run it without --server (with --db)"),
+    };
+    format!("{name} needs the database, not a server: {hint}")
 }

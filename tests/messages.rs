@@ -111,3 +111,26 @@ fn errors_name_the_cause(kind: Kind) {
 }
 
 on_both_backends!(errors_name_the_cause);
+
+/// The `--server` client's refusals carry a hint that fits the command refused.
+#[test]
+fn remote_refusals_fit_their_command() {
+    let env = Env::new(Kind::Sqlite);
+    let server = ["--server", "http://127.0.0.1:9"];
+    let diff = env.fails(2, &[&server[..], &["diff", "seq:1", "seq:2"]].concat());
+    assert!(
+        diff.starts_with("waymark: diff needs the database, not a server: run it without --server (with --db), or compare the two points' statuses over --server with `status --as-of SPEC`"),
+        "{diff}"
+    );
+    assert!(!diff.contains("verify-offline"), "{diff}");
+    let verify = env.fails(2, &[&server[..], &["verify"]].concat());
+    assert!(
+        verify.contains("verify needs the database, not a server: fetch the export over --server (`export --out log.jsonl`) and check it with `verify-offline --log log.jsonl`"),
+        "{verify}"
+    );
+    let rebuild = env.fails(2, &[&server[..], &["rebuild"]].concat());
+    assert_eq!(
+        rebuild,
+        "waymark: rebuild needs the database, not a server: run it where the database is (with --db)\n"
+    );
+}
