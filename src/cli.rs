@@ -439,10 +439,10 @@ async fn run(cli: Cli) -> Result<i32> {
         return Err(Error::Usage(crate::db::in_memory(&url)));
     }
     let read_only = cli.command.reads_only();
-    let db = if read_only {
+    let (db, guard) = if read_only {
         Db::open_read_only(&url).await?
     } else {
-        Db::connect(&url).await?
+        (Db::connect(&url).await?, crate::db::ReadGuard::default())
     };
     if let Command::Serve { addr } = &cli.command {
         let keys = cli.keys.clone().unwrap_or_else(default_keys_dir);
@@ -466,7 +466,9 @@ async fn run(cli: Cli) -> Result<i32> {
         }
     };
     db.close().await;
-    code
+    let code = code?;
+    guard.check()?;
+    Ok(code)
 }
 
 pub(crate) fn now() -> String {

@@ -108,6 +108,65 @@ pub fn target(url: &str) -> Result<Target, String> {
     Ok(Target::SqliteFile(opts.get_filename().to_path_buf()))
 }
 
+/// SQLITE_READONLY (8) or SQLITE_CANTOPEN (14), with any extended code: what a
+/// read-only connection answers when it would have to create the -wal file.
+fn cannot_create_wal(e: &sqlx::Error) -> bool {
+    match e {
+        sqlx::Error::Database(d) => d
+            .code()
+            .and_then(|c| c.parse::<i32>().ok())
+            .is_some_and(|c| matches!(c & 0xff, 8 | 14)),
+        _ => false,
+    }
+}
+
+fn wal_exists(db: &std::path::Path) -> bool {
+    let mut wal = db.as_os_str().to_owned();
+    wal.push("-wal");
+    std::path::Path::new(&wal).exists()
+}
+
+/// What identifies a file's content version without reading it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct FileStamp {
+    len: u64,
+    modified: Option<std::time::SystemTime>,
+    inode: u64,
+}
+
+impl FileStamp {
+    fn of(path: &std::path::Path) -> std::io::Result<FileStamp> {
+        use std::os::unix::fs::MetadataExt;
+        let m = std::fs::metadata(path)?;
+        Ok(FileStamp {
+            len: m.len(),
+            modified: m.modified().ok(),
+            inode: m.ino(),
+        })
+    }
+}
+
+/// Returned by [`Db::open_read_only`]: for a SQLite file read as immutable (see
+/// there), `check` fails if the file changed while it was read, since what was read
+/// may then mix two versions of it.
+#[derive(Debug, Default)]
+pub struct ReadGuard(Option<(std::path::PathBuf, FileStamp)>);
+
+impl ReadGuard {
+    pub fn check(&self) -> Result<(), Error> {
+        let Some((path, stamp)) = &self.0 else {
+            return Ok(());
+        };
+        if FileStamp::of(path).ok().as_ref() != Some(stamp) || wal_exists(path) {
+            return Err(Error::Storage(StorageError(format!(
+                "{} changed while it was read: it was read without locks (this user cannot create its -wal and -shm files in that directory), so run the command again",
+                path.display()
+            ))));
+        }
+        Ok(())
+    }
+}
+
 /// Why a command line refuses an in-memory SQLite store.
 pub fn in_memory(url: &str) -> String {
     format!(
@@ -191,14 +250,14 @@ impl Db {
     /// someone else can be read (issue 12). PostgreSQL sessions run with
     /// `default_transaction_read_only`, so a stray write fails loudly. A store with
     /// no Waymark tables (or no SQLite file) is "no ledger", a usage error.
-    pub async fn open_read_only(url: &str) -> Result<Db, Error> {
+    pub async fn open_read_only(url: &str) -> Result<(Db, ReadGuard), Error> {
         let no_ledger = || {
             Error::Usage(format!(
                 "no ledger in {}: run `waymark init --ledger ID --framework optimism` first",
                 redact(url)
             ))
         };
-        let db = match target(url).map_err(Error::Usage)? {
+        let (db, tables, guard) = match target(url).map_err(Error::Usage)? {
             Target::Postgres => {
                 let opts = PgConnectOptions::from_str(url)
                     .map_err(|e| storage("bad PostgreSQL URL", e))?
@@ -209,7 +268,12 @@ impl Db {
                     .connect_with(opts)
                     .await
                     .map_err(|e| storage(&format!("cannot connect to {}", redact(url)), e))?;
-                Db::Postgres(pool)
+                let db = Db::Postgres(pool);
+                let n = db
+                    .has_tables()
+                    .await
+                    .map_err(|e| storage("reading the schema", e))?;
+                (db, n, ReadGuard(None))
             }
             Target::SqliteFile(path) => {
                 match std::fs::metadata(&path) {
@@ -224,26 +288,56 @@ impl Db {
                     .read_only(true)
                     .create_if_missing(false)
                     .busy_timeout(Duration::from_secs(30));
-                let pool = SqlitePoolOptions::new()
-                    .max_connections(4)
-                    .connect_with(opts)
-                    .await
-                    .map_err(|e| storage(&format!("cannot open {url} for reading"), e))?;
-                Db::Sqlite(pool)
+                let open = |opts: SqliteConnectOptions| async move {
+                    let pool = SqlitePoolOptions::new()
+                        .max_connections(4)
+                        .connect_with(opts)
+                        .await
+                        .map_err(|e| storage(&format!("cannot open {url} for reading"), e))?;
+                    Ok::<_, Error>(Db::Sqlite(pool))
+                };
+                let db = open(opts.clone()).await?;
+                match db.has_tables().await {
+                    Ok(n) => (db, n, ReadGuard(None)),
+                    // A WAL database whose -wal and -shm files are gone (the last
+                    // writer closed it) needs them created to be read, which a user
+                    // who cannot write the directory cannot do (SQLite: "a read-only
+                    // WAL-mode database file can be opened if the -shm and -wal files
+                    // already exist or those files can be created or the database is
+                    // immutable"). With no -wal file every commit is in the database
+                    // file itself, so it is read as immutable (no locks), and the
+                    // guard fails the command if the file changed meanwhile.
+                    Err(e) if cannot_create_wal(&e) && !wal_exists(&path) => {
+                        db.close().await;
+                        let stamp = FileStamp::of(&path)
+                            .map_err(|e| storage(&format!("cannot open {url}"), e))?;
+                        let db = open(opts.immutable(true)).await?;
+                        let n = db
+                            .has_tables()
+                            .await
+                            .map_err(|e| storage("reading the schema", e))?;
+                        (db, n, ReadGuard(Some((path, stamp))))
+                    }
+                    Err(e) => return Err(storage("reading the schema", e).into()),
+                }
             }
             Target::SqliteMemory => return Err(Error::Usage(in_memory(url))),
         };
-        let q = match &db {
-            Db::Sqlite(_) => "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = 'events'",
-            Db::Postgres(_) => "SELECT COUNT(*) FROM pg_catalog.pg_tables WHERE tablename = 'events' AND schemaname = ANY (current_schemas(false))",
-        };
-        let n: i64 = on_pool!(&db, p => sqlx::query_scalar(q).fetch_one(p).await)
-            .map_err(|e| storage("reading the schema", e))?;
-        if n == 0 {
+        if !tables {
             db.close().await;
             return Err(no_ledger());
         }
-        Ok(db)
+        Ok((db, guard))
+    }
+
+    /// Whether the store holds Waymark's event table.
+    async fn has_tables(&self) -> Result<bool, sqlx::Error> {
+        let q = match self {
+            Db::Sqlite(_) => "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = 'events'",
+            Db::Postgres(_) => "SELECT COUNT(*) FROM pg_catalog.pg_tables WHERE tablename = 'events' AND schemaname = ANY (current_schemas(false))",
+        };
+        let n: i64 = on_pool!(self, p => sqlx::query_scalar(q).fetch_one(p).await)?;
+        Ok(n > 0)
     }
 
     /// Ids of the ledgers in this store, sorted.
