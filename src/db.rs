@@ -584,6 +584,14 @@ impl Db {
             }
             Db::Postgres(p) => {
                 let mut tx = p.begin().await.map_err(append_error)?;
+                // Rule 7's probes must use the signature index. The statistics do
+                // not count this transaction's own rows, so the planner believed the
+                // table small and scanned it (parsing every payload) once per
+                // signature: 8,000 lines took minutes, growing as the square.
+                sqlx::query("SET LOCAL enable_seqscan = off")
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(append_error)?;
                 let found: Option<(i64, i64)> = sqlx::query_as(&format!("{q} FOR UPDATE"))
                     .bind(ledger)
                     .fetch_optional(&mut *tx)
