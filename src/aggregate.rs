@@ -175,7 +175,7 @@ impl Aggregate for Ledger {
     }
 }
 
-fn replayed(index: usize) -> LedgerError {
+pub(crate) fn replayed(index: usize) -> LedgerError {
     LedgerError::Rejected {
         index,
         rejection: Rejection {

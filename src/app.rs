@@ -2,7 +2,7 @@
 //! verify, export. Generic over the cqrs-es repository (SQLite or PostgreSQL).
 
 use crate::aggregate::{Ledger, LedgerError, LedgerServices, Record, Signed};
-use crate::db::{Db, Repository};
+use crate::db::{AppendError, Db, Repository};
 use crate::error::{Error, Result, StorageError};
 use crate::read_model::{LedgerView, ReadModelQuery, ReadModels, RebuildReport};
 use crate::store::{ChainedEventStore, Clock};
@@ -132,8 +132,25 @@ impl FromDb for PostgresEventRepository {
     }
 }
 
+/// Statements for [`Waymark::record_stream`], a piece at a time (an `apply` file
+/// read, parsed and signed as it is recorded).
+pub trait StatementSource {
+    /// Up to `max` more statements, each with the number errors name it by (its line
+    /// in an `apply` file); empty at the end. An error stops the recording: nothing
+    /// of it is kept.
+    fn next_piece(&mut self, max: usize) -> Result<Vec<(usize, Signed)>>;
+}
+
+/// Statements a streamed record judges, chains and writes at a time. Memory follows
+/// this, not the input: 1,000 statements are ~1 MB in flight, and the per-piece
+/// round trips (rule 7, the INSERT) stay a small share of the signature checks.
+const STREAM_PIECE: usize = 1000;
+
 pub struct Waymark<R: FromDb> {
     pub db: Db,
+    /// Opened with [`Waymark::new_read_only`]: nothing is written, not even the read
+    /// models' catch-up.
+    read_only: bool,
     repo: Arc<R>,
     store: ChainedEventStore<R>,
     services: LedgerServices,
@@ -178,7 +195,27 @@ impl<R: FromDb> Waymark<R> {
             store: ChainedEventStore::new(repo.clone(), db.clone(), clock),
             repo,
             db,
+            read_only: false,
         })
+    }
+
+    /// A reader over a store opened with [`Db::open_read_only`]: every read works
+    /// with nothing but read access. Read models that lag the events are caught up
+    /// in this process's memory instead of in the store; `record` is refused.
+    pub fn new_read_only(db: Db, clock: Clock) -> Result<Self> {
+        let mut w = Self::new(db, clock)?;
+        w.read_only = true;
+        w.read_models.set_read_only();
+        Ok(w)
+    }
+
+    fn writable(&self) -> Result<()> {
+        if self.read_only {
+            return Err(Error::Usage(
+                "the store was opened read-only: this command writes".into(),
+            ));
+        }
+        Ok(())
     }
 
     /// Records statements, in order, in one transaction: all of them or none. A lost
@@ -189,6 +226,7 @@ impl<R: FromDb> Waymark<R> {
     /// It returns once the events are committed; the read models are updated right
     /// after, in the background (see `settle`).
     pub async fn record(&self, ledger: &str, statements: Vec<Signed>) -> Result<Vec<Recorded>> {
+        self.writable()?;
         // Optimistic first: a writer alone pays no lock. Only after losing a race
         // does it queue on the writer lock, so that contending writers take turns
         // instead of retrying against each other.
@@ -204,6 +242,172 @@ impl<R: FromDb> Waymark<R> {
         // The read models follow in the background, in commit order (`settle`).
         self.dispatcher.send(ledger, recorded.1);
         Ok(recorded.0)
+    }
+
+    /// Records every statement `source` gives, in order, in one transaction: all of
+    /// them or none, like [`Self::record`], but a piece at a time, so memory does not
+    /// grow with the input (issue 12: `apply` of 100k lines held 2.0 GB). Each piece
+    /// is judged by the rules, checked for replays against the store and the pieces
+    /// before it, chained and written; the first failure ends it, naming the
+    /// statement's number from `source`, before anything after that piece is read.
+    /// Holds the writer lock throughout: other writers wait for it to finish (on
+    /// SQLite, a writer that does not take the lock waits up to its busy timeout).
+    /// Returns the recorded seq range, `None` if `source` gave nothing.
+    pub async fn record_stream(
+        &self,
+        ledger: &str,
+        source: &mut dyn StatementSource,
+    ) -> Result<Option<(u64, u64)>> {
+        self.writable()?;
+        let lock = self.db.writer_lock(ledger).await?;
+        let recorded = self.record_stream_locked(ledger, source).await;
+        lock.release().await;
+        let recorded = recorded?;
+        if recorded.is_some() {
+            // The read models catch up from the store, a page at a time (the batch
+            // is not kept in memory to hand them).
+            if let Err(e) = self.read_models.sync(ledger).await {
+                tracing::warn!(ledger, error = %e, "read models not updated; the next read catches up");
+            }
+        }
+        Ok(recorded)
+    }
+
+    async fn record_stream_locked(
+        &self,
+        ledger: &str,
+        source: &mut dyn StatementSource,
+    ) -> Result<Option<(u64, u64)>> {
+        let append_err = |e: AppendError| match e {
+            AppendError::Conflict => Error::Conflict("the ledger moved on".into()),
+            AppendError::Storage(m) => Error::Storage(StorageError(m)),
+        };
+        // Writers that queue on the lock cannot move the head; one on its first,
+        // lock-free try can, between loading the head and beginning: load again.
+        let mut tries = 0;
+        let (mut ctx, mut tx) = loop {
+            tries += 1;
+            self.store.forget(ledger);
+            let ctx = self.head(ledger).await?;
+            if !ctx.aggregate.state.is_open() {
+                return Err(Error::Usage(format!("no ledger {ledger:?} in this store")));
+            }
+            let expected = ctx
+                .current_snapshot
+                .map(|v| (ctx.current_sequence as u64, v as u64));
+            match self.db.begin_append(ledger, expected).await {
+                Ok(tx) => break (ctx, tx),
+                Err(AppendError::Conflict) if tries < MAX_ATTEMPTS => {
+                    tokio::time::sleep(Duration::from_millis(u64::from(tries.min(50)))).await;
+                }
+                Err(e) => return Err(append_err(e)),
+            }
+        };
+        let before = ctx.current_sequence;
+        let recorded_at = self.store.recorded_at(&ctx.aggregate);
+        let metadata = HashMap::new();
+        loop {
+            let piece = source.next_piece(STREAM_PIECE)?;
+            if piece.is_empty() {
+                break;
+            }
+            let (lines, statements): (Vec<usize>, Vec<Signed>) = piece.into_iter().unzip();
+            let sink = EventSink::default();
+            let command = Record {
+                ledger: ledger.to_string(),
+                statements,
+            };
+            // Rule 7 is left to the check below, inside the transaction, which sees
+            // the pieces written before this one.
+            let handled = ctx.aggregate.handle(command, &self.deferred, &sink).await;
+            let events = sink.collect().await;
+            let sigs: Vec<&str> = events.iter().map(|e| e.0.sig.as_str()).collect();
+            let recorded = tx.recorded_among(&sigs).await.map_err(append_err)?;
+            // The first replay among the statements that passed comes before a
+            // later rejection, as in `record`.
+            if let Some(i) = sigs.iter().position(|s| recorded.contains(*s)) {
+                let LedgerError::Rejected { rejection, .. } = crate::aggregate::replayed(i) else {
+                    unreachable!("replayed() is a rejection")
+                };
+                return Err(Error::Rejected {
+                    line: Some(lines[i]),
+                    rejection,
+                });
+            }
+            match handled {
+                Ok(()) => {}
+                Err(LedgerError::Rejected { index, rejection }) => {
+                    return Err(Error::Rejected {
+                        line: Some(lines[index]),
+                        rejection,
+                    })
+                }
+                Err(LedgerError::Storage(m)) => return Err(Error::Storage(StorageError(m))),
+            }
+            let (rows, _) = crate::store::chain(
+                &mut ctx.aggregate,
+                ledger,
+                ctx.current_sequence,
+                events,
+                &recorded_at,
+                &metadata,
+            )
+            .map_err(|e| Error::Storage(StorageError(e.to_string())))?;
+            ctx.current_sequence += rows.len();
+            tx.insert(&rows).await.map_err(append_err)?;
+        }
+        if ctx.current_sequence == before {
+            return Ok(None);
+        }
+        let version = ctx.current_snapshot.unwrap_or(0) + 1;
+        let snapshot = serde_json::to_string(&ctx.aggregate)
+            .map_err(|e| Error::Storage(StorageError(e.to_string())))?;
+        tx.finish(&snapshot, ctx.current_sequence as i64, version as i64)
+            .await
+            .map_err(append_err)?;
+        ctx.current_snapshot = Some(version);
+        self.store.remember(&ctx);
+        Ok(Some((before as u64 + 1, ctx.current_sequence as u64)))
+    }
+
+    /// The place of each recorded event of seq `lo..=hi`, in order, a page at a time
+    /// (what `apply --json` prints after a streamed record).
+    pub async fn each_recorded(
+        &self,
+        ledger: &str,
+        lo: u64,
+        hi: u64,
+        f: &mut dyn FnMut(Recorded),
+    ) -> Result<()> {
+        const PAGE: i64 = 5000;
+        let sql = "SELECT sequence, event_type, CAST(metadata AS text) FROM events
+                   WHERE aggregate_type = 'Ledger' AND aggregate_id = $1 AND sequence >= $2 AND sequence <= $3
+                   ORDER BY sequence LIMIT $4";
+        let mut from = lo;
+        while from <= hi {
+            let rows: Vec<(i64, String, String)> =
+                crate::db::on_pool!(&self.db, p => sqlx::query_as(sql)
+                .bind(ledger).bind(from as i64).bind(hi as i64).bind(PAGE).fetch_all(p).await)
+                .map_err(|e| Error::Storage(StorageError(format!("reading events: {e}"))))?;
+            let Some(last) = rows.last() else { break };
+            from = last.0 as u64 + 1;
+            for (seq, event_type, meta) in rows {
+                let hash = serde_json::from_str::<HashMap<String, String>>(&meta)
+                    .ok()
+                    .and_then(|m| m.get("hash")?.parse().ok())
+                    .ok_or_else(|| Error::BrokenChain {
+                        seq: seq as u64,
+                        problem: "malformed",
+                        detail: "the stored row has no hash".into(),
+                    })?;
+                f(Recorded {
+                    seq: seq as u64,
+                    hash,
+                    event_type,
+                });
+            }
+        }
+        Ok(())
     }
 
     /// Waits until the read-model updates of every `record` so far are done. Reads
@@ -763,6 +967,7 @@ impl<R: FromDb> Waymark<R> {
         ledger: &str,
         progress: &mut dyn FnMut(u64, u64),
     ) -> Result<RebuildReport> {
+        self.writable()?;
         self.settle().await;
         self.read_models.rebuild(ledger, progress).await
     }

@@ -3,7 +3,7 @@
 //! each event's signature (rule 7 without a replay) and the read-model tables.
 
 use crate::aggregate::SignatureIndex;
-use crate::error::StorageError;
+use crate::error::{Error, StorageError};
 use crate::read_model;
 use async_trait::async_trait;
 use postgres_es::PostgresEventRepository;
@@ -67,6 +67,112 @@ macro_rules! on_pool {
 }
 
 pub(crate) use on_pool;
+
+/// What a database URL names, told apart before anything is opened.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Target {
+    Postgres,
+    SqliteFile(std::path::PathBuf),
+    /// `sqlite::memory:` or `mode=memory`: gone when the process exits.
+    SqliteMemory,
+}
+
+/// Classifies a `--db` URL; `Err` is a usage message naming the URL. `sqlite://` with
+/// no path used to open a private temporary database per connection, so the tables
+/// created on one were missing on the next ("no such table: main.waymark_history").
+pub fn target(url: &str) -> Result<Target, String> {
+    if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+        return Ok(Target::Postgres);
+    }
+    let Some(rest) = url
+        .strip_prefix("sqlite://")
+        .or_else(|| url.strip_prefix("sqlite:"))
+    else {
+        return Err(format!(
+            "unsupported database URL {:?}: use sqlite://PATH or postgres://…",
+            redact(url)
+        ));
+    };
+    let (path, params) = rest.split_once('?').unwrap_or((rest, ""));
+    let memory = path == ":memory:" || params.split('&').any(|kv| kv == "mode=memory");
+    if memory {
+        return Ok(Target::SqliteMemory);
+    }
+    if path.is_empty() {
+        return Err(format!(
+            "database URL {url:?} names no file: use sqlite://PATH (for example sqlite://waymark.db)"
+        ));
+    }
+    let opts =
+        SqliteConnectOptions::from_str(url).map_err(|e| format!("bad SQLite URL {url:?}: {e}"))?;
+    Ok(Target::SqliteFile(opts.get_filename().to_path_buf()))
+}
+
+/// SQLITE_READONLY (8) or SQLITE_CANTOPEN (14), with any extended code: what a
+/// read-only connection answers when it would have to create the -wal file.
+fn cannot_create_wal(e: &sqlx::Error) -> bool {
+    match e {
+        sqlx::Error::Database(d) => d
+            .code()
+            .and_then(|c| c.parse::<i32>().ok())
+            .is_some_and(|c| matches!(c & 0xff, 8 | 14)),
+        _ => false,
+    }
+}
+
+fn wal_exists(db: &std::path::Path) -> bool {
+    let mut wal = db.as_os_str().to_owned();
+    wal.push("-wal");
+    std::path::Path::new(&wal).exists()
+}
+
+/// What identifies a file's content version without reading it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct FileStamp {
+    len: u64,
+    modified: Option<std::time::SystemTime>,
+    inode: u64,
+}
+
+impl FileStamp {
+    fn of(path: &std::path::Path) -> std::io::Result<FileStamp> {
+        use std::os::unix::fs::MetadataExt;
+        let m = std::fs::metadata(path)?;
+        Ok(FileStamp {
+            len: m.len(),
+            modified: m.modified().ok(),
+            inode: m.ino(),
+        })
+    }
+}
+
+/// Returned by [`Db::open_read_only`]: for a SQLite file read as immutable (see
+/// there), `check` fails if the file changed while it was read, since what was read
+/// may then mix two versions of it.
+#[derive(Debug, Default)]
+pub struct ReadGuard(Option<(std::path::PathBuf, FileStamp)>);
+
+impl ReadGuard {
+    pub fn check(&self) -> Result<(), Error> {
+        let Some((path, stamp)) = &self.0 else {
+            return Ok(());
+        };
+        if FileStamp::of(path).ok().as_ref() != Some(stamp) || wal_exists(path) {
+            return Err(Error::Storage(StorageError(format!(
+                "{} changed while it was read: it was read without locks (this user cannot create its -wal and -shm files in that directory), so run the command again",
+                path.display()
+            ))));
+        }
+        Ok(())
+    }
+}
+
+/// Why a command line refuses an in-memory SQLite store.
+pub fn in_memory(url: &str) -> String {
+    format!(
+        "database URL {url:?} is an in-memory database: nothing would be kept after this command exits; use sqlite://PATH"
+    )
+}
 
 /// A connected store.
 #[derive(Clone, Debug)]
@@ -136,6 +242,102 @@ impl Db {
                 redact(url)
             )))
         }
+    }
+
+    /// Opens a store for reading only, as a user who may hold nothing but read access:
+    /// no table is created, no pragma that writes (WAL switch) is set, and SQLite
+    /// opens the file read-only (`SQLITE_OPEN_READONLY`), so a 0644 file owned by
+    /// someone else can be read (issue 12). PostgreSQL sessions run with
+    /// `default_transaction_read_only`, so a stray write fails loudly. A store with
+    /// no Waymark tables (or no SQLite file) is "no ledger", a usage error.
+    pub async fn open_read_only(url: &str) -> Result<(Db, ReadGuard), Error> {
+        let no_ledger = || {
+            Error::Usage(format!(
+                "no ledger in {}: run `waymark init --ledger ID --framework optimism` first",
+                redact(url)
+            ))
+        };
+        let (db, tables, guard) = match target(url).map_err(Error::Usage)? {
+            Target::Postgres => {
+                let opts = PgConnectOptions::from_str(url)
+                    .map_err(|e| storage("bad PostgreSQL URL", e))?
+                    .options([("default_transaction_read_only", "on")]);
+                let pool = PgPoolOptions::new()
+                    .max_connections(4)
+                    .acquire_timeout(Duration::from_secs(10))
+                    .connect_with(opts)
+                    .await
+                    .map_err(|e| storage(&format!("cannot connect to {}", redact(url)), e))?;
+                let db = Db::Postgres(pool);
+                let n = db
+                    .has_tables()
+                    .await
+                    .map_err(|e| storage("reading the schema", e))?;
+                (db, n, ReadGuard(None))
+            }
+            Target::SqliteFile(path) => {
+                match std::fs::metadata(&path) {
+                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Err(no_ledger()),
+                    Err(e) => return Err(storage(&format!("cannot open {url}"), e).into()),
+                    Ok(_) => {}
+                }
+                // No `journal_mode`: the file keeps the mode it was written in (WAL),
+                // and reading it does not need the pragma.
+                let opts = SqliteConnectOptions::from_str(url)
+                    .map_err(|e| storage("bad SQLite URL", e))?
+                    .read_only(true)
+                    .create_if_missing(false)
+                    .busy_timeout(Duration::from_secs(30));
+                let open = |opts: SqliteConnectOptions| async move {
+                    let pool = SqlitePoolOptions::new()
+                        .max_connections(4)
+                        .connect_with(opts)
+                        .await
+                        .map_err(|e| storage(&format!("cannot open {url} for reading"), e))?;
+                    Ok::<_, Error>(Db::Sqlite(pool))
+                };
+                let db = open(opts.clone()).await?;
+                match db.has_tables().await {
+                    Ok(n) => (db, n, ReadGuard(None)),
+                    // A WAL database whose -wal and -shm files are gone (the last
+                    // writer closed it) needs them created to be read, which a user
+                    // who cannot write the directory cannot do (SQLite: "a read-only
+                    // WAL-mode database file can be opened if the -shm and -wal files
+                    // already exist or those files can be created or the database is
+                    // immutable"). With no -wal file every commit is in the database
+                    // file itself, so it is read as immutable (no locks), and the
+                    // guard fails the command if the file changed meanwhile.
+                    Err(e) if cannot_create_wal(&e) && !wal_exists(&path) => {
+                        db.close().await;
+                        let stamp = FileStamp::of(&path)
+                            .map_err(|e| storage(&format!("cannot open {url}"), e))?;
+                        let db = open(opts.immutable(true)).await?;
+                        let n = db
+                            .has_tables()
+                            .await
+                            .map_err(|e| storage("reading the schema", e))?;
+                        (db, n, ReadGuard(Some((path, stamp))))
+                    }
+                    Err(e) => return Err(storage("reading the schema", e).into()),
+                }
+            }
+            Target::SqliteMemory => return Err(Error::Usage(in_memory(url))),
+        };
+        if !tables {
+            db.close().await;
+            return Err(no_ledger());
+        }
+        Ok((db, guard))
+    }
+
+    /// Whether the store holds Waymark's event table.
+    async fn has_tables(&self) -> Result<bool, sqlx::Error> {
+        let q = match self {
+            Db::Sqlite(_) => "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = 'events'",
+            Db::Postgres(_) => "SELECT COUNT(*) FROM pg_catalog.pg_tables WHERE tablename = 'events' AND schemaname = ANY (current_schemas(false))",
+        };
+        let n: i64 = on_pool!(self, p => sqlx::query_scalar(q).fetch_one(p).await)?;
+        Ok(n > 0)
     }
 
     /// Ids of the ledgers in this store, sorted.
@@ -348,24 +550,191 @@ impl Db {
                     }
                 }
 
-                // 7 parameters a row, well under SQLite's 32,766.
-                for chunk in a.events.chunks(1000) {
-                    let mut q = sqlx::QueryBuilder::new(
-                        "INSERT INTO events (aggregate_type, aggregate_id, sequence, event_type, event_version, payload, metadata) ",
-                    );
-                    q.push_values(chunk, |mut b, e| {
-                        b.push_bind("Ledger")
-                            .push_bind(a.ledger)
-                            .push_bind(e.sequence)
-                            .push_bind(e.event_type.as_str())
-                            .push_bind(e.event_version.as_str())
-                            .push_bind(e.payload.as_str())
-                            .push_bind(e.metadata.as_str());
-                    });
-                    q.build().execute(&mut *tx).await.map_err(append_error)?;
-                }
+                sqlite_insert_events(&mut tx, a.ledger, &a.events).await?;
                 tx.commit().await.map_err(append_error)
             }
+        }
+    }
+
+    /// Begins an append written in pieces inside one transaction (`apply` streaming
+    /// a file): `expected` is the `(last_sequence, current_snapshot)` of the head the
+    /// caller loaded (`None`: no snapshot row yet). The transaction holds the write
+    /// side from its first statement (SQLite: `BEGIN IMMEDIATE`; PostgreSQL: the
+    /// snapshot row locked `FOR UPDATE`), so no other writer can append until it
+    /// ends, and the head it checked stays the head. `Conflict` when the stored
+    /// head is not `expected`.
+    pub async fn begin_append(
+        &self,
+        ledger: &str,
+        expected: Option<(u64, u64)>,
+    ) -> Result<AppendTx, AppendError> {
+        let q = "SELECT last_sequence, current_snapshot FROM snapshots WHERE aggregate_type = 'Ledger' AND aggregate_id = $1";
+        let (tx, found) = match self {
+            Db::Sqlite(p) => {
+                let mut tx = p
+                    .begin_with("BEGIN IMMEDIATE")
+                    .await
+                    .map_err(append_error)?;
+                let found: Option<(i64, i64)> = sqlx::query_as(q)
+                    .bind(ledger)
+                    .fetch_optional(&mut *tx)
+                    .await
+                    .map_err(append_error)?;
+                (Tx::Sqlite(tx), found)
+            }
+            Db::Postgres(p) => {
+                let mut tx = p.begin().await.map_err(append_error)?;
+                // Rule 7's probes must use the signature index. The statistics do
+                // not count this transaction's own rows, so the planner believed the
+                // table small and scanned it (parsing every payload) once per
+                // signature: 8,000 lines took minutes, growing as the square.
+                sqlx::query("SET LOCAL enable_seqscan = off")
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(append_error)?;
+                let found: Option<(i64, i64)> = sqlx::query_as(&format!("{q} FOR UPDATE"))
+                    .bind(ledger)
+                    .fetch_optional(&mut *tx)
+                    .await
+                    .map_err(append_error)?;
+                (Tx::Postgres(tx), found)
+            }
+        };
+        if found.map(|(a, b)| (a as u64, b as u64)) != expected {
+            return Err(AppendError::Conflict);
+        }
+        Ok(AppendTx {
+            tx,
+            ledger: ledger.to_string(),
+        })
+    }
+}
+
+/// 7 parameters a row, 1000 rows a statement: well under SQLite's 32,766.
+async fn sqlite_insert_events(
+    conn: &mut sqlx::SqliteConnection,
+    ledger: &str,
+    events: &[AppendEvent],
+) -> Result<(), AppendError> {
+    for chunk in events.chunks(1000) {
+        let mut q = sqlx::QueryBuilder::new(
+            "INSERT INTO events (aggregate_type, aggregate_id, sequence, event_type, event_version, payload, metadata) ",
+        );
+        q.push_values(chunk, |mut b, e| {
+            b.push_bind("Ledger")
+                .push_bind(ledger)
+                .push_bind(e.sequence)
+                .push_bind(e.event_type.as_str())
+                .push_bind(e.event_version.as_str())
+                .push_bind(e.payload.as_str())
+                .push_bind(e.metadata.as_str());
+        });
+        q.build().execute(&mut *conn).await.map_err(append_error)?;
+    }
+    Ok(())
+}
+
+enum Tx {
+    Sqlite(sqlx::Transaction<'static, sqlx::Sqlite>),
+    Postgres(sqlx::Transaction<'static, sqlx::Postgres>),
+}
+
+/// An append in progress (see [`Db::begin_append`]): events go in piece by piece,
+/// each piece's signatures checked against everything recorded before it, this
+/// transaction's own rows included; [`AppendTx::finish`] moves the snapshot and
+/// commits. Dropped unfinished, it rolls back: nothing is recorded.
+pub struct AppendTx {
+    tx: Tx,
+    ledger: String,
+}
+
+impl AppendTx {
+    /// Which of `sigs` are recorded already, in the store or earlier in this
+    /// transaction (rule 7), through the signature index.
+    pub async fn recorded_among(&mut self, sigs: &[&str]) -> Result<HashSet<String>, AppendError> {
+        let mut found = HashSet::new();
+        for chunk in sigs.chunks(500) {
+            let rows = match &mut self.tx {
+                Tx::Sqlite(tx) => sqlite_recorded_among(tx, &self.ledger, chunk).await,
+                Tx::Postgres(tx) => {
+                    sqlx::query_scalar(
+                        "SELECT s.sig FROM unnest($2::text[]) AS s(sig) CROSS JOIN LATERAL (
+                           SELECT 1 FROM events e WHERE e.aggregate_type = 'Ledger'
+                             AND e.aggregate_id = $1 AND (e.payload->>'sig') = s.sig LIMIT 1) hit",
+                    )
+                    .bind(&self.ledger)
+                    .bind(chunk)
+                    .fetch_all(&mut **tx)
+                    .await
+                }
+            };
+            found.extend(rows.map_err(append_error)?);
+        }
+        Ok(found)
+    }
+
+    /// Writes chained events (their `seq` must follow what this transaction wrote).
+    pub async fn insert(&mut self, events: &[AppendEvent]) -> Result<(), AppendError> {
+        match &mut self.tx {
+            Tx::Sqlite(tx) => sqlite_insert_events(tx, &self.ledger, events).await,
+            Tx::Postgres(tx) => {
+                let col = |f: fn(&AppendEvent) -> &String| -> Vec<&str> {
+                    events.iter().map(|e| f(e).as_str()).collect()
+                };
+                sqlx::query(
+                    "INSERT INTO events (aggregate_type, aggregate_id, sequence, event_type, event_version, payload, metadata)
+                     SELECT 'Ledger', $1, v.s, v.et, v.ev, v.p::json, v.m::json
+                     FROM unnest($2::bigint[], $3::text[], $4::text[], $5::text[], $6::text[]) AS v(s, et, ev, p, m)",
+                )
+                .bind(&self.ledger)
+                .bind(events.iter().map(|e| e.sequence).collect::<Vec<i64>>())
+                .bind(col(|e| &e.event_type))
+                .bind(col(|e| &e.event_version))
+                .bind(col(|e| &e.payload))
+                .bind(col(|e| &e.metadata))
+                .execute(&mut **tx)
+                .await
+                .map(|_| ())
+                .map_err(append_error)
+            }
+        }
+    }
+
+    /// Stores the snapshot after the last event (version `snapshot_version`: 1
+    /// inserts it, `v > 1` replaces `v - 1`) and commits.
+    pub async fn finish(
+        self,
+        snapshot: &str,
+        last_sequence: i64,
+        snapshot_version: i64,
+    ) -> Result<(), AppendError> {
+        let sql = if snapshot_version == 1 {
+            "INSERT INTO snapshots (aggregate_type, aggregate_id, last_sequence, current_snapshot, payload)
+             VALUES ('Ledger', $1, $2, $3, $4{cast}) ON CONFLICT DO NOTHING"
+        } else {
+            "UPDATE snapshots SET last_sequence = $2, current_snapshot = $3, payload = $4{cast}
+             WHERE aggregate_type = 'Ledger' AND aggregate_id = $1 AND current_snapshot = $3 - 1"
+        };
+        macro_rules! finish {
+            ($tx:ident, $cast:expr) => {{
+                let sql = sql.replace("{cast}", $cast);
+                let r = sqlx::query(&sql)
+                    .bind(&self.ledger)
+                    .bind(last_sequence)
+                    .bind(snapshot_version)
+                    .bind(snapshot)
+                    .execute(&mut *$tx)
+                    .await
+                    .map_err(append_error)?;
+                if r.rows_affected() != 1 {
+                    return Err(AppendError::Conflict);
+                }
+                $tx.commit().await.map_err(append_error)
+            }};
+        }
+        match self.tx {
+            Tx::Sqlite(mut tx) => finish!(tx, ""),
+            Tx::Postgres(mut tx) => finish!(tx, "::json"),
         }
     }
 }

@@ -27,7 +27,7 @@ use cqrs_es::{EventEnvelope, Query, View};
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 use std::marker::PhantomData;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Mutex;
 use waymark_events::{Event, Hash};
 use waymark_projections::{HistoryFilter, HistoryFold, HistoryRow, StatusFold};
@@ -155,6 +155,20 @@ pub struct ReadModels<V> {
     /// (folds are pure and catch up from the events); the version only decides
     /// whether writing it back wins.
     latest: Mutex<HashMap<String, (LedgerView, i64)>>,
+    /// Set for a reader of a store it may not write (`Waymark::new_read_only`):
+    /// catching up folds in memory, and the audit rows not stored yet are kept in
+    /// `pending` and merged into every query of the audit trail.
+    read_only: AtomicBool,
+    pending: Mutex<HashMap<String, Pending>>,
+}
+
+/// Audit rows a read-only reader folded from events whose rows are not stored.
+#[derive(Debug, Default, Clone)]
+struct Pending {
+    /// The highest seq with a stored audit row when the reader looked.
+    stored_upto: u64,
+    /// The rows after `stored_upto`, in seq order.
+    rows: Vec<HistoryRow>,
 }
 
 /// What `rebuild` found.
@@ -175,7 +189,23 @@ impl<V: ViewRepository<LedgerView, Ledger>> ReadModels<V> {
             views,
             checkpoint_every: AtomicU64::new(CHECKPOINT_EVERY),
             latest: Mutex::new(HashMap::new()),
+            read_only: AtomicBool::new(false),
+            pending: Mutex::new(HashMap::new()),
         }
+    }
+
+    /// From now on nothing is written: see `read_only`.
+    pub fn set_read_only(&self) {
+        self.read_only.store(true, Ordering::Relaxed);
+    }
+
+    fn is_read_only(&self) -> bool {
+        self.read_only.load(Ordering::Relaxed)
+    }
+
+    /// The audit rows this reader holds in memory for `ledger` (read-only mode).
+    fn pending(&self, ledger: &str) -> Option<Pending> {
+        self.pending.lock().ok()?.get(ledger).cloned()
     }
 
     fn remembered(&self, ledger: &str) -> Option<(LedgerView, ViewContext)> {
@@ -386,6 +416,9 @@ impl<V: ViewRepository<LedgerView, Ledger>> ReadModels<V> {
     /// The view at the head: the one this process holds or the stored one, caught
     /// up with any events it has not folded yet.
     pub async fn sync(&self, ledger: &str) -> Result<LedgerView> {
+        if self.is_read_only() {
+            return self.sync_in_memory(ledger).await;
+        }
         let mut held = self.remembered(ledger);
         loop {
             let (view, ctx) = match held.take() {
@@ -408,6 +441,51 @@ impl<V: ViewRepository<LedgerView, Ledger>> ReadModels<V> {
                 held = self.remembered(ledger);
             }
         }
+    }
+
+    /// [`Self::sync`] for a reader that may not write: the stored view caught up in
+    /// memory, and the audit rows of events past the stored ones kept in `pending`.
+    /// Normally the view lags by fewer than [`VIEW_EVERY`] events and every audit
+    /// row is stored, so this folds a few events and keeps no row.
+    async fn sync_in_memory(&self, ledger: &str) -> Result<LedgerView> {
+        let (mut view, ctx) = match self.remembered(ledger) {
+            Some(x) => x,
+            None => self.load(ledger).await?,
+        };
+        let mut pending = match self.pending(ledger) {
+            Some(p) => p,
+            None => {
+                let sql = "SELECT MAX(seq) FROM waymark_history WHERE ledger = $1";
+                let n: Option<i64> = on_pool!(&self.db, p => sqlx::query_scalar(sql)
+                    .bind(ledger).fetch_one(p).await)
+                .map_err(|e| storage("reading the audit trail", e))?;
+                Pending {
+                    stored_upto: n.unwrap_or(0) as u64,
+                    rows: Vec::new(),
+                }
+            }
+        };
+        loop {
+            let events = self
+                .events_after_hashed(ledger, view.seq(), PAGE, Rehash::Never)
+                .await?;
+            if events.is_empty() {
+                break;
+            }
+            let mut rows = Rows::default();
+            for (e, h) in &events {
+                view.fold(e, h, u64::MAX, &mut rows);
+            }
+            let upto = pending.stored_upto;
+            pending
+                .rows
+                .extend(rows.history.into_iter().filter(|r| r.seq > upto));
+        }
+        self.remember(ledger, &view, ctx.version);
+        if let Ok(mut all) = self.pending.lock() {
+            all.insert(ledger.to_string(), pending);
+        }
+        Ok(view)
     }
 
     /// Folds envelopes just committed; catches up from the store instead when they do
@@ -461,6 +539,15 @@ impl<V: ViewRepository<LedgerView, Ledger>> ReadModels<V> {
         let rows: Vec<(i64, String)> = on_pool!(&self.db, p => sqlx::query_as(sql)
             .bind(ledger).bind(season).fetch_all(p).await)
         .map_err(|e| storage("reading the audit trail", e))?;
+        let mut rows = rows;
+        if let Some(p) = self.pending(ledger) {
+            rows.extend(
+                p.rows
+                    .iter()
+                    .filter(|r| r.season == Some(season))
+                    .map(|r| (r.seq as i64, r.event_type.clone())),
+            );
+        }
         let opened = rows
             .iter()
             .find(|r| r.1 == "SeasonOpened")
@@ -478,7 +565,14 @@ impl<V: ViewRepository<LedgerView, Ledger>> ReadModels<V> {
         let n: Option<i64> = on_pool!(&self.db, p => sqlx::query_scalar(sql)
             .bind(ledger).bind(time).fetch_one(p).await)
         .map_err(|e| storage("reading the audit trail", e))?;
-        Ok(n.map(|n| n as u64))
+        let held = self.pending(ledger).and_then(|p| {
+            p.rows
+                .iter()
+                .rev()
+                .find(|r| r.recorded_at.as_str() <= time)
+                .map(|r| r.seq)
+        });
+        Ok(held.or(n.map(|n| n as u64)))
     }
 
     /// Audit-trail rows matching `filter`, in seq order, optionally within a seq range.
@@ -508,11 +602,20 @@ impl<V: ViewRepository<LedgerView, Ledger>> ReadModels<V> {
             .bind(hi as i64)
             .fetch_all(p).await)
         .map_err(|e| storage("reading the audit trail", e))?;
-        rows.iter()
+        let mut out = rows
+            .iter()
             .map(|r| {
                 serde_json::from_str(r).map_err(|e| storage("a stored audit row is unreadable", e))
             })
-            .collect()
+            .collect::<Result<Vec<HistoryRow>>>()?;
+        if let Some(p) = self.pending(ledger) {
+            out.extend(
+                p.rows
+                    .into_iter()
+                    .filter(|r| r.seq >= lo && r.seq <= hi && filter.matches(r)),
+            );
+        }
+        Ok(out)
     }
 
     /// Recomputes every read model of `ledger` from its events, compares the result

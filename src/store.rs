@@ -106,6 +106,84 @@ fn envelope(
     })
 }
 
+impl<R> ChainedEventStore<R> {
+    /// The `recorded_at` of a batch appended after `aggregate`'s head: now, or the
+    /// head's time if the clock reads earlier (time never runs backwards in a chain).
+    pub fn recorded_at(&self, aggregate: &Ledger) -> String {
+        let now = format_timestamp((self.clock)());
+        match &aggregate.state.head {
+            Some(h) if h.recorded_at >= now => h.recorded_at.clone(),
+            _ => now,
+        }
+    }
+}
+
+/// Chains unchained events after `aggregate`'s head, the first at sequence
+/// `after + 1`: gives each its `seq`, `prev` and `recorded_at`, pushes its hash onto
+/// the Merkle frontier, and moves the head to the last. The aggregate must already
+/// hold the events' rule effects (applied unchained in `handle`). Returns the rows
+/// to store and the envelopes for the read models.
+pub fn chain(
+    aggregate: &mut Ledger,
+    aggregate_id: &str,
+    after: usize,
+    events: Vec<LedgerEvent>,
+    recorded_at: &str,
+    metadata: &HashMap<String, String>,
+) -> Result<(Vec<AppendEvent>, Vec<EventEnvelope<Ledger>>), serde_json::Error> {
+    let mut prev = aggregate.state.head.as_ref().map_or(Hash::ZERO, |h| h.hash);
+    let mut rows = Vec::with_capacity(events.len());
+    let mut envelopes = Vec::with_capacity(events.len());
+    for (i, LedgerEvent(mut event)) in events.into_iter().enumerate() {
+        let sequence = after + i + 1;
+        event.seq = sequence as u64;
+        event.prev = prev;
+        event.recorded_at = recorded_at.to_string();
+        // The stored payload is the event's canonical bytes: the leaf that is
+        // hashed, so it is serialized once.
+        let leaf = event.leaf_bytes();
+        let hash = leaf_hash(&leaf);
+        prev = hash;
+        let mut meta = metadata.clone();
+        meta.insert("hash".into(), hash.to_hex());
+        // The tree nodes this append completes above the leaf, lowest first, kept
+        // in the same row (so in the same transaction): node (level L, index k) is
+        // in row (k + 1) << L, entry L - 1. Proofs and roots read them back.
+        let nodes: Vec<String> = aggregate
+            .frontier
+            .push_nodes(hash)
+            .iter()
+            .skip(1)
+            .map(|(_, h)| h.to_hex())
+            .collect();
+        if !nodes.is_empty() {
+            meta.insert("nodes".into(), nodes.join(","));
+        }
+        rows.push(AppendEvent {
+            sequence: sequence as i64,
+            event_type: event.statement.event_type().as_str().to_string(),
+            event_version: event.statement.version.clone(),
+            payload: String::from_utf8_lossy(&leaf).into_owned(),
+            metadata: serde_json::to_string(&meta)?,
+            sig: event.sig.clone(),
+        });
+        envelopes.push(EventEnvelope {
+            aggregate_id: aggregate_id.to_string(),
+            sequence,
+            payload: LedgerEvent(event),
+            metadata: meta,
+        });
+    }
+    if let Some(last) = envelopes.last() {
+        aggregate.state.head = Some(waymark_core::Head {
+            seq: last.sequence as u64,
+            hash: prev,
+            recorded_at: recorded_at.to_string(),
+        });
+    }
+    Ok((rows, envelopes))
+}
+
 impl<R: PersistedEventRepository> EventStore<Ledger> for ChainedEventStore<R> {
     type AC = Ctx;
 
@@ -156,67 +234,15 @@ impl<R: PersistedEventRepository> EventStore<Ledger> for ChainedEventStore<R> {
             return Ok(Vec::new());
         }
         let mut aggregate = context.aggregate;
-        let head = aggregate.state.head.clone();
-        let mut prev = head.as_ref().map_or(Hash::ZERO, |h| h.hash);
-        let mut last_time = head.map(|h| h.recorded_at).unwrap_or_default();
-        let now = format_timestamp((self.clock)());
-        let recorded_at = if now > last_time {
-            now
-        } else {
-            last_time.clone()
-        };
-        let mut rows = Vec::with_capacity(events.len());
-        let mut envelopes = Vec::with_capacity(events.len());
-        for (i, LedgerEvent(mut event)) in events.into_iter().enumerate() {
-            let sequence = context.current_sequence + i + 1;
-            event.seq = sequence as u64;
-            event.prev = prev;
-            event.recorded_at.clone_from(&recorded_at);
-            // The stored payload is the event's canonical bytes: the leaf that is
-            // hashed, so it is serialized once.
-            let leaf = event.leaf_bytes();
-            let hash = leaf_hash(&leaf);
-            prev = hash;
-            last_time.clone_from(&recorded_at);
-            let mut meta = metadata.clone();
-            meta.insert("hash".into(), hash.to_hex());
-            // The tree nodes this append completes above the leaf, lowest first, kept
-            // in the same row (so in the same transaction): node (level L, index k) is
-            // in row (k + 1) << L, entry L - 1. Proofs and roots read them back.
-            let nodes: Vec<String> = aggregate
-                .frontier
-                .push_nodes(hash)
-                .iter()
-                .skip(1)
-                .map(|(_, h)| h.to_hex())
-                .collect();
-            if !nodes.is_empty() {
-                meta.insert("nodes".into(), nodes.join(","));
-            }
-            rows.push(AppendEvent {
-                sequence: sequence as i64,
-                event_type: event.statement.event_type().as_str().to_string(),
-                event_version: event.statement.version.clone(),
-                payload: String::from_utf8_lossy(&leaf).into_owned(),
-                metadata: serde_json::to_string(&meta)?,
-                sig: event.sig.clone(),
-            });
-            envelopes.push(EventEnvelope {
-                aggregate_id: context.aggregate_id.clone(),
-                sequence,
-                payload: LedgerEvent(event),
-                metadata: meta,
-            });
-        }
-        // The aggregate already holds the batch's rule effects (applied unchained in
-        // `handle`); only the head moves to the last chained event.
-        if let Some(last) = envelopes.last() {
-            aggregate.state.head = Some(waymark_core::Head {
-                seq: last.sequence as u64,
-                hash: prev,
-                recorded_at: last_time,
-            });
-        }
+        let recorded_at = self.recorded_at(&aggregate);
+        let (rows, envelopes) = chain(
+            &mut aggregate,
+            &context.aggregate_id,
+            context.current_sequence,
+            events,
+            &recorded_at,
+            &metadata,
+        )?;
         let next_snapshot = context.current_snapshot.unwrap_or(0) + 1;
         let last_sequence = context.current_sequence + envelopes.len();
         let appended = self

@@ -483,7 +483,84 @@ fn usage_storage_and_missing_ledger_errors_have_their_exit_codes() {
     );
 }
 
+/// Issue 12: `--db sqlite://` (no path) opened a private temporary database per
+/// connection and failed with "no such table: main.waymark_history".
+#[test]
+fn a_sqlite_url_with_no_path_is_a_usage_error_naming_the_url() {
+    let env = Env::new(Kind::Sqlite);
+    for args in [
+        &["status"][..],
+        &["--ledger", "x", "init", "--framework", "optimism"][..],
+    ] {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_waymark"))
+            .args(["--db", "sqlite://", "--keys"])
+            .arg(env.keys())
+            .args(args)
+            .current_dir(env.dir.path())
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
+        assert_eq!(
+            text(&out.stderr),
+            "waymark: database URL \"sqlite://\" names no file: use sqlite://PATH (for example sqlite://waymark.db)\n"
+        );
+    }
+}
+
+/// Issue 12: `init` on `sqlite::memory:` exited 0 and kept nothing.
+#[test]
+fn init_on_an_in_memory_store_is_refused() {
+    let env = Env::new(Kind::Sqlite);
+    for url in ["sqlite::memory:", "sqlite://ledger.db?mode=memory"] {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_waymark"))
+            .args(["--db", url, "--keys"])
+            .arg(env.keys())
+            .args(["--ledger", "x", "init", "--framework", "optimism"])
+            .current_dir(env.dir.path())
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
+        assert_eq!(
+            text(&out.stderr),
+            format!("waymark: database URL \"{url}\" is an in-memory database: nothing would be kept after this command exits; use sqlite://PATH\n")
+        );
+        assert!(!env.keys().exists(), "refused before any key was made");
+    }
+}
+
+/// Issue 12: a UTF-8 byte order mark before the first line was reported as
+/// "expected value at line 1 column 1"; it is skipped.
+fn a_byte_order_mark_before_the_first_apply_line_is_skipped(kind: Kind) {
+    let env = Env::new(kind);
+    env.init();
+    let file = env.path("bom.jsonl");
+    std::fs::write(
+        &file,
+        b"\xEF\xBB\xBF{\"as\":\"alice\",\"type\":\"MilestoneRetired\",\"payload\":{\"id\":\"E1\",\"reason\":\"dropped\"}}\r\n\
+          {\"as\":\"alice\",\"type\":\"MilestoneRetired\",\"payload\":{\"id\":\"M3\",\"reason\":\"dropped\"}}\n",
+    )
+    .unwrap();
+    let out = env.json(&["apply", file.to_str().unwrap()]);
+    let seqs: Vec<u64> = out["recorded"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["seq"].as_u64().unwrap())
+        .collect();
+    assert_eq!(seqs, vec![8, 9]);
+    // Only at the start of the file: elsewhere it is not JSON.
+    std::fs::write(
+        &file,
+        b"{\"as\":\"alice\",\"type\":\"MilestoneRetired\",\"payload\":{\"id\":\"M2\",\"reason\":\"dropped\"}}\n\
+          \xEF\xBB\xBF{\"as\":\"alice\",\"type\":\"MilestoneRetired\",\"payload\":{\"id\":\"M1\",\"reason\":\"dropped\"}}\n",
+    )
+    .unwrap();
+    let err = env.fails(1, &["apply", file.to_str().unwrap()]);
+    assert!(err.starts_with("waymark: line 2: malformed JSON"), "{err}");
+}
+
 on_both_backends!(
+    a_byte_order_mark_before_the_first_apply_line_is_skipped,
     scenario_writes_read_back_as_status_and_history,
     rejected_statements_leave_the_export_byte_identical,
     apply_records_every_line_in_one_transaction,
