@@ -621,7 +621,28 @@ pub struct HistoryQuery {
     #[param(rename = "type")]
     pub event_type: Option<String>,
     /// only events before this seq (the next page: the `Link rel="next"` header)
+    #[serde(default, deserialize_with = "number_or_text")]
     pub before: Option<u64>,
+}
+
+/// An optional number given as a number or as text: a query flattened into another
+/// (the dashboard's `PageQuery`) hands its values over as text.
+fn number_or_text<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<u64>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum NumberOrText {
+        Number(u64),
+        Text(String),
+    }
+    match Option::<NumberOrText>::deserialize(d)? {
+        None => Ok(None),
+        Some(NumberOrText::Number(n)) => Ok(Some(n)),
+        Some(NumberOrText::Text(t)) if t.is_empty() => Ok(None),
+        Some(NumberOrText::Text(t)) => t
+            .parse()
+            .map(Some)
+            .map_err(|_| serde::de::Error::custom(format!("before: {t:?} is not a seq"))),
+    }
 }
 
 impl HistoryQuery {

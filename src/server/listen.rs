@@ -43,6 +43,10 @@ struct Conn {
     reading: AtomicBool,
     /// Since when its writes find the socket full (0: they do not).
     stalled_since: AtomicU64,
+    /// Whether it has had a request in service: at the cap, connections that never
+    /// sent a whole request (idle or slow sockets) are closed before kept-alive
+    /// ones, so that an honest client between two requests keeps its connection.
+    served: AtomicBool,
     evicted: AtomicBool,
     evict: Notify,
 }
@@ -50,12 +54,16 @@ struct Conn {
 impl Conn {
     /// When the connection stopped making progress, if it is evictable: idle or
     /// reading a request's headers (not in service), or its client stopped reading.
-    fn stuck_since(&self) -> Option<u64> {
+    /// The key orders the connections to close first: never served, then longest
+    /// stuck.
+    fn stuck_since(&self) -> Option<(bool, u64)> {
+        let served = self.served.load(Ordering::Acquire);
         let stalled = self.stalled_since.load(Ordering::Acquire);
         if stalled != 0 {
-            return Some(stalled);
+            return Some((served, stalled));
         }
-        (self.busy.load(Ordering::Acquire) == 0).then(|| self.idle_since.load(Ordering::Acquire))
+        (self.busy.load(Ordering::Acquire) == 0)
+            .then(|| (served, self.idle_since.load(Ordering::Acquire)))
     }
 
     /// The time (ms) at which it is to be closed if nothing changes before.
@@ -101,6 +109,7 @@ impl Registry {
             idle_since: AtomicU64::new(now),
             reading: AtomicBool::new(false),
             stalled_since: AtomicU64::new(0),
+            served: AtomicBool::new(false),
             evicted: AtomicBool::new(false),
             evict: Notify::new(),
         });
@@ -250,6 +259,7 @@ struct InService(Arc<Registry>, Arc<Conn>);
 impl InService {
     fn enter(registry: &Arc<Registry>, conn: &Arc<Conn>) -> InService {
         conn.busy.fetch_add(1, Ordering::AcqRel);
+        conn.served.store(true, Ordering::Release);
         InService(registry.clone(), conn.clone())
     }
 }
