@@ -60,6 +60,35 @@ pub struct Recorded {
     pub event_type: String,
 }
 
+/// The aggregate's judgement of a batch (`Ledger::handle`) on a copy of the state,
+/// minus rule 7's look-up: each statement checked with the effects of those before
+/// it, a signature twice in the batch refused as a replay.
+fn dry_run(mut state: LedgerState, ledger: &str, statements: &[Signed]) -> Result<()> {
+    let mut seen = std::collections::HashSet::new();
+    for (i, s) in statements.iter().enumerate() {
+        let refused = |rejection| Error::Rejected {
+            line: Some(i + 1),
+            rejection,
+        };
+        state
+            .check_preverified(ledger, &s.statement, &s.sig, None)
+            .map_err(refused)?;
+        if !seen.insert(s.sig.as_str()) {
+            return Err(refused(waymark_core::Rejection {
+                rule: waymark_core::Rule::Replay,
+                field: "sig".into(),
+                message: "this signature was already recorded (replayed statement)".into(),
+            }));
+        }
+        // As `Ledger::apply` folds an unchained event: the rules move, the head not.
+        let head = state.head.clone();
+        let event = crate::aggregate::LedgerEvent::unchained(s.clone()).0;
+        state.apply(&event, Hash::ZERO);
+        state.head = head;
+    }
+    Ok(())
+}
+
 /// A point in the ledger's history (`--as-of`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum AsOf {
@@ -767,6 +796,39 @@ impl<R: FromDb> Waymark<R> {
     pub async fn history(&self, ledger: &str, filter: &HistoryFilter) -> Result<Vec<HistoryRow>> {
         self.synced(ledger).await?;
         self.read_models.history(ledger, filter, None).await
+    }
+
+    /// At most `limit` audit-trail rows matching `filter`, newest first, all before
+    /// seq `before` when given (one page of the history API and the audit log).
+    pub async fn history_page(
+        &self,
+        ledger: &str,
+        filter: &HistoryFilter,
+        before: Option<u64>,
+        limit: usize,
+    ) -> Result<Vec<HistoryRow>> {
+        self.synced(ledger).await?;
+        self.read_models
+            .history_page(ledger, filter, before.unwrap_or(u64::MAX), limit)
+            .await
+    }
+
+    /// Judges `statements` by the rules against the head as it is now, on a
+    /// blocking thread: everything `record` checks except rule 7's look-up of
+    /// signatures recorded earlier. The server runs it before a statement waits
+    /// for its turn to write, so that a refused one never takes that turn (a
+    /// verdict against the head seen now, as if the statement had come a moment
+    /// earlier; `record` checks again against the head it writes on). Gives the
+    /// statements back.
+    pub async fn precheck(&self, ledger: &str, statements: Vec<Signed>) -> Result<Vec<Signed>> {
+        let state = self.state(ledger).await?;
+        let ledger = ledger.to_string();
+        tokio::task::spawn_blocking(move || {
+            dry_run(state, &ledger, &statements)?;
+            Ok(statements)
+        })
+        .await
+        .map_err(|e| Error::Storage(StorageError(format!("checking statements: {e}"))))?
     }
 
     /// Recorded events `lo..=hi`.

@@ -9,18 +9,55 @@
 //! checkpoint with how to verify it offline, and an as-of selector.
 
 use crate::app::AsOf;
-use crate::server::{with_waymark, ApiError, Backend, HistoryQuery, Shared, Typed, HTML, P, Q};
+use crate::server::{with_waymark, ApiError, Backend, HistoryQuery, Shared, HTML, P, Q};
+use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::HeaderMap;
+use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, VecDeque};
 use std::fmt::Write;
 use waymark_projections::{HistoryRow, Status};
 
 const STYLE: &str = include_str!("dashboard/style.css");
-/// The audit log shows at most this many rows (newest first); the rest are in the
-/// export.
-const MAX_ROWS: usize = 500;
+/// The audit log shows this many rows per page, newest first, with a link to the
+/// page before (`before=SEQ`); the export holds every event.
+pub const AUDIT_PAGE: usize = crate::server::HISTORY_PAGE;
+/// Pages kept rendered: the same page asked for again at the same head (the
+/// dashboard's front page, above all) is one copy in memory however many clients
+/// are reading it (issue 12: 300 unread `GET /` were 300 copies, 4.7 GB).
+const KEPT_PAGES: usize = 8;
+/// Pages rendered at once (gathering a page reads the status at each Season's end).
+const RENDERS: usize = 2;
+
+/// The dashboard pages rendered lately, and the turns to render one.
+pub struct Pages {
+    kept: std::sync::Mutex<VecDeque<(String, Bytes)>>,
+    renders: tokio::sync::Semaphore,
+}
+
+impl Default for Pages {
+    fn default() -> Self {
+        Pages {
+            kept: Default::default(),
+            renders: tokio::sync::Semaphore::new(RENDERS),
+        }
+    }
+}
+
+impl Pages {
+    fn get(&self, key: &str) -> Option<Bytes> {
+        let kept = self.kept.lock().unwrap_or_else(|e| e.into_inner());
+        kept.iter().find(|(k, _)| k == key).map(|(_, b)| b.clone())
+    }
+
+    fn put(&self, key: String, page: Bytes) {
+        let mut kept = self.kept.lock().unwrap_or_else(|e| e.into_inner());
+        kept.retain(|(k, _)| *k != key);
+        kept.push_front((key, page));
+        kept.truncate(KEPT_PAGES);
+    }
+}
 
 /// Where the page's links point: the live API, or the files `waymark site` writes.
 #[derive(Debug, Clone)]
@@ -152,7 +189,10 @@ pub struct Page {
     pub point: Option<String>,
     pub status: Status,
     pub seasons: Vec<SeasonEnd>,
+    /// One page of the audit log, newest first.
     pub rows: Vec<HistoryRow>,
+    /// The `before=` of the next (older) page, when there is one.
+    pub older: Option<u64>,
     pub filter: HistoryQuery,
     /// Whether the audit log is filterable (the server) or complete (the site).
     pub filters: bool,
@@ -196,15 +236,15 @@ pub async fn gather(
         });
     }
     let all_seasons = opened.iter().filter_map(|r| r.season).collect();
-    let everything = with_waymark!(backend, w => w.history(id, &Default::default()).await)?;
-    let all_actors = actors_of(&everything);
+    let all_actors = state.actors.keys().cloned().collect();
     let history = filter.filter()?;
-    let rows = everything
-        .iter()
-        .rev()
-        .filter(|r| r.seq <= at && history.matches(r))
-        .cloned()
-        .collect();
+    // One page, newest first, of the rows at or before the page's point.
+    let before = filter.before.unwrap_or(u64::MAX).min(at + 1);
+    let mut rows = with_waymark!(backend, w => w.history_page(id, &history, Some(before), AUDIT_PAGE + 1).await)?;
+    let older = (rows.len() > AUDIT_PAGE).then(|| {
+        rows.truncate(AUDIT_PAGE);
+        rows.last().map_or(0, |r| r.seq)
+    });
     let checkpoint = match keys.load(&keys.log_path(id)) {
         Ok(key) => with_waymark!(backend, w => w.checkpoint(id, None, &key).await)
             .map(|(_, note)| note)
@@ -220,6 +260,7 @@ pub async fn gather(
         status,
         seasons,
         rows,
+        older,
         filter,
         filters,
         checkpoint,
@@ -249,14 +290,45 @@ fn base_of(headers: &HeaderMap) -> String {
     format!("http://{host}")
 }
 
+fn html(page: Bytes) -> Response {
+    let mut r = ([(axum::http::header::CONTENT_TYPE, HTML)], page).into_response();
+    // The page's bytes hold their share of the answer budget already (`App::hold`).
+    r.extensions_mut().insert(crate::server::Held);
+    r
+}
+
 async fn page_response(
     app: &Shared,
     headers: &HeaderMap,
     id: &str,
     q: PageQuery,
-) -> Result<Typed, ApiError> {
+) -> Result<Response, ApiError> {
     app.known(id).await?;
     let point = q.as_of.filter(|p| !p.is_empty());
+    let ledgers = app.backend.db().ledgers().await?;
+    let head = with_waymark!(&app.backend, w => w.state(id).await)?
+        .head
+        .map_or(0, |h| h.seq);
+    let base = base_of(headers);
+    let key = format!(
+        "{id}\n{head}\n{base}\n{}\n{}\n{}{:?}",
+        ledgers.join(","),
+        point.as_deref().unwrap_or(""),
+        q.filter.query_string(),
+        q.filter.before
+    );
+    if let Some(page) = app.pages.get(&key) {
+        return Ok(html(page));
+    }
+    let _turn = app.pages.renders.acquire().await.map_err(|e| {
+        ApiError::App(crate::error::Error::Storage(crate::error::StorageError(
+            e.to_string(),
+        )))
+    })?;
+    // Rendered by another request while this one waited for its turn?
+    if let Some(page) = app.pages.get(&key) {
+        return Ok(html(page));
+    }
     let page = gather(
         &app.backend,
         &app.keys,
@@ -266,11 +338,10 @@ async fn page_response(
         true,
     )
     .await?;
-    let ledgers = app.backend.db().ledgers().await?;
-    let links = Links::Server {
-        base: base_of(headers),
-    };
-    Ok(Typed(HTML, render(&page, &links, &ledgers).into_bytes()))
+    let links = Links::Server { base };
+    let page = app.hold(Bytes::from(render(&page, &links, &ledgers)))?;
+    app.pages.put(key, page.clone());
+    Ok(html(page))
 }
 
 /// `GET /`: the dashboard of `?ledger=` or of the first ledger in the store.
@@ -278,7 +349,7 @@ pub async fn index(
     State(app): State<Shared>,
     headers: HeaderMap,
     Q(q): Q<PageQuery>,
-) -> Result<Typed, ApiError> {
+) -> Result<Response, ApiError> {
     let id = match &q.ledger {
         Some(l) => l.clone(),
         None => app
@@ -303,7 +374,7 @@ pub async fn ledger_page(
     headers: HeaderMap,
     P(id): P<String>,
     Q(q): Q<PageQuery>,
-) -> Result<Typed, ApiError> {
+) -> Result<Response, ApiError> {
     page_response(&app, &headers, &id, q).await
 }
 
@@ -844,17 +915,13 @@ fn audit(o: &mut String, p: &Page, links: &Links) {
         options(o, "type", "Type", &types, p.filter.event_type.as_deref());
         o.push_str("<button type=\"submit\">Filter</button>\n</form>\n");
     }
-    let shown = p.rows.len().min(MAX_ROWS);
     let _ = writeln!(
         o,
-        "<p class=\"note\">{} event{} (newest first{}). Each hash links to the event's inclusion proof in the tree of the whole ledger; \
+        "<p class=\"note\">Newest first, {AUDIT_PAGE} events a page{}. Each hash links to the event's inclusion proof in the tree of the whole ledger; \
          the <a href=\"{}\">export</a> holds every event.</p>",
-        p.rows.len(),
-        if p.rows.len() == 1 { "" } else { "s" },
-        if shown < p.rows.len() {
-            format!(", the latest {shown} shown")
-        } else {
-            String::new()
+        match (p.rows.first(), p.rows.last()) {
+            (Some(a), Some(b)) => format!(": seq {} down to {}", a.seq, b.seq),
+            _ => ": no event matches".into(),
         },
         esc(&links.events(&p.id))
     );
@@ -862,7 +929,7 @@ fn audit(o: &mut String, p: &Page, links: &Links) {
         "<table class=\"audit\">\n<thead><tr><th scope=\"col\">seq</th><th scope=\"col\">recorded</th><th scope=\"col\">actor</th>\
          <th scope=\"col\">type</th><th scope=\"col\">change</th><th scope=\"col\">reason</th><th scope=\"col\">evidence</th><th scope=\"col\">hash</th></tr></thead>\n<tbody>\n",
     );
-    for r in p.rows.iter().take(MAX_ROWS) {
+    for r in &p.rows {
         let evidence: Vec<String> = r
             .evidence
             .iter()
@@ -893,7 +960,37 @@ fn audit(o: &mut String, p: &Page, links: &Links) {
             &hash[..16]
         );
     }
-    o.push_str("</tbody>\n</table>\n</section>\n");
+    o.push_str("</tbody>\n</table>\n");
+    if let (Links::Server { .. }, true) = (links, p.filter.before.is_some() || p.older.is_some()) {
+        let page = |before: Option<u64>| {
+            let mut q = p.filter.query_string();
+            if let Some(pt) = &p.point {
+                q.push_str(&format!("as_of={}&", query_value(pt)));
+            }
+            if let Some(b) = before {
+                q.push_str(&format!("before={b}&"));
+            }
+            format!("/ledgers/{}?{}#audit", p.id, q.trim_end_matches('&'))
+        };
+        o.push_str("<nav aria-label=\"Audit log pages\"><p>");
+        if p.filter.before.is_some() {
+            let _ = write!(o, "<a href=\"{}\">Newest events</a>", esc(&page(None)));
+        }
+        if let Some(b) = p.older {
+            let _ = write!(
+                o,
+                "{}<a href=\"{}\" rel=\"next\">Older events (before seq {b})</a>",
+                if p.filter.before.is_some() {
+                    " · "
+                } else {
+                    ""
+                },
+                esc(&page(Some(b)))
+            );
+        }
+        o.push_str("</p></nav>\n");
+    }
+    o.push_str("</section>\n");
 }
 
 fn verify(o: &mut String, p: &Page, links: &Links) {
@@ -948,13 +1045,4 @@ fn verify(o: &mut String, p: &Page, links: &Links) {
         esc(&checkpoint),
         esc(&p.log_key)
     );
-}
-
-/// Distinct actors in the ledger's audit trail, sorted.
-pub(crate) fn actors_of(rows: &[HistoryRow]) -> Vec<String> {
-    rows.iter()
-        .map(|r| r.actor.clone())
-        .collect::<BTreeSet<_>>()
-        .into_iter()
-        .collect()
 }

@@ -51,13 +51,21 @@ impl Error {
         }
     }
 
-    /// The HTTP status the server answers with.
+    /// The HTTP status the server answers with. A rejection's status follows its
+    /// rule alone, whichever field it names (README, "HTTP API"): `R0-format` 400
+    /// (not a well-formed statement), `R1-signature` and `R1-unknown-actor` 401 (who
+    /// signed is not established), `R1-signer` 403 (a signer who may not make this
+    /// statement here: its role, the ledger or the version it is for), `R8-limits`
+    /// 413 (too large), any other rule 422 (well-formed and signed, but the ledger's
+    /// state refuses it).
     pub fn http_status(&self) -> u16 {
+        use waymark_core::Rule;
         match self {
             Error::Rejected { rejection, .. } => match rejection.rule {
-                waymark_core::Rule::Signature | waymark_core::Rule::UnknownActor => 401,
-                waymark_core::Rule::Signer if rejection.field == "actor" => 403,
-                waymark_core::Rule::Limits if rejection.field == "statement" => 413,
+                Rule::Format => 400,
+                Rule::Signature | Rule::UnknownActor => 401,
+                Rule::Signer => 403,
+                Rule::Limits => 413,
                 _ => 422,
             },
             Error::BadInput(_) | Error::Usage(_) => 400,

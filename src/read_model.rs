@@ -618,6 +618,41 @@ impl<V: ViewRepository<LedgerView, Ledger>> ReadModels<V> {
         Ok(out)
     }
 
+    /// At most `limit` audit-trail rows matching `filter` with seq below `before`,
+    /// newest first (a page: `ORDER BY seq DESC LIMIT`, one index range scan).
+    pub async fn history_page(
+        &self,
+        ledger: &str,
+        filter: &HistoryFilter,
+        before: u64,
+        limit: usize,
+    ) -> Result<Vec<HistoryRow>> {
+        let sql = "SELECT row FROM waymark_history WHERE ledger = $1
+              AND ($2 IS NULL OR actor = $2)
+              AND ($3 IS NULL OR event_type = $3)
+              AND ($4 IS NULL OR season = $4)
+              AND ($5 IS NULL OR milestones LIKE '%,' || $5 || ',%' ESCAPE '!')
+              AND seq < $6
+              ORDER BY seq DESC LIMIT $7";
+        let milestone = filter.milestone.as_ref().map(|m| like_escape(m));
+        let before = before.min(i64::MAX as u64) as i64;
+        let rows: Vec<String> = on_pool!(&self.db, p => sqlx::query_scalar(sql)
+            .bind(ledger)
+            .bind(filter.actor.as_deref())
+            .bind(filter.event_type.as_deref())
+            .bind(filter.season)
+            .bind(milestone.as_deref())
+            .bind(before)
+            .bind(limit.min(i64::MAX as usize) as i64)
+            .fetch_all(p).await)
+        .map_err(|e| storage("reading the audit trail", e))?;
+        rows.iter()
+            .map(|r| {
+                serde_json::from_str(r).map_err(|e| storage("a stored audit row is unreadable", e))
+            })
+            .collect()
+    }
+
     /// Recomputes every read model of `ledger` from its events, compares the result
     /// with what was stored, and replaces the stored one. `progress` is told the
     /// head first, then the seq reached after each page.

@@ -22,7 +22,15 @@ pub struct Remote<'a> {
     base: String,
     cli: &'a Cli,
     keys: KeyStore,
+    agent: ureq::Agent,
+    /// How long the server may take to answer (`WAYMARK_SERVER_TIMEOUT`, seconds).
+    timeout: std::time::Duration,
 }
+
+/// The default of `WAYMARK_SERVER_TIMEOUT`: a server that accepts a connection and
+/// never answers is given up on after this long (exit 4) instead of hanging. The
+/// server itself answers 408 after 30 s; this leaves room for a large batch.
+pub const SERVER_TIMEOUT_SECS: u64 = 60;
 
 const RULES: [Rule; 11] = [
     Rule::Format,
@@ -52,7 +60,7 @@ fn error_from(status: u16, body: &[u8]) -> Error {
         .as_deref()
         .and_then(|id| RULES.into_iter().find(|r| r.id() == id));
     match (rule, p.field, status) {
-        (Some(rule), Some(field), 401 | 403 | 413 | 422) => {
+        (Some(rule), Some(field), 400 | 401 | 403 | 413 | 422) => {
             let prefix = format!("rule {} violated at {field}: ", rule.id());
             Error::Rejected {
                 line: p.index,
@@ -75,6 +83,14 @@ fn error_from(status: u16, body: &[u8]) -> Error {
 
 impl<'a> Remote<'a> {
     pub fn new(cli: &'a Cli, server: &str) -> Remote<'a> {
+        let timeout = std::env::var("WAYMARK_SERVER_TIMEOUT")
+            .ok()
+            .and_then(|t| t.parse::<f64>().ok())
+            .filter(|t| t.is_finite() && *t > 0.0)
+            .map_or(
+                std::time::Duration::from_secs(SERVER_TIMEOUT_SECS),
+                std::time::Duration::from_secs_f64,
+            );
         Remote {
             base: server.trim_end_matches('/').to_string(),
             cli,
@@ -83,26 +99,65 @@ impl<'a> Remote<'a> {
                     .clone()
                     .unwrap_or_else(crate::cli::default_keys_dir),
             ),
+            // Every read and write on the connection, and connecting, time out.
+            agent: ureq::AgentBuilder::new()
+                .timeout_connect(timeout)
+                .timeout_read(timeout)
+                .timeout_write(timeout)
+                .build(),
+            timeout,
         }
     }
 
+    /// A transport failure, named: a timeout says how long it waited.
+    fn transport(&self, e: &dyn std::fmt::Display, io: Option<&std::io::Error>) -> Error {
+        let timed_out = io.is_some_and(|e| {
+            matches!(
+                e.kind(),
+                std::io::ErrorKind::TimedOut | std::io::ErrorKind::WouldBlock
+            )
+        });
+        if timed_out {
+            return Error::Storage(StorageError(format!(
+                "server {}: no answer within the timeout of {} s (WAYMARK_SERVER_TIMEOUT): {e}",
+                self.base,
+                self.timeout.as_secs_f64()
+            )));
+        }
+        Error::Storage(StorageError(format!("server {}: {e}", self.base)))
+    }
+
     fn answer(&self, r: std::result::Result<ureq::Response, ureq::Error>) -> Result<Vec<u8>> {
+        Ok(self.answer_with_link(r)?.0)
+    }
+
+    /// The answer's body, and its `Link: <…>; rel="next"` target if any.
+    fn answer_with_link(
+        &self,
+        r: std::result::Result<ureq::Response, ureq::Error>,
+    ) -> Result<(Vec<u8>, Option<String>)> {
         let (ok, resp) = match r {
             Ok(resp) => (true, resp),
             Err(ureq::Error::Status(_, resp)) => (false, resp),
-            Err(e) => {
-                return Err(Error::Storage(StorageError(format!(
-                    "server {}: {e}",
-                    self.base
-                ))))
+            Err(ureq::Error::Transport(t)) => {
+                let io =
+                    std::error::Error::source(&t).and_then(|s| s.downcast_ref::<std::io::Error>());
+                return Err(self.transport(&t, io));
             }
         };
         let status = resp.status();
+        let next = resp
+            .header("link")
+            .and_then(|l| l.split(',').find(|p| p.contains("rel=\"next\"")))
+            .and_then(|p| {
+                let (_, rest) = p.split_once('<')?;
+                Some(rest.split_once('>')?.0.to_string())
+            });
         let mut body = Vec::new();
         std::io::Read::read_to_end(&mut resp.into_reader(), &mut body)
-            .map_err(|e| Error::Storage(StorageError(format!("server {}: {e}", self.base))))?;
+            .map_err(|e| self.transport(&e, Some(&e)))?;
         if ok {
-            Ok(body)
+            Ok((body, next))
         } else {
             Err(error_from(status, &body))
         }
@@ -110,13 +165,41 @@ impl<'a> Remote<'a> {
 
     /// `GET path?query` (the query's values are encoded here).
     fn get(&self, path: &str, query: &[(&str, Option<String>)]) -> Result<Vec<u8>> {
-        let mut req = ureq::get(&format!("{}{path}", self.base));
+        let mut req = self.agent.get(&format!("{}{path}", self.base));
         for (k, v) in query {
             if let Some(v) = v {
                 req = req.query(k, v);
             }
         }
         self.answer(req.call())
+    }
+
+    /// Every row of the history API, following its pages (newest first) to the
+    /// oldest, in seq order.
+    fn history(&self, path: &str, query: &[(&str, Option<String>)]) -> Result<Vec<HistoryRow>> {
+        let unexpected = |e: serde_json::Error| {
+            Error::Storage(StorageError(format!(
+                "server {}: unexpected answer to {path}: {e}",
+                self.base
+            )))
+        };
+        let mut req = self.agent.get(&format!("{}{path}", self.base));
+        for (k, v) in query {
+            if let Some(v) = v {
+                req = req.query(k, v);
+            }
+        }
+        let mut rows = Vec::new();
+        let (mut body, mut next) = self.answer_with_link(req.call())?;
+        loop {
+            let page: Vec<HistoryRow> = serde_json::from_slice(&body).map_err(unexpected)?;
+            rows.extend(page);
+            let Some(link) = next.take() else { break };
+            (body, next) =
+                self.answer_with_link(self.agent.get(&format!("{}{link}", self.base)).call())?;
+        }
+        rows.reverse();
+        Ok(rows)
     }
 
     fn get_json<T: DeserializeOwned>(
@@ -153,7 +236,7 @@ impl<'a> Remote<'a> {
                 season,
                 event_type,
             } => {
-                let rows: Vec<HistoryRow> = self.get_json(
+                let rows = self.history(
                     &format!("{api}/history"),
                     &[
                         ("milestone", milestone.clone()),
@@ -288,11 +371,36 @@ impl Writer for Remote<'_> {
     async fn record(&self, ledger: &str, statements: Vec<Signed>) -> Result<Vec<Recorded>> {
         let body: Vec<serde_json::Value> = statements.iter().map(signed_to_value).collect();
         let body = serde_json::to_vec(&body).unwrap_or_default();
-        let answer = self.answer(
-            ureq::post(&format!("{}/api/ledgers/{ledger}/statements", self.base))
-                .set("content-type", "application/json")
-                .send_bytes(&body),
-        )?;
+        let limit = crate::server::MAX_BODY_BYTES;
+        if body.len() > limit {
+            return Err(too_large(format!(
+                "the request body is {} bytes, over the server's limit of {limit} bytes (4 MiB, 413): split the statements into smaller batches",
+                body.len()
+            )));
+        }
+        let sent = self
+            .agent
+            .post(&format!("{}/api/ledgers/{ledger}/statements", self.base))
+            .set("content-type", "application/json")
+            .send_bytes(&body);
+        // A server that refuses a body as too large answers 413 and closes the
+        // connection before reading it all: the client sees its write fail.
+        if let Err(ureq::Error::Transport(t)) = &sent {
+            let io = std::error::Error::source(t).and_then(|s| s.downcast_ref::<std::io::Error>());
+            if io.is_some_and(|e| {
+                matches!(
+                    e.kind(),
+                    std::io::ErrorKind::BrokenPipe | std::io::ErrorKind::ConnectionReset
+                )
+            }) {
+                return Err(Error::Storage(StorageError(format!(
+                    "server {}: the connection closed while the {}-byte body was being sent ({t}); a body over the server's limit (4 MiB here, 413) is refused that way",
+                    self.base,
+                    body.len()
+                ))));
+            }
+        }
+        let answer = self.answer(sent)?;
         let out: Vec<RecordedOut> = serde_json::from_slice(&answer).map_err(|e| {
             Error::Storage(StorageError(format!(
                 "server {}: unexpected answer to statements: {e}",
@@ -313,6 +421,18 @@ impl Writer for Remote<'_> {
                 })
             })
             .collect()
+    }
+}
+
+/// Rule 8's rejection of a body too large to post.
+fn too_large(message: String) -> Error {
+    Error::Rejected {
+        line: None,
+        rejection: Rejection {
+            rule: Rule::Limits,
+            field: "body".into(),
+            message,
+        },
     }
 }
 

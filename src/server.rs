@@ -52,7 +52,6 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::net::TcpListener;
-use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::{DefaultMakeSpan, DefaultOnResponse, TraceLayer};
 use utoipa::{IntoParams, OpenApi, ToSchema};
 use waymark_core::{Rejection, Rule};
@@ -64,6 +63,55 @@ use waymark_projections::HistoryFilter;
 pub const MAX_BODY_BYTES: usize = 4 * 1024 * 1024;
 /// How long one request may take before it is answered 408.
 pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
+/// Rows per page of the history API and of the dashboard's audit log (newest first,
+/// `before=SEQ` for the next page): no answer grows with the ledger. A row is at most
+/// one 64 KiB statement's text, so a page stays under ~3.5 MB whatever is recorded.
+pub const HISTORY_PAGE: usize = 50;
+/// Events per chunk of the streamed export (`/events`): what one slow reader holds.
+pub const EXPORT_CHUNK: u64 = 256;
+/// Answers at most this large are not counted against `Limits::body_budget` (the
+/// kernel's socket buffer takes them whole).
+pub const SMALL_ANSWER: usize = 64 * 1024;
+
+mod listen;
+
+/// What the server allows its clients. The defaults are for a public log; tests
+/// shorten the timeouts.
+#[derive(Debug, Clone)]
+pub struct Limits {
+    /// Open connections at most (each holds a file descriptor). At the cap, a new
+    /// connection makes the server close the one that has made no progress the
+    /// longest (idle, half-way through its headers, or not reading its answer); only
+    /// when every connection is in service is the new one answered 503.
+    pub max_connections: usize,
+    /// From a request's first byte to the end of its headers.
+    pub header_read_timeout: Duration,
+    /// A kept-alive connection with no request.
+    pub idle_timeout: Duration,
+    /// A client that reads none of its answer for this long is disconnected.
+    pub write_timeout: Duration,
+    /// From the end of a request's headers to its answer (408 past it).
+    pub request_timeout: Duration,
+    /// Shutdown lets requests in service finish for this long, then closes them.
+    pub shutdown_grace: Duration,
+    /// Bytes of answers larger than `SMALL_ANSWER` held in memory at once (for
+    /// clients still reading them); past it, 503 instead of another such answer.
+    pub body_budget: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            max_connections: 1024,
+            header_read_timeout: Duration::from_secs(10),
+            idle_timeout: Duration::from_secs(30),
+            write_timeout: Duration::from_secs(30),
+            request_timeout: REQUEST_TIMEOUT,
+            shutdown_grace: Duration::from_secs(10),
+            body_budget: 64 * 1024 * 1024,
+        }
+    }
+}
 
 /// A `Waymark` over either backend.
 pub enum Backend {
@@ -107,15 +155,57 @@ pub struct App {
     /// Other processes (servers, CLIs) still write concurrently, through the
     /// optimistic-lock check and the writer lock.
     writes: tokio::sync::Mutex<()>,
+    pub limits: Limits,
+    /// Bytes of large answers held (see `Limits::body_budget`).
+    budget: Arc<tokio::sync::Semaphore>,
+    /// The blocking workers that parse posted bodies and check their signatures
+    /// before they queue for `writes` (one per core): junk costs CPU there, but
+    /// never time inside the one-writer section.
+    checks: tokio::sync::Semaphore,
+    /// Dashboard pages rendered lately (see `dashboard::Pages`).
+    pub(crate) pages: crate::dashboard::Pages,
 }
 
 impl App {
     pub fn new(backend: Backend, keys: PathBuf) -> App {
+        App::with_limits(backend, keys, Limits::default())
+    }
+
+    pub fn with_limits(backend: Backend, keys: PathBuf, limits: Limits) -> App {
+        let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
         App {
             backend,
             keys: KeyStore::new(keys),
             writes: tokio::sync::Mutex::new(()),
+            budget: Arc::new(tokio::sync::Semaphore::new(limits.body_budget)),
+            limits,
+            checks: tokio::sync::Semaphore::new(cores),
+            pages: Default::default(),
         }
+    }
+
+    /// `bytes` as a body that holds its share of the answer budget until the last
+    /// copy of it is dropped (sent, or its connection closed); 503 past the budget.
+    pub(crate) fn hold(&self, bytes: Bytes) -> Result<Bytes, ApiError> {
+        if bytes.len() <= SMALL_ANSWER {
+            return Ok(bytes);
+        }
+        let permit = u32::try_from(bytes.len())
+            .ok()
+            .and_then(|n| self.budget.clone().try_acquire_many_owned(n).ok())
+            .ok_or_else(|| {
+                ApiError::Busy(format!(
+                    "the server holds {} bytes of answers that clients have not read yet (its limit); retry shortly",
+                    self.limits.body_budget
+                ))
+            })?;
+        struct Held(Bytes, #[allow(dead_code)] tokio::sync::OwnedSemaphorePermit);
+        impl AsRef<[u8]> for Held {
+            fn as_ref(&self) -> &[u8] {
+                &self.0
+            }
+        }
+        Ok(Bytes::from_owner(Held(bytes, permit)))
     }
 
     /// 404 unless the store holds ledger `id`.
@@ -164,13 +254,58 @@ pub async fn run(
         .map_err(|e| Error::Storage(crate::error::StorageError(format!("listener: {e}"))))?;
     tracing::info!(%addr, "waymark serving");
     let app = Arc::new(app);
-    let served = axum::serve(listener, router(app.clone()))
-        .with_graceful_shutdown(shutdown)
-        .await
-        .map_err(|e| Error::Storage(crate::error::StorageError(format!("server: {e}"))));
+    listen::serve(listener, router(app.clone()), app.limits.clone(), shutdown).await;
     // The read models of the last writes, before the process goes.
     with_waymark!(&app.backend, w => w.settle().await);
-    served
+    Ok(())
+}
+
+/// 408 (a problem) for a request not answered within `Limits::request_timeout`:
+/// a body that never finishes, or a store that does not answer.
+async fn deadline(
+    State(app): State<Shared>,
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    let limit = app.limits.request_timeout;
+    match tokio::time::timeout(limit, next.run(req)).await {
+        Ok(r) => r,
+        Err(_) => ApiError::Timeout(format!(
+            "the request was not complete (or not answered) within {} s",
+            limit.as_secs_f64()
+        ))
+        .into_response(),
+    }
+}
+
+/// Marks an answer whose body already holds its share of the budget.
+#[derive(Clone, Copy)]
+pub(crate) struct Held;
+
+/// Counts every large in-memory answer against the budget (`App::hold`).
+async fn budget(
+    State(app): State<Shared>,
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    let r = next.run(req).await;
+    let size = axum::body::HttpBody::size_hint(r.body()).exact();
+    if r.extensions().get::<Held>().is_some() || size.is_none_or(|n| n <= SMALL_ANSWER as u64) {
+        return r;
+    }
+    let (parts, body) = r.into_parts();
+    // An exact size: the body is in memory already, so this does not wait.
+    let bytes = match axum::body::to_bytes(body, usize::MAX).await {
+        Ok(b) => b,
+        Err(e) => {
+            return ApiError::App(Error::Storage(crate::error::StorageError(e.to_string())))
+                .into_response()
+        }
+    };
+    match app.hold(bytes) {
+        Ok(b) => Response::from_parts(parts, axum::body::Body::from(b)),
+        Err(e) => e.into_response(),
+    }
 }
 
 /// Every route, with the body limit, the timeout and request tracing.
@@ -194,10 +329,8 @@ pub fn router(app: Shared) -> Router {
         .route("/ledgers/{id}", get(crate::dashboard::ledger_page))
         .fallback(not_found)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
-        .layer(TimeoutLayer::with_status_code(
-            StatusCode::REQUEST_TIMEOUT,
-            REQUEST_TIMEOUT,
-        ))
+        .layer(axum::middleware::from_fn_with_state(app.clone(), budget))
+        .layer(axum::middleware::from_fn_with_state(app.clone(), deadline))
         .layer(
             TraceLayer::new_for_http()
                 .make_span_with(DefaultMakeSpan::new().level(tracing::Level::INFO))
@@ -244,6 +377,12 @@ pub enum ApiError {
     NotFound(String),
     /// The key store has no log key for the ledger, so no checkpoint can be signed.
     NoLogKey(String),
+    /// The request was not complete or not answered in time (408).
+    Timeout(String),
+    /// A POST body that is not `application/json` (415).
+    MediaType(String),
+    /// The server holds as many unread answers as it allows (503).
+    Busy(String),
 }
 
 impl From<Error> for ApiError {
@@ -274,7 +413,7 @@ fn rule_problem(status: u16, rejection: &Rejection, index: Option<usize>) -> Pro
     }
 }
 
-fn plain_problem(status: u16, detail: String) -> Problem {
+pub(crate) fn plain_problem(status: u16, detail: String) -> Problem {
     Problem {
         problem_type: "about:blank".into(),
         title: StatusCode::from_u16(status)
@@ -318,6 +457,9 @@ impl ApiError {
             ApiError::BadRequest(detail) => plain_problem(400, detail.clone()),
             ApiError::NotFound(detail) => plain_problem(404, detail.clone()),
             ApiError::NoLogKey(detail) => plain_problem(503, detail.clone()),
+            ApiError::Timeout(detail) => plain_problem(408, detail.clone()),
+            ApiError::MediaType(detail) => plain_problem(415, detail.clone()),
+            ApiError::Busy(detail) => plain_problem(503, detail.clone()),
         }
     }
 }
@@ -478,6 +620,29 @@ pub struct HistoryQuery {
     #[serde(rename = "type")]
     #[param(rename = "type")]
     pub event_type: Option<String>,
+    /// only events before this seq (the next page: the `Link rel="next"` header)
+    #[serde(default, deserialize_with = "number_or_text")]
+    pub before: Option<u64>,
+}
+
+/// An optional number given as a number or as text: a query flattened into another
+/// (the dashboard's `PageQuery`) hands its values over as text.
+fn number_or_text<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<u64>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum NumberOrText {
+        Number(u64),
+        Text(String),
+    }
+    match Option::<NumberOrText>::deserialize(d)? {
+        None => Ok(None),
+        Some(NumberOrText::Number(n)) => Ok(Some(n)),
+        Some(NumberOrText::Text(t)) if t.is_empty() => Ok(None),
+        Some(NumberOrText::Text(t)) => t
+            .parse()
+            .map(Some)
+            .map_err(|_| serde::de::Error::custom(format!("before: {t:?} is not a seq"))),
+    }
 }
 
 impl HistoryQuery {
@@ -495,19 +660,57 @@ impl HistoryQuery {
             event_type,
         })
     }
+
+    /// This query's filters (not its page) as a query string, `&`-terminated when
+    /// not empty.
+    pub fn query_string(&self) -> String {
+        let mut q = form_urlencoded::Serializer::new(String::new());
+        let blank = |s: &Option<String>| s.clone().filter(|s| !s.is_empty());
+        if let Some(m) = blank(&self.milestone) {
+            q.append_pair("milestone", &m);
+        }
+        if let Some(a) = blank(&self.actor) {
+            q.append_pair("actor", &a);
+        }
+        if let Some(s) = self.season {
+            q.append_pair("season", &s.to_string());
+        }
+        if let Some(t) = blank(&self.event_type) {
+            q.append_pair("type", &t);
+        }
+        let q = q.finish();
+        if q.is_empty() {
+            q
+        } else {
+            q + "&"
+        }
+    }
 }
 
 #[utoipa::path(get, path = "/api/ledgers/{id}/history", params(("id" = String, Path), HistoryQuery),
-    responses((status = 200, description = "the audit trail, filtered"), (status = 400, body = Problem), (status = 404, body = Problem)))]
+    responses((status = 200, description = "the audit trail, filtered: at most 50 rows, newest first; a `Link: <…?before=SEQ>; rel=\"next\"` header names the next page"), (status = 400, body = Problem), (status = 404, body = Problem)))]
 async fn history(
     State(app): State<Shared>,
     P(id): P<String>,
     Q(q): Q<HistoryQuery>,
-) -> Result<Typed, ApiError> {
+) -> Result<Response, ApiError> {
     app.known(&id).await?;
     let filter = q.filter()?;
-    let rows = with_waymark!(&app.backend, w => w.history(&id, &filter).await)?;
-    json_bytes(&rows)
+    let mut rows = with_waymark!(&app.backend, w => w.history_page(&id, &filter, q.before, HISTORY_PAGE + 1).await)?;
+    let more = rows.len() > HISTORY_PAGE;
+    rows.truncate(HISTORY_PAGE);
+    let mut r = json_bytes(&rows)?.into_response();
+    if let Some(last) = rows.last().filter(|_| more) {
+        let link = format!(
+            "</api/ledgers/{id}/history?{}before={}>; rel=\"next\"",
+            q.query_string(),
+            last.seq
+        );
+        if let Ok(v) = HeaderValue::from_str(&link) {
+            r.headers_mut().insert(header::LINK, v);
+        }
+    }
+    Ok(r)
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -518,38 +721,46 @@ pub struct EventsQuery {
     pub limit: Option<u64>,
 }
 
-/// Export lines `from..from+limit` (SPEC section 7).
-pub(crate) async fn export_range(
-    backend: &Backend,
-    id: &str,
-    from: u64,
-    limit: Option<u64>,
-) -> Result<Vec<u8>, ApiError> {
-    if from == 0 || limit == Some(0) {
-        return Err(ApiError::BadRequest(
-            "events: from and limit start at 1".into(),
-        ));
-    }
-    let head = with_waymark!(backend, w => w.state(id).await)?
-        .head
-        .map_or(0, |h| h.seq);
-    if from > head {
-        return Ok(Vec::new());
-    }
-    let upto = limit.map_or(head, |l| head.min(from.saturating_add(l - 1)));
-    Ok(with_waymark!(backend, w => w.export_range(id, from, upto).await)?)
-}
-
 #[utoipa::path(get, path = "/api/ledgers/{id}/events", params(("id" = String, Path), EventsQuery),
-    responses((status = 200, description = "JSON Lines, one JCS(event ∪ {hash}) per line (SPEC section 7)", content_type = "application/jsonl"), (status = 400, body = Problem), (status = 404, body = Problem)))]
+    responses((status = 200, description = "JSON Lines, one JCS(event ∪ {hash}) per line (SPEC section 7), streamed", content_type = "application/jsonl"), (status = 400, body = Problem), (status = 404, body = Problem)))]
 async fn events(
     State(app): State<Shared>,
     P(id): P<String>,
     Q(q): Q<EventsQuery>,
-) -> Result<Typed, ApiError> {
+) -> Result<Response, ApiError> {
     app.known(&id).await?;
-    let bytes = export_range(&app.backend, &id, q.from.unwrap_or(1), q.limit).await?;
-    Ok(Typed(JSONL, bytes))
+    let from = q.from.unwrap_or(1);
+    if from == 0 || q.limit == Some(0) {
+        return Err(ApiError::BadRequest(
+            "events: from and limit start at 1".into(),
+        ));
+    }
+    let head = with_waymark!(&app.backend, w => w.state(&id).await)?
+        .head
+        .map_or(0, |h| h.seq);
+    let upto = q
+        .limit
+        .map_or(head, |l| head.min(from.saturating_add(l - 1)));
+    // Streamed a chunk at a time, each read when the client has taken the one
+    // before: a reader of the whole export holds one chunk, not the ledger.
+    let chunks = futures_util::stream::unfold(from, move |next| {
+        let (app, id) = (app.clone(), id.clone());
+        async move {
+            if next > upto {
+                return None;
+            }
+            let hi = upto.min(next.saturating_add(EXPORT_CHUNK - 1));
+            let chunk = with_waymark!(&app.backend, w => w.export_range(&id, next, hi).await)
+                .map(Bytes::from)
+                .map_err(|e| std::io::Error::other(e.to_string()));
+            Some((chunk, hi + 1))
+        }
+    });
+    Ok((
+        [(header::CONTENT_TYPE, JSONL)],
+        axum::body::Body::from_stream(chunks),
+    )
+        .into_response())
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -809,8 +1020,23 @@ pub fn parse_statements(body: &[u8]) -> Result<(Vec<Signed>, bool), ApiError> {
 async fn statements(
     State(app): State<Shared>,
     P(id): P<String>,
+    headers: axum::http::HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, ApiError> {
+    let media = headers
+        .get(header::CONTENT_TYPE)
+        .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned());
+    let is_json = media.as_deref().is_some_and(|m| {
+        m.split(';')
+            .next()
+            .is_some_and(|t| t.trim().eq_ignore_ascii_case("application/json"))
+    });
+    if !is_json {
+        return Err(ApiError::MediaType(format!(
+            "POST statements takes Content-Type: application/json, not {}",
+            media.map_or("none".into(), |m| format!("{m:?}"))
+        )));
+    }
     let body = body.map_err(|e| {
         if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
             ApiError::TooLarge(format!("the request body exceeds {MAX_BODY_BYTES} bytes"))
@@ -822,18 +1048,37 @@ async fn statements(
         }
     })?;
     app.known(&id).await?;
-    let (signed, array) = parse_statements(&body)?;
+    // A single statement has no index; a batch keeps the failing one's.
+    let index = |array: bool| {
+        move |e| match e {
+            Error::Rejected { rejection, line } => Error::Rejected {
+                line: line.filter(|_| array),
+                rejection,
+            },
+            e => e,
+        }
+    };
+    // Parsed, and judged by the rules against the head, by the blocking workers
+    // before the write queue: a body of badly signed statements is refused there
+    // and never holds up the writers (issue 12: four clients posting 4 MiB of
+    // them took a valid POST from 3.6 ms to 1.9 s while each waited its turn).
+    let (signed, array) = {
+        let _worker = app.checks.acquire().await.map_err(|e| {
+            ApiError::App(Error::Storage(crate::error::StorageError(e.to_string())))
+        })?;
+        let (signed, array) = tokio::task::spawn_blocking(move || parse_statements(&body))
+            .await
+            .map_err(|e| {
+                ApiError::App(Error::Storage(crate::error::StorageError(e.to_string())))
+            })??;
+        let signed = with_waymark!(&app.backend, w => w.precheck(&id, signed).await)
+            .map_err(index(array))?;
+        (signed, array)
+    };
     let turn = app.writes.lock().await;
     let recorded = with_waymark!(&app.backend, w => w.record(&id, signed).await);
     drop(turn);
-    let recorded = recorded.map_err(|e| match e {
-        // A single statement has no index; a batch keeps the failing one's.
-        Error::Rejected { rejection, line } => Error::Rejected {
-            line: line.filter(|_| array),
-            rejection,
-        },
-        e => e,
-    })?;
+    let recorded = recorded.map_err(index(array))?;
     let out: Vec<RecordedOut> = recorded.iter().map(RecordedOut::from).collect();
     let location = out
         .first()
