@@ -319,7 +319,10 @@ impl<R: FromDb> Waymark<R> {
             self.store.forget(ledger);
             let ctx = self.head(ledger).await?;
             if !ctx.aggregate.state.is_open() {
-                return Err(Error::Usage(format!("no ledger {ledger:?} in this store")));
+                return Err(Error::Usage(format!(
+                    "no ledger {ledger:?} in {}",
+                    self.db.name()
+                )));
             }
             let expected = ctx
                 .current_snapshot
@@ -551,7 +554,10 @@ impl<R: FromDb> Waymark<R> {
     async fn loaded(&self, ledger: &str) -> Result<Ledger> {
         let ctx = self.head(ledger).await?;
         if !ctx.aggregate.state.is_open() {
-            return Err(Error::Usage(format!("no ledger {ledger:?} in this store")));
+            return Err(Error::Usage(format!(
+                "no ledger {ledger:?} in {}",
+                self.db.name()
+            )));
         }
         Ok(ctx.aggregate)
     }
@@ -573,7 +579,10 @@ impl<R: FromDb> Waymark<R> {
     pub async fn events(&self, ledger: &str) -> Result<Vec<(Event, Hash)>> {
         let rows = self.rows(ledger).await?;
         if rows.is_empty() {
-            return Err(Error::Usage(format!("no ledger {ledger:?} in this store")));
+            return Err(Error::Usage(format!(
+                "no ledger {ledger:?} in {}",
+                self.db.name()
+            )));
         }
         rows.into_iter()
             .map(|r| {
@@ -699,7 +708,10 @@ impl<R: FromDb> Waymark<R> {
             }
         }
         if rows.is_empty() {
-            return Err(Error::Usage(format!("no ledger {ledger:?} in this store")));
+            return Err(Error::Usage(format!(
+                "no ledger {ledger:?} in {}",
+                self.db.name()
+            )));
         }
         Ok(replayer.report(problem))
     }
@@ -741,7 +753,10 @@ impl<R: FromDb> Waymark<R> {
     async fn synced(&self, ledger: &str) -> Result<LedgerView> {
         let view = self.read_models.sync(ledger).await?;
         if view.seq() == 0 {
-            return Err(Error::Usage(format!("no ledger {ledger:?} in this store")));
+            return Err(Error::Usage(format!(
+                "no ledger {ledger:?} in {}",
+                self.db.name()
+            )));
         }
         Ok(view)
     }

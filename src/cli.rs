@@ -549,8 +549,16 @@ async fn run(cli: Cli) -> Result<i32> {
     // Refused before anything is opened: a URL with no file, and an in-memory
     // store, where a write would vanish when the command exits (issue 12: `init`
     // on `sqlite::memory:` exited 0 and kept nothing).
-    if crate::db::target(&url).map_err(Error::Usage)? == crate::db::Target::SqliteMemory {
-        return Err(Error::Usage(crate::db::in_memory(&url)));
+    match crate::db::target(&url).map_err(Error::Usage)? {
+        crate::db::Target::SqliteMemory => return Err(Error::Usage(crate::db::in_memory(&url))),
+        // Only `init` creates a database: anything else on a missing file would
+        // leave an empty one behind and then say "no ledger".
+        crate::db::Target::SqliteFile(path)
+            if !matches!(cli.command, Command::Init(_)) && !path.exists() =>
+        {
+            return Err(crate::db::no_database(&path, &url).into());
+        }
+        _ => {}
     }
     let read_only = cli.command.reads_only();
     let (db, guard) = if read_only {
@@ -631,8 +639,15 @@ impl<'a, R: FromDb> Session<'a, R> {
         let all = self.w.db.ledgers().await?;
         match all.as_slice() {
             [one] => Ok(one.clone()),
-            [] => Err(Error::Usage("no ledger in this store: run `waymark init --ledger ID --framework optimism` first".into())),
-            many => Err(Error::Usage(format!("this store holds several ledgers ({}): pass --ledger ID", many.join(", ")))),
+            [] => Err(Error::Usage(format!(
+                "no ledger in {}: run `waymark init --ledger ID --framework optimism` first",
+                self.w.db.name()
+            ))),
+            many => Err(Error::Usage(format!(
+                "{} holds several ledgers ({}): pass --ledger ID",
+                self.w.db.name(),
+                many.join(", ")
+            ))),
         }
     }
 

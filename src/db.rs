@@ -88,6 +88,11 @@ pub fn target(url: &str) -> Result<Target, String> {
         .strip_prefix("sqlite://")
         .or_else(|| url.strip_prefix("sqlite:"))
     else {
+        if !url.contains(':') {
+            return Err(format!(
+                "--db {url:?} has no scheme: did you mean sqlite://{url}? (or postgres://…)"
+            ));
+        }
         return Err(format!(
             "unsupported database URL {:?}: use sqlite://PATH or postgres://…",
             redact(url)
@@ -167,6 +172,15 @@ impl ReadGuard {
     }
 }
 
+/// A read, or a write other than `init`, against a SQLite file that is not there:
+/// refused before an empty database is created in its place (issue 15).
+pub fn no_database(path: &std::path::Path, url: &str) -> StorageError {
+    StorageError(format!(
+        "no database at {} (create one with `waymark --db {url} init --ledger ID --framework optimism`)",
+        path.display()
+    ))
+}
+
 /// Why a command line refuses an in-memory SQLite store.
 pub fn in_memory(url: &str) -> String {
     format!(
@@ -185,6 +199,33 @@ fn storage(what: &str, e: impl std::fmt::Display) -> StorageError {
     StorageError(format!("{what}: {e}"))
 }
 
+/// A PostgreSQL pool whose first connection is made here, once: a refused or
+/// unreachable server is reported at once with its cause ("Connection refused"),
+/// where the pool's own connect retries until its acquire timeout and then says only
+/// "pool timed out" (10 s, issue 15). A server that accepts but does not answer is
+/// still bounded: 10 s to connect.
+async fn pg_pool(
+    url: &str,
+    opts: PgConnectOptions,
+    max: u32,
+) -> Result<sqlx::PgPool, StorageError> {
+    use sqlx::{ConnectOptions, Connection};
+    let cannot =
+        |e: &dyn std::fmt::Display| StorageError(format!("cannot connect to {}: {e}", redact(url)));
+    let first = tokio::time::timeout(Duration::from_secs(10), opts.connect())
+        .await
+        .map_err(|_| cannot(&"no answer within 10 s"))?
+        .map_err(|e| cannot(&e))?;
+    let pool = PgPoolOptions::new()
+        .max_connections(max)
+        .acquire_timeout(Duration::from_secs(10))
+        .connect_lazy_with(opts);
+    // The checked connection is closed rather than handed to the pool: a pool
+    // connection is made the same way, now known to work.
+    let _ = first.close().await;
+    Ok(pool)
+}
+
 impl Db {
     /// Connects to `sqlite://PATH` (file created if missing) or `postgres://…`, and
     /// creates the tables when absent.
@@ -192,12 +233,7 @@ impl Db {
         if url.starts_with("postgres://") || url.starts_with("postgresql://") {
             let opts =
                 PgConnectOptions::from_str(url).map_err(|e| storage("bad PostgreSQL URL", e))?;
-            let pool = PgPoolOptions::new()
-                .max_connections(4)
-                .acquire_timeout(Duration::from_secs(10))
-                .connect_with(opts)
-                .await
-                .map_err(|e| storage(&format!("cannot connect to {}", redact(url)), e))?;
+            let pool = pg_pool(url, opts, 4).await?;
             sqlx::query("SET client_min_messages TO warning")
                 .execute(&pool)
                 .await
@@ -262,12 +298,7 @@ impl Db {
                 let opts = PgConnectOptions::from_str(url)
                     .map_err(|e| storage("bad PostgreSQL URL", e))?
                     .options([("default_transaction_read_only", "on")]);
-                let pool = PgPoolOptions::new()
-                    .max_connections(4)
-                    .acquire_timeout(Duration::from_secs(10))
-                    .connect_with(opts)
-                    .await
-                    .map_err(|e| storage(&format!("cannot connect to {}", redact(url)), e))?;
+                let pool = pg_pool(url, opts, 4).await?;
                 let db = Db::Postgres(pool);
                 let n = db
                     .has_tables()
@@ -277,7 +308,9 @@ impl Db {
             }
             Target::SqliteFile(path) => {
                 match std::fs::metadata(&path) {
-                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Err(no_ledger()),
+                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                        return Err(no_database(&path, url).into())
+                    }
                     Err(e) => return Err(storage(&format!("cannot open {url}"), e).into()),
                     Ok(_) => {}
                 }
@@ -338,6 +371,23 @@ impl Db {
         };
         let n: i64 = on_pool!(self, p => sqlx::query_scalar(q).fetch_one(p).await)?;
         Ok(n > 0)
+    }
+
+    /// The database as a message names it: the SQLite file, or the PostgreSQL
+    /// server and database (no password).
+    pub fn name(&self) -> String {
+        match self {
+            Db::Sqlite(p) => format!("sqlite://{}", p.connect_options().get_filename().display()),
+            Db::Postgres(p) => {
+                let o = p.connect_options();
+                format!(
+                    "postgres://{}:{}/{}",
+                    o.get_host(),
+                    o.get_port(),
+                    o.get_database().unwrap_or("")
+                )
+            }
+        }
     }
 
     /// Ids of the ledgers in this store, sorted.

@@ -663,7 +663,10 @@ impl<V: ViewRepository<LedgerView, Ledger>> ReadModels<V> {
     ) -> Result<RebuildReport> {
         let head = self.head_seq(ledger).await?;
         if head == 0 {
-            return Err(Error::Usage(format!("no ledger {ledger:?} in this store")));
+            return Err(Error::Usage(format!(
+                "no ledger {ledger:?} in {}",
+                self.db.name()
+            )));
         }
         // Stop writers' dispatches from racing the rebuild's view: it is compared and
         // replaced at the end with a version check.

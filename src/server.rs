@@ -1148,6 +1148,19 @@ pub async fn serve(db: Db, keys: PathBuf, addr: &str) -> Result<()> {
     if let Ok(a) = listener.local_addr() {
         eprintln!("waymark: serving http://{a}/ (ctrl-c to stop)");
     }
+    // Said at start, not at the first reader's 503: the log key signs checkpoints.
+    let store = crate::keys::KeyStore::new(keys.clone());
+    for ledger in db.ledgers().await? {
+        let path = store.log_path(&ledger);
+        if !path.exists() {
+            eprintln!(
+                "waymark: warning: no log key for ledger {ledger} at {}: checkpoints, \
+                 snapshots and the dashboard's signed checkpoint will be unavailable \
+                 (give the key store that `init` used with --keys or WAYMARK_KEYS)",
+                path.display()
+            );
+        }
+    }
     let app = App::new(Backend::new(db)?, keys);
     run(listener, app, async {
         let _ = tokio::signal::ctrl_c().await;

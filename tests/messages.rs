@@ -134,3 +134,111 @@ fn remote_refusals_fit_their_command() {
         "waymark: rebuild needs the database, not a server: run it where the database is (with --db)\n"
     );
 }
+
+/// The store named wrongly or missing: each says what is wrong and what to do.
+#[test]
+fn a_missing_or_misnamed_store_says_what_to_do() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("missing.db");
+    let url = format!("sqlite://{}", path.display());
+    let run = |args: &[&str]| {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_waymark"))
+            .args(args)
+            .current_dir(dir.path())
+            .env_remove("WAYMARK_DB")
+            .output()
+            .unwrap();
+        (out.status.code(), text(&out.stderr))
+    };
+    let want = format!(
+        "waymark: storage failure: no database at {} (create one with `waymark --db {url} init --ledger ID --framework optimism`)\n",
+        path.display()
+    );
+    assert_eq!(run(&["--db", &url, "status"]), (Some(4), want.clone()));
+    assert_eq!(
+        run(&[
+            "--db",
+            &url,
+            "milestone",
+            "set",
+            "M1",
+            "achieved",
+            "--reason",
+            "r"
+        ]),
+        (Some(4), want)
+    );
+    assert!(!path.exists(), "a read must not create an empty database");
+
+    assert_eq!(
+        run(&["--db", "waymark-demo.db", "status"]),
+        (
+            Some(2),
+            "waymark: --db \"waymark-demo.db\" has no scheme: did you mean sqlite://waymark-demo.db? (or postgres://…)\n".into()
+        )
+    );
+
+    // Nothing listens on port 1: refused at once, and said so (not a pool timeout).
+    let (code, err) = run(&["--db", "postgres://postgres@127.0.0.1:1/none", "status"]);
+    assert_eq!(code, Some(4), "{err}");
+    assert!(
+        err.starts_with(
+            "waymark: storage failure: cannot connect to postgres://postgres@127.0.0.1:1/none: "
+        ) && err.to_lowercase().contains("connection refused"),
+        "{err}"
+    );
+}
+
+fn no_ledger_names_the_database(kind: Kind) {
+    let env = Env::new(kind);
+    env.init();
+    let err = env.fails(2, &["--ledger", "nope", "status"]);
+    let name = match kind {
+        Kind::Sqlite => env.url.clone(),
+        Kind::Postgres => {
+            let db = &env.url[env.url.rfind('/').unwrap() + 1..];
+            format!("/{db}")
+        }
+    };
+    assert!(
+        err.starts_with("waymark: no ledger \"nope\" in ") && err.contains(&name),
+        "{err}"
+    );
+}
+
+on_both_backends!(no_ledger_names_the_database);
+
+/// `serve` without the log key says at start that checkpoints will be unavailable.
+#[test]
+fn serve_without_the_log_key_warns_at_start() {
+    use std::io::{BufRead, BufReader};
+    let env = Env::new(Kind::Sqlite);
+    env.init();
+    let empty = env.path("no-keys");
+    std::fs::create_dir_all(&empty).unwrap();
+    let mut server = std::process::Command::new(env!("CARGO_BIN_EXE_waymark"))
+        .args(["--db", &env.url, "--keys"])
+        .arg(&empty)
+        .args(["serve", "--addr", "127.0.0.1:0"])
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let lines: Vec<String> = BufReader::new(server.stderr.take().unwrap())
+        .lines()
+        .map_while(Result::ok)
+        .take(2)
+        .collect();
+    let _ = server.kill();
+    let _ = server.wait();
+    let warning = lines
+        .iter()
+        .find(|l| l.contains("warning"))
+        .unwrap_or_else(|| panic!("{lines:?}"));
+    assert_eq!(
+        warning,
+        &format!(
+            "waymark: warning: no log key for ledger test at {}: checkpoints, snapshots and the dashboard's signed checkpoint will be unavailable (give the key store that `init` used with --keys or WAYMARK_KEYS)",
+            empty.join("_log.test.key").display()
+        )
+    );
+}
