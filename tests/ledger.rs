@@ -470,7 +470,9 @@ fn the_demo_builds_and_verifies_on_sqlite_and_postgres() {
 fn usage_storage_and_missing_ledger_errors_have_their_exit_codes() {
     let env = Env::new(Kind::Sqlite);
     env.fails(2, &["frobnicate"]);
-    env.fails(2, &["status"]); // no ledger yet: usage
+    // No database yet: a storage error naming the path (issue 15), and nothing created.
+    assert!(env.fails(4, &["status"]).contains("no database at"));
+    assert!(!env.path("ledger.db").exists());
     let out = std::process::Command::new(env!("CARGO_BIN_EXE_waymark"))
         .args(["--db", "postgres://postgres@127.0.0.1:1/none", "status"])
         .output()

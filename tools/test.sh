@@ -98,6 +98,6 @@ if [ -n "$stacks" ]; then
 fi
 
 say "cargo test --workspace (WAYMARK_REQUIRE_ALL=1: nothing skips)"
-cargo test --workspace "$@"
+cargo test --workspace --no-fail-fast "$@"
 
 say "done in $(( $(date +%s) - start )) s"
