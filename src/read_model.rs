@@ -145,6 +145,19 @@ fn storage(what: &str, e: impl std::fmt::Display) -> Error {
 /// event.)
 pub const VIEW_EVERY: u64 = 16;
 
+/// The audit trail's rows matching a `HistoryFilter`: `$1` ledger, then `$2` actor,
+/// `$3` type, `$4` season and `$5` milestone, each NULL to match everything. The
+/// history and its pages add their seq bounds and order.
+macro_rules! history_where {
+    () => {
+        "SELECT row FROM waymark_history WHERE ledger = $1
+              AND ($2 IS NULL OR actor = $2)
+              AND ($3 IS NULL OR event_type = $3)
+              AND ($4 IS NULL OR season = $4)
+              AND ($5 IS NULL OR milestones LIKE '%,' || $5 || ',%' ESCAPE '!')"
+    };
+}
+
 /// The stored read models of every ledger in one store, over the view repository `V`.
 pub struct ReadModels<V> {
     db: Db,
@@ -583,13 +596,10 @@ impl<V: ViewRepository<LedgerView, Ledger>> ReadModels<V> {
         range: Option<(u64, u64)>,
     ) -> Result<Vec<HistoryRow>> {
         // Every filter is bound; an absent one is NULL and matches everything.
-        let sql = "SELECT row FROM waymark_history WHERE ledger = $1
-              AND ($2 IS NULL OR actor = $2)
-              AND ($3 IS NULL OR event_type = $3)
-              AND ($4 IS NULL OR season = $4)
-              AND ($5 IS NULL OR milestones LIKE '%,' || $5 || ',%' ESCAPE '!')
-              AND seq >= $6 AND seq <= $7
-              ORDER BY seq";
+        let sql = concat!(
+            history_where!(),
+            " AND seq >= $6 AND seq <= $7 ORDER BY seq"
+        );
         let milestone = filter.milestone.as_ref().map(|m| like_escape(m));
         let (lo, hi) = range.unwrap_or((1, i64::MAX as u64));
         // A reader that caught up in memory holds the rows past `stored_upto`: the
@@ -632,13 +642,7 @@ impl<V: ViewRepository<LedgerView, Ledger>> ReadModels<V> {
         before: u64,
         limit: usize,
     ) -> Result<Vec<HistoryRow>> {
-        let sql = "SELECT row FROM waymark_history WHERE ledger = $1
-              AND ($2 IS NULL OR actor = $2)
-              AND ($3 IS NULL OR event_type = $3)
-              AND ($4 IS NULL OR season = $4)
-              AND ($5 IS NULL OR milestones LIKE '%,' || $5 || ',%' ESCAPE '!')
-              AND seq < $6
-              ORDER BY seq DESC LIMIT $7";
+        let sql = concat!(history_where!(), " AND seq < $6 ORDER BY seq DESC LIMIT $7");
         let milestone = filter.milestone.as_ref().map(|m| like_escape(m));
         let before = before.min(i64::MAX as u64) as i64;
         let rows: Vec<String> = on_pool!(&self.db, p => sqlx::query_scalar(sql)

@@ -8,63 +8,14 @@ mod common;
 #[path = "browser/statuses.rs"]
 mod statuses;
 
+use common::served::{serve, Served};
 use common::{text, Env, Kind};
 use serde_json::{json, Value};
 use statuses::statuses;
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
-use std::sync::mpsc;
-use waymark::server::{App, Backend};
+
 use waymark_events::{format_timestamp, sign, EventType, Payload, Statement};
-
-/// A server on 127.0.0.1, port 0, over the env's store, in its own runtime thread;
-/// dropping it shuts it down gracefully and waits for it.
-pub struct Served {
-    pub base: String,
-    stop: Option<mpsc::Sender<()>>,
-    thread: Option<std::thread::JoinHandle<()>>,
-}
-
-pub fn serve(env: &Env) -> Served {
-    let url = env.url.clone();
-    let keys = env.keys();
-    let (addr_tx, addr_rx) = mpsc::channel();
-    let (stop_tx, stop_rx) = mpsc::channel::<()>();
-    let thread = std::thread::spawn(move || {
-        let rt = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(2)
-            .enable_all()
-            .build()
-            .unwrap();
-        rt.block_on(async move {
-            let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-            addr_tx.send(listener.local_addr().unwrap()).unwrap();
-            let db = waymark::Db::connect(&url).await.unwrap();
-            let app = App::new(Backend::new(db).unwrap(), keys);
-            let stop = async move {
-                let _ = tokio::task::spawn_blocking(move || stop_rx.recv()).await;
-            };
-            waymark::server::run(listener, app, stop).await.unwrap();
-        });
-    });
-    let addr = addr_rx.recv().unwrap();
-    Served {
-        base: format!("http://{addr}"),
-        stop: Some(stop_tx),
-        thread: Some(thread),
-    }
-}
-
-impl Drop for Served {
-    fn drop(&mut self) {
-        if let Some(s) = self.stop.take() {
-            let _ = s.send(());
-        }
-        if let Some(t) = self.thread.take() {
-            let _ = t.join();
-        }
-    }
-}
 
 pub struct Resp {
     pub status: u16,
