@@ -105,30 +105,78 @@ pub struct LedgerState {
     pub head: Option<Head>,
 }
 
-fn check_strings(v: &Value, path: &str) -> Result<(), Rejection> {
-    match v {
-        Value::String(s) if s.chars().count() > MAX_STRING_CHARS => reject(
-            Rule::Limits,
-            path,
-            format!(
-                "string of {} characters exceeds {MAX_STRING_CHARS}",
-                s.chars().count()
-            ),
-        ),
-        Value::Array(a) => a
-            .iter()
-            .enumerate()
-            .try_for_each(|(i, x)| check_strings(x, &format!("{path}[{i}]"))),
-        Value::Object(m) => m.iter().try_for_each(|(k, x)| {
-            let p = if path.is_empty() {
-                k.clone()
-            } else {
-                format!("{path}.{k}")
-            };
-            check_strings(x, &p)
-        }),
-        _ => Ok(()),
+/// What one walk over a statement's strings finds: the first (in document order)
+/// that holds U+0000, a key or a value (SPEC section 2), and the first value over
+/// [`MAX_STRING_CHARS`] characters (rule 8), each by its path. The recorder and every
+/// replay run this per statement, so a path is rendered only for what is found (the
+/// two walks it replaces each built one per node).
+#[derive(Default)]
+struct StringFaults {
+    nul: Option<String>,
+    long: Option<(String, usize)>,
+}
+
+enum Step<'a> {
+    Key(&'a str),
+    Index(usize),
+}
+
+fn render(path: &[Step<'_>]) -> String {
+    let mut out = String::new();
+    for step in path {
+        match step {
+            Step::Key(k) if out.is_empty() => out.push_str(k),
+            Step::Key(k) => {
+                out.push('.');
+                out.push_str(k);
+            }
+            Step::Index(i) => out.push_str(&format!("[{i}]")),
+        }
     }
+    out
+}
+
+fn string_faults(v: &Value) -> StringFaults {
+    fn walk<'a>(v: &'a Value, path: &mut Vec<Step<'a>>, f: &mut StringFaults) {
+        if f.nul.is_some() && f.long.is_some() {
+            return;
+        }
+        match v {
+            Value::String(s) => {
+                if f.nul.is_none() && s.contains('\0') {
+                    f.nul = Some(render(path));
+                }
+                // A string of at most MAX_STRING_CHARS bytes has at most as many chars.
+                if f.long.is_none() && s.len() > MAX_STRING_CHARS {
+                    let n = s.chars().count();
+                    if n > MAX_STRING_CHARS {
+                        f.long = Some((render(path), n));
+                    }
+                }
+            }
+            Value::Array(a) => {
+                for (i, x) in a.iter().enumerate() {
+                    path.push(Step::Index(i));
+                    walk(x, path, f);
+                    path.pop();
+                }
+            }
+            Value::Object(m) => {
+                for (k, x) in m {
+                    path.push(Step::Key(k));
+                    if f.nul.is_none() && k.contains('\0') {
+                        f.nul = Some(render(path));
+                    }
+                    walk(x, path, f);
+                    path.pop();
+                }
+            }
+            _ => {}
+        }
+    }
+    let mut f = StringFaults::default();
+    walk(v, &mut Vec::new(), &mut f);
+    f
 }
 
 fn non_empty(s: &str, rule: Rule, field: &str) -> Result<(), Rejection> {
@@ -179,39 +227,12 @@ fn check_date(d: &str, field: &str) -> Result<(), Rejection> {
     Ok(())
 }
 
-/// The first string in `v` that holds U+0000, by its path (SPEC section 2 refuses it on
-/// every backend: PostgreSQL's jsonb cannot store it, SQLite can).
-fn nul_string(v: &Value, path: &str) -> Option<String> {
-    let at = |k: &str| {
-        if path.is_empty() {
-            k.to_string()
-        } else {
-            format!("{path}.{k}")
-        }
-    };
-    match v {
-        Value::String(s) if s.contains('\0') => Some(path.to_string()),
-        Value::Array(a) => a
-            .iter()
-            .enumerate()
-            .find_map(|(i, x)| nul_string(x, &format!("{path}[{i}]"))),
-        Value::Object(m) => m.iter().find_map(|(k, x)| {
-            if k.contains('\0') {
-                Some(at(k))
-            } else {
-                nul_string(x, &at(k))
-            }
-        }),
-        _ => None,
-    }
-}
-
 /// SPEC section 2's grammar of a statement's values, as far as the typed statement
 /// can break it: no U+0000 in any string, `issued_at` a timestamp, every date a real
 /// date. A statement that breaks it is refused as a format error (rule 0); an event
 /// that breaks it is `malformed` to every verifier, not a `rule_violation`.
-fn check_grammar(st: &Statement, value: &Value) -> Result<(), Rejection> {
-    if let Some(field) = nul_string(value, "") {
+fn check_grammar(st: &Statement, nul: Option<String>) -> Result<(), Rejection> {
+    if let Some(field) = nul {
         return reject(
             Rule::Format,
             field,
@@ -249,7 +270,7 @@ fn leaf_len(statement_jcs: usize, seq: u64, sig: &str) -> usize {
     statement_jcs
         + member("prev", 64 + 2)
         + member("recorded_at", 27 + 2)
-        + member("seq", seq.to_string().len())
+        + member("seq", seq.checked_ilog10().map_or(1, |d| d as usize + 1))
         + member("sig", sig.len() + 2)
 }
 
@@ -313,8 +334,9 @@ impl LedgerState {
             )
             .map_err(rule);
         }
-        check_grammar(st, &value).map_err(|r| ("malformed", r))?;
-        self.check_rules(ledger, st, sig, verified_with, &value, &jcs)
+        let strings = string_faults(&value);
+        check_grammar(st, strings.nul).map_err(|r| ("malformed", r))?;
+        self.check_rules(ledger, st, sig, verified_with, strings.long, &jcs)
             .map_err(rule)
     }
 
@@ -324,7 +346,7 @@ impl LedgerState {
         st: &Statement,
         sig: &str,
         verified_with: Option<&str>,
-        value: &Value,
+        long_string: Option<(String, usize)>,
         jcs: &[u8],
     ) -> Result<(), Rejection> {
         let leaf = leaf_len(jcs.len(), self.next_seq(), sig);
@@ -337,7 +359,13 @@ impl LedgerState {
                 ),
             );
         }
-        check_strings(value, "")?;
+        if let Some((path, n)) = long_string {
+            return reject(
+                Rule::Limits,
+                path,
+                format!("string of {n} characters exceeds {MAX_STRING_CHARS}"),
+            );
+        }
         if st.ledger != ledger {
             return reject(
                 Rule::Signer,
@@ -969,5 +997,31 @@ impl LedgerState {
             hash,
             recorded_at: event.recorded_at.clone(),
         });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn one_walk_names_the_first_nul_and_the_first_long_string_by_path() {
+        let long = "é".repeat(MAX_STRING_CHARS + 1);
+        let v = serde_json::json!({
+            "payload": {"assessments": [{"note": "fine"}, {"note": long}], "reason": "a\u{0}b"},
+            "x\u{0}": "key",
+        });
+        let f = string_faults(&v);
+        assert_eq!(f.nul.as_deref(), Some("payload.reason"));
+        assert_eq!(
+            f.long,
+            Some(("payload.assessments[1].note".into(), MAX_STRING_CHARS + 1))
+        );
+        // 4,096 two-byte characters are 8,192 bytes but within the limit.
+        let at_limit = serde_json::json!({"s": "é".repeat(MAX_STRING_CHARS)});
+        let f = string_faults(&at_limit);
+        assert!(f.nul.is_none() && f.long.is_none());
+        let key = serde_json::json!({"a": {"b\u{0}": 1}});
+        assert_eq!(string_faults(&key).nul.as_deref(), Some("a.b\u{0}"));
     }
 }
