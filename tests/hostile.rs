@@ -8,7 +8,7 @@
 #[macro_use]
 mod common;
 
-use common::served::{serve_with, Served};
+use common::served::{get, request, serve_with, Resp, Served};
 use common::{text, Env, Kind};
 use serde_json::{json, Value};
 use std::io::{Read, Write};
@@ -37,58 +37,6 @@ fn setup(kind: Kind, limits: Limits) -> (Env, Served) {
     // Ready: connected to the store, its tables in place.
     assert_eq!(get(&format!("{}/healthz", s.base)).status, 200);
     (env, s)
-}
-
-struct Resp {
-    status: u16,
-    content_type: String,
-    link: Option<String>,
-    body: Vec<u8>,
-}
-
-impl Resp {
-    fn json(&self) -> Value {
-        serde_json::from_slice(&self.body).unwrap_or_else(|e| panic!("{e}: {}", text(&self.body)))
-    }
-    #[track_caller]
-    fn problem(&self, status: u16) -> Value {
-        assert_eq!(self.status, status, "{}", text(&self.body));
-        assert_eq!(self.content_type, "application/problem+json");
-        let p = self.json();
-        assert_eq!(p["status"], status);
-        p
-    }
-}
-
-fn request(method: &str, url: &str, ctype: Option<&str>, body: Option<&[u8]>) -> Resp {
-    let mut req = ureq::request(method, url).timeout(Duration::from_secs(60));
-    if let Some(c) = ctype {
-        req = req.set("content-type", c);
-    }
-    let r = match body {
-        Some(b) => req.send_bytes(b),
-        None => req.call(),
-    };
-    let r = match r {
-        Ok(r) => r,
-        Err(ureq::Error::Status(_, r)) => r,
-        Err(e) => panic!("{method} {url}: {e}"),
-    };
-    let status = r.status();
-    let content_type = r.header("content-type").unwrap_or("").to_string();
-    let link = r.header("link").map(str::to_owned);
-    let mut body = Vec::new();
-    r.into_reader().read_to_end(&mut body).unwrap();
-    Resp {
-        status,
-        content_type,
-        link,
-        body,
-    }
-}
-
-fn get(url: &str) -> Resp {
-    request("GET", url, None, None)
 }
 
 fn post_json(url: &str, body: &Value) -> Resp {

@@ -8,8 +8,8 @@ mod common;
 #[path = "browser/statuses.rs"]
 mod statuses;
 
-use common::served::{serve, Served};
-use common::{text, Env, Kind};
+use common::served::{self, get, serve, Resp, Served};
+use common::{Env, Kind};
 use serde_json::{json, Value};
 use statuses::statuses;
 use std::collections::{BTreeMap, BTreeSet};
@@ -17,60 +17,9 @@ use std::path::Path;
 
 use waymark_events::{format_timestamp, sign, EventType, Payload, Statement};
 
-pub struct Resp {
-    pub status: u16,
-    pub content_type: String,
-    pub location: Option<String>,
-    pub body: Vec<u8>,
-}
-
-impl Resp {
-    pub fn json(&self) -> Value {
-        serde_json::from_slice(&self.body).unwrap_or_else(|e| panic!("{e}: {}", text(&self.body)))
-    }
-    pub fn text(&self) -> String {
-        text(&self.body)
-    }
-    /// Asserts an RFC 9457 problem with this status; returns it.
-    #[track_caller]
-    pub fn problem(&self, status: u16) -> Value {
-        assert_eq!(self.status, status, "{}", self.text());
-        assert_eq!(self.content_type, "application/problem+json");
-        let p = self.json();
-        assert_eq!(p["status"], status);
-        for k in ["type", "title", "detail"] {
-            assert!(p[k].is_string(), "problem without {k}: {p}");
-        }
-        p
-    }
-}
-
+/// A request whose body, if any, is JSON.
 pub fn request(method: &str, url: &str, body: Option<&[u8]>) -> Resp {
-    let req = ureq::request(method, url);
-    let r = match body {
-        Some(b) => req.set("content-type", "application/json").send_bytes(b),
-        None => req.call(),
-    };
-    let r = match r {
-        Ok(r) => r,
-        Err(ureq::Error::Status(_, r)) => r,
-        Err(e) => panic!("{method} {url}: {e}"),
-    };
-    let status = r.status();
-    let content_type = r.header("content-type").unwrap_or("").to_string();
-    let location = r.header("location").map(str::to_owned);
-    let mut body = Vec::new();
-    std::io::Read::read_to_end(&mut r.into_reader(), &mut body).unwrap();
-    Resp {
-        status,
-        content_type,
-        location,
-        body,
-    }
-}
-
-pub fn get(url: &str) -> Resp {
-    request("GET", url, None)
+    served::request(method, url, body.map(|_| "application/json"), body)
 }
 
 fn post(url: &str, body: &Value) -> Resp {

@@ -2,7 +2,8 @@
 //! thread (the server and hostile-client tests share it). Dropping it shuts it down
 //! gracefully and waits for it.
 
-use super::Env;
+use super::{text, Env};
+use serde_json::Value;
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 use waymark::server::{App, Backend, Limits};
@@ -79,4 +80,67 @@ impl Drop for Served {
 /// A server with the default limits.
 pub fn serve(env: &Env) -> Served {
     serve_with(env, Limits::default())
+}
+
+/// An HTTP answer as the tests look at it.
+pub struct Resp {
+    pub status: u16,
+    pub content_type: String,
+    pub location: Option<String>,
+    pub link: Option<String>,
+    pub body: Vec<u8>,
+}
+
+impl Resp {
+    pub fn json(&self) -> Value {
+        serde_json::from_slice(&self.body).unwrap_or_else(|e| panic!("{e}: {}", text(&self.body)))
+    }
+    pub fn text(&self) -> String {
+        text(&self.body)
+    }
+    /// Asserts an RFC 9457 problem with this status; returns it.
+    #[track_caller]
+    pub fn problem(&self, status: u16) -> Value {
+        assert_eq!(self.status, status, "{}", self.text());
+        assert_eq!(self.content_type, "application/problem+json");
+        let p = self.json();
+        assert_eq!(p["status"], status);
+        for k in ["type", "title", "detail"] {
+            assert!(p[k].is_string(), "problem without {k}: {p}");
+        }
+        p
+    }
+}
+
+/// One request with an optional content type and body; any status is an answer.
+pub fn request(method: &str, url: &str, ctype: Option<&str>, body: Option<&[u8]>) -> Resp {
+    let mut req = ureq::request(method, url).timeout(Duration::from_secs(60));
+    if let Some(c) = ctype {
+        req = req.set("content-type", c);
+    }
+    let r = match body {
+        Some(b) => req.send_bytes(b),
+        None => req.call(),
+    };
+    let r = match r {
+        Ok(r) => r,
+        Err(ureq::Error::Status(_, r)) => r,
+        Err(e) => panic!("{method} {url}: {e}"),
+    };
+    let header = |name: &str| r.header(name).map(str::to_owned);
+    let (status, content_type) = (r.status(), header("content-type").unwrap_or_default());
+    let (location, link) = (header("location"), header("link"));
+    let mut body = Vec::new();
+    std::io::Read::read_to_end(&mut r.into_reader(), &mut body).unwrap();
+    Resp {
+        status,
+        content_type,
+        location,
+        link,
+        body,
+    }
+}
+
+pub fn get(url: &str) -> Resp {
+    request("GET", url, None, None)
 }
