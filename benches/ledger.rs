@@ -24,7 +24,7 @@ use serde_json::{json, Value};
 use sha2::Digest;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
-use waymark::{AsOf, Db, FromDb, Signed, Waymark};
+use waymark::{AsOf, Db, Signed, Waymark};
 use waymark_events::*;
 
 /// The test suite's history writer, for its framework builder.
@@ -303,7 +303,7 @@ impl Results {
 
 // ---------------------------------------------------------------- Waymark runs
 
-async fn record_all<R: FromDb>(w: &Waymark<R>, stmts: Vec<Signed>) -> Duration {
+async fn record_all(w: &Waymark, stmts: Vec<Signed>) -> Duration {
     let t = Instant::now();
     w.record(LEDGER, stmts).await.expect("record");
     t.elapsed()
@@ -311,8 +311,8 @@ async fn record_all<R: FromDb>(w: &Waymark<R>, stmts: Vec<Signed>) -> Duration {
 
 /// Grows the ledger with `batch`-statement `record` calls until it holds `to` events;
 /// returns (statements, time spent in `record`).
-async fn grow<R: FromDb>(
-    w: &Waymark<R>,
+async fn grow(
+    w: &Waymark,
     g: &mut Gen,
     head: &mut u64,
     to: u64,
@@ -345,7 +345,7 @@ async fn grow<R: FromDb>(
 }
 
 /// Single appends, one statement per `record`; returns per-call latencies (ms).
-async fn singles<R: FromDb>(w: &Waymark<R>, g: &mut Gen, head: &mut u64, n: usize) -> Vec<f64> {
+async fn singles(w: &Waymark, g: &mut Gen, head: &mut u64, n: usize) -> Vec<f64> {
     let mut out = Vec::with_capacity(n);
     for _ in 0..n {
         let s = g.next();
@@ -385,7 +385,7 @@ async fn plain_singles(
 /// Interleaved rounds of plain postgres-es and Waymark single appends at the current
 /// size: (waymark appends/s, plain appends/s, waymark latencies, plain latencies).
 async fn single_rounds(
-    w: &Waymark<postgres_es::PostgresEventRepository>,
+    w: &Waymark,
     cqrs: &postgres_es::PostgresCqrs<Plain>,
     blob: &str,
     g: &mut Gen,
@@ -460,9 +460,8 @@ async fn run_pg(o: &Opts, res: &mut Results, export_to: &Path) -> Option<u64> {
 }
 
 async fn run_pg_inner(o: &Opts, res: &mut Results, url: &str, export_to: &Path) -> Option<u64> {
-    type Pg = postgres_es::PostgresEventRepository;
     let db = Db::connect(url).await.expect("connect");
-    let w = Waymark::<Pg>::new(db.clone(), waymark::system_clock()).expect("waymark");
+    let w = Waymark::new(db.clone(), waymark::system_clock());
     let mut g = Gen::new();
     let mut head = 0u64;
     let opening = g.opening();
@@ -638,10 +637,9 @@ async fn run_pg_inner(o: &Opts, res: &mut Results, url: &str, export_to: &Path) 
 }
 
 async fn run_sqlite(o: &Opts, res: &mut Results, dir: &Path) {
-    type Sq = sqlite_es::SqliteEventRepository;
     let url = format!("sqlite://{}", dir.join("bench.db").display());
     let db = Db::connect(&url).await.expect("sqlite");
-    let w = Waymark::<Sq>::new(db.clone(), waymark::system_clock()).expect("waymark");
+    let w = Waymark::new(db.clone(), waymark::system_clock());
     let mut g = Gen::new();
     let mut head = 0u64;
     let opening = g.opening();
@@ -839,10 +837,9 @@ fn main() {
     if let Some(only) = o.only.as_deref() {
         if only == "sqlite-singles" || only == "sqlite-batch" {
             rt.block_on(async {
-                type Sq = sqlite_es::SqliteEventRepository;
                 let url = format!("sqlite://{}", dir.path().join("p.db").display());
                 let db = Db::connect(&url).await.expect("sqlite");
-                let w = Waymark::<Sq>::new(db, waymark::system_clock()).expect("waymark");
+                let w = Waymark::new(db, waymark::system_clock());
                 let mut g = Gen::new();
                 let mut head = 0;
                 let opening = g.opening();

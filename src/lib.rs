@@ -1,59 +1,57 @@
 //! Waymark: an accountability ledger for decentralization roadmaps.
 //!
 //! Every milestone update, phase transition and Season re-evaluation is a signed,
-//! hash-chained event (SPEC sections 3–5), recorded through a cqrs-es aggregate into
-//! SQLite (embedded default) or PostgreSQL.
+//! hash-chained event (docs/SPEC.md sections 3–5), recorded through a cqrs-es
+//! aggregate into SQLite (embedded default) or PostgreSQL.
 //!
 //! # Layout
 //! The rules, the replayer behind `verify`, `verify-offline` and framework parsing are
-//! the pure crate `waymark-core` (`core/`); this crate stores, serves and edits.
-//! - `aggregate` — the cqrs-es `Ledger` aggregate, its command and event.
-//! - `store` — the chained event store over any `PersistedEventRepository`.
-//! - `db` — SQLite / PostgreSQL connections, tables, the signature index.
-//! - `app` — `Waymark`: record (with conflict retry), state, events, status, history,
-//!   export, verify.
-//! - `read_model` — the stored read models (status view, audit trail, status
-//!   checkpoints) as a cqrs-es `Query` over the view repositories.
-//! - `dispatch` — the read models' updates after a commit, in the background.
-//! - `publish` — the files of `publish DIR` for static hosting.
-//! - `tree` — the Merkle tree read back from the nodes kept in each event row.
-//! - `keys` — the key store.
-//! - `cli` — the command line; `demo` — the bundled Optimism history.
-//! - `server` — `serve`: the HTTP API (problem+json errors, OpenAPI) over either
-//!   backend; `dashboard` — the HTML dashboard it serves; `site` — the dashboard
-//!   and the API's artifacts as static files; `remote` — the CLI against a server.
+//! the pure crate `waymark-core` (`core/`); this crate stores, serves and edits. Its
+//! folders are layers; each imports only from the layers listed before it
+//! (ARCHITECTURE.md has the map and the path of a statement):
+//!
+//! - `error` — the error kinds, each mapped once to an exit code and an HTTP status.
+//! - `storage/` — the two backends: connections, schema (`.sql`), the cqrs-es
+//!   repositories, commits, rule 7's index, the row format, tree nodes, writer lock.
+//! - `ledger/` — the write side: the cqrs-es `Ledger` aggregate over the core's rules,
+//!   and the chained event store.
+//! - `read/` — the read models (status view, audit trail, checkpoints), their
+//!   catch-up, queries and rebuild, dispatched after each commit.
+//! - `service/` — `Waymark`, what every front end calls: record, read, prove, verify.
+//! - `files/` — the key store and safe file writes.
+//! - `wire` — the HTTP API's JSON shapes, shared by the server and its client.
+//! - `http/` — `serve`: the API (problem+json, OpenAPI), its accept loop, the dashboard.
+//! - `hosting/` — `publish DIR` and `site --out`: the same artifacts as static files.
+//! - `cli/` — the command line: one module per command group, the session, output,
+//!   the remote client, the demo.
+//!
+//! The binary (`main.rs`) starts the runtime and logging; the library does neither.
 #![forbid(unsafe_code)]
 // No unwrap/expect on input paths: failures are typed errors (tests may unwrap).
 #![deny(clippy::unwrap_used, clippy::expect_used)]
 
-mod aggregate;
-mod app;
-mod cli;
-mod dashboard;
-mod db;
-mod demo;
-mod dispatch;
 mod error;
-mod keys;
-mod publish;
-mod read_model;
-mod remote;
-mod safe_fs;
-pub mod server;
-mod site;
-mod store;
-mod tree;
+mod files;
+mod hosting;
+mod ledger;
+mod read;
+mod service;
+mod storage;
+mod wire;
 
-pub use aggregate::{
-    Ledger, LedgerError, LedgerEvent, LedgerServices, Record, SignatureIndex, Signed,
-};
-pub use app::{AsOf, FromDb, Recorded, Waymark};
-pub use cli::{command, main_with_args, Cli};
-pub use db::{redact, Db, Repository};
+pub mod cli;
+pub mod http;
+
+pub use cli::{command, Cli};
 pub use error::{Error, Result, StorageError};
-pub use keys::KeyStore;
-pub use read_model::{LedgerView, RebuildReport, CHECKPOINT_EVERY};
-pub use store::{system_clock, ChainedEventStore, Clock};
+pub use files::KeyStore;
+pub use ledger::{
+    system_clock, ChainedEventStore, Clock, Ledger, LedgerError, LedgerEvent, LedgerServices,
+    Record, SignatureIndex, Signed,
+};
+pub use read::{LedgerView, RebuildReport, CHECKPOINT_EVERY};
+pub use service::{AsOf, Recorded, StatementSource, Waymark};
+pub use storage::{redact, Db};
 // The pure core, re-exported for the library's users and tests.
 pub use waymark_core::{
     allowed_roles, bundled_names, load_framework, verify_offline, LedgerState, LoadedFramework,

@@ -19,7 +19,7 @@ use std::io::Write;
 use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::process::Output;
-use waymark::{Error, FromDb, KeyStore, Recorded, Signed, Waymark};
+use waymark::{Error, KeyStore, Recorded, Signed, Waymark};
 use waymark_events::{encode_public_key, parse_strict, Event, EventType, Payload, Statement};
 
 /// SPEC section 5, the "who may sign" column, copied by hand (do not derive it from the
@@ -221,29 +221,15 @@ fn signed_from_export(line: &Value) -> Signed {
 /// Records pre-signed statements the way any front end does (`Waymark::record`), for
 /// what the command line cannot express: a statement signed elsewhere, byte for byte.
 fn record_signed(env: &Env, ledger: &str, statements: Vec<Signed>) -> Result<Vec<Recorded>, Error> {
-    async fn go<R: FromDb>(
-        db: waymark::Db,
-        ledger: &str,
-        s: Vec<Signed>,
-    ) -> Result<Vec<Recorded>, Error> {
-        Waymark::<R>::new(db, waymark::system_clock())?
-            .record(ledger, s)
-            .await
-    }
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .unwrap();
     rt.block_on(async {
         let db = waymark::Db::connect(&env.url).await.unwrap();
-        let r = match &db {
-            waymark::Db::Sqlite(_) => {
-                go::<sqlite_es::SqliteEventRepository>(db.clone(), ledger, statements).await
-            }
-            waymark::Db::Postgres(_) => {
-                go::<postgres_es::PostgresEventRepository>(db.clone(), ledger, statements).await
-            }
-        };
+        let r = Waymark::new(db.clone(), waymark::system_clock())
+            .record(ledger, statements)
+            .await;
         db.close().await;
         r
     })

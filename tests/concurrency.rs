@@ -16,7 +16,7 @@ use common::*;
 use std::collections::HashMap;
 use std::process::Command;
 use std::time::Instant;
-use waymark::{Db, FromDb, KeyStore, Signed, Waymark};
+use waymark::{Db, KeyStore, Signed, Waymark};
 use waymark_events::*;
 
 fn shape() -> (usize, usize) {
@@ -49,17 +49,12 @@ fn writer_process() {
         .unwrap();
     rt.block_on(async {
         let db = Db::connect(url).await.unwrap();
-        match db {
-            Db::Sqlite(_) => write::<sqlite_es::SqliteEventRepository>(db, keys, me, count).await,
-            Db::Postgres(_) => {
-                write::<postgres_es::PostgresEventRepository>(db, keys, me, count).await
-            }
-        }
+        write(db, keys, me, count).await
     });
 }
 
-async fn write<R: FromDb>(db: Db, keys: &str, me: &str, count: usize) {
-    let w = Waymark::<R>::new(db, waymark::system_clock()).unwrap();
+async fn write(db: Db, keys: &str, me: &str, count: usize) {
+    let w = Waymark::new(db, waymark::system_clock());
     let key = KeyStore::new(keys).load_actor("alice").unwrap();
     let statuses = ["not_started", "in_progress"];
     for k in 0..count {

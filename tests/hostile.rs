@@ -15,7 +15,7 @@ use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
-use waymark::server::Limits;
+use waymark::http::Limits;
 use waymark_events::{format_timestamp, sign, EventType, Payload, Statement};
 
 fn quick() -> Limits {

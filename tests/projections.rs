@@ -17,7 +17,7 @@ use proptest::prelude::*;
 use waymark::{AsOf, Error, Waymark};
 use waymark_projections::{HistoryFilter, HistoryFold, StatusFold};
 
-async fn check_history<R: waymark::FromDb>(w: &Waymark<R>, ledger: &str, ops: &[Op]) {
+async fn check_history(w: &Waymark, ledger: &str, ops: &[Op]) {
     let mut writer = Writer::new(ledger);
     let opening = writer.opening();
     w.record(ledger, opening).await.expect("opening records");
@@ -88,18 +88,9 @@ fn run(kind: Kind, cases: u32) {
         case.set(case.get() + 1);
         let ledger = format!("prop{}", case.get());
         rt.block_on(async {
-            match &db {
-                waymark::Db::Sqlite(_) => {
-                    let w = Waymark::<sqlite_es::SqliteEventRepository>::new(db.clone(), waymark::system_clock()).unwrap();
-                    w.set_checkpoint_every(every);
-                    check_history(&w, &ledger, &ops).await;
-                }
-                waymark::Db::Postgres(_) => {
-                    let w = Waymark::<postgres_es::PostgresEventRepository>::new(db.clone(), waymark::system_clock()).unwrap();
-                    w.set_checkpoint_every(every);
-                    check_history(&w, &ledger, &ops).await;
-                }
-            }
+            let w = Waymark::new(db.clone(), waymark::system_clock());
+            w.set_checkpoint_every(every);
+            check_history(&w, &ledger, &ops).await;
         });
     });
     rt.block_on(db.close());

@@ -18,8 +18,16 @@ struct Recorded(HashSet<String>);
 
 #[async_trait]
 impl SignatureIndex for Recorded {
-    async fn seq_of(&self, _ledger: &str, sig: &str) -> Result<Option<u64>, String> {
-        Ok(self.0.contains(sig).then_some(1))
+    async fn recorded_among(
+        &self,
+        _ledger: &str,
+        sigs: &[&str],
+    ) -> Result<HashSet<String>, waymark::StorageError> {
+        Ok(sigs
+            .iter()
+            .filter(|s| self.0.contains(**s))
+            .map(|s| s.to_string())
+            .collect())
     }
 }
 

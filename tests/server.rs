@@ -401,7 +401,7 @@ fn post_errors_are_problems(kind: Kind) {
     );
 
     // 413: a body over the server's limit, and a statement over SPEC rule 8's 64 KiB.
-    let huge = vec![b' '; waymark::server::MAX_BODY_BYTES + 1];
+    let huge = vec![b' '; waymark::http::MAX_BODY_BYTES + 1];
     let p = request("POST", &url, Some(&huge)).problem(413);
     assert_eq!(p["rule"], "R8-limits");
     let mut big = set_status("M2", "in_progress", "achieved");

@@ -11,7 +11,7 @@ use common::*;
 use ed25519_dalek::SigningKey;
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::Arc;
-use waymark::{Clock, Db, FromDb, Waymark};
+use waymark::{Clock, Db, Waymark};
 use waymark_events::*;
 
 /// A fixed history: the same operations, keys and clock on every run.
@@ -52,9 +52,9 @@ fn fixed_clock() -> Clock {
 
 const LOG_SEED: [u8; 32] = [3; 32];
 
-async fn record<R: FromDb>(url: &str) -> Waymark<R> {
+async fn record(url: &str) -> Waymark {
     let db = Db::connect(url).await.unwrap();
-    let w = Waymark::<R>::new(db, fixed_clock()).unwrap();
+    let w = Waymark::new(db, fixed_clock());
     let mut writer = Writer::new("tree");
     w.record("tree", writer.opening()).await.unwrap();
     for op in ops() {
@@ -69,7 +69,7 @@ async fn record<R: FromDb>(url: &str) -> Waymark<R> {
 }
 
 /// Everything the tree answers, at every size.
-async fn tree_answers<R: FromDb>(w: &Waymark<R>) -> Vec<String> {
+async fn tree_answers(w: &Waymark) -> Vec<String> {
     let log_key = SigningKey::from_bytes(&LOG_SEED);
     let events = w.events("tree").await.unwrap();
     let leaves: Vec<Hash> = events.iter().map(|(_, h)| *h).collect();
@@ -115,8 +115,8 @@ fn sqlite_and_postgres_yield_the_same_roots_proofs_and_checkpoints() {
         .build()
         .unwrap();
     rt.block_on(async {
-        let a = record::<sqlite_es::SqliteEventRepository>(&lite.url).await;
-        let b = record::<postgres_es::PostgresEventRepository>(&pg.url).await;
+        let a = record(&lite.url).await;
+        let b = record(&pg.url).await;
         assert_eq!(
             a.export("tree", None).await.unwrap(),
             b.export("tree", None).await.unwrap()

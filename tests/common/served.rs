@@ -6,7 +6,7 @@ use super::{text, Env};
 use serde_json::Value;
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
-use waymark::server::{App, Backend, Limits};
+use waymark::http::{App, Limits};
 
 /// A server with `limits`.
 pub struct Served {
@@ -31,11 +31,15 @@ pub fn serve_with(env: &Env, limits: Limits) -> Served {
             let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
             addr_tx.send(listener.local_addr().unwrap()).unwrap();
             let db = waymark::Db::connect(&url).await.unwrap();
-            let app = App::with_limits(Backend::new(db).unwrap(), keys, limits);
+            let app = App::with_limits(
+                waymark::Waymark::new(db, waymark::system_clock()),
+                keys,
+                limits,
+            );
             let stop = async move {
                 let _ = tokio::task::spawn_blocking(move || stop_rx.recv()).await;
             };
-            waymark::server::run(listener, app, stop).await.unwrap();
+            waymark::http::run(listener, app, stop).await.unwrap();
         });
     });
     let addr = addr_rx.recv().unwrap();

@@ -2,7 +2,7 @@
 //! the base64 of a 32-byte Ed25519 seed. Files readable by group or others are refused.
 
 use crate::error::{Error, Result, StorageError};
-use crate::safe_fs::{read_file, SafeDir};
+use crate::files::safe::{read_file, SafeDir};
 use base64::engine::general_purpose::STANDARD as B64;
 use base64::Engine;
 use ed25519_dalek::SigningKey;

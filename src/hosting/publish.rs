@@ -21,9 +21,9 @@
 //! through a symlink (`safe_fs`): one at a file's name, or a symlinked subdirectory
 //! such as `checkpoints`, is refused (exit 4).
 
-use crate::app::{FromDb, Waymark};
 use crate::error::{Error, Result};
-use crate::safe_fs::{io_err, SafeDir};
+use crate::files::safe::{io_err, SafeDir};
+use crate::service::Waymark;
 use ed25519_dalek::SigningKey;
 use serde::Serialize;
 use std::path::{Path, PathBuf};
@@ -61,8 +61,8 @@ fn refuse(detail: String) -> Error {
     }
 }
 
-pub async fn publish<R: FromDb>(
-    w: &Waymark<R>,
+pub async fn publish(
+    w: &Waymark,
     ledger: &str,
     dir: &Path,
     log_key: &SigningKey,
@@ -79,8 +79,8 @@ pub async fn publish<R: FromDb>(
 
 /// `publish` into the directory `open` gives (`open(true)` creates it): `site` passes
 /// one below its own directory, opened without following symlinks.
-pub(crate) async fn publish_in<R: FromDb>(
-    w: &Waymark<R>,
+pub async fn publish_in(
+    w: &Waymark,
     ledger: &str,
     dir: &Path,
     open: &(dyn Fn(bool) -> Result<Option<SafeDir>> + Sync),

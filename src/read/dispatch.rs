@@ -5,7 +5,7 @@
 //! every update is idempotent. [`Dispatcher::settle`] waits for the updates sent so
 //! far (the CLI does before it exits, `rebuild` before it compares).
 
-use crate::aggregate::Ledger;
+use crate::ledger::Ledger;
 use cqrs_es::{EventEnvelope, Query};
 use std::sync::{Arc, Mutex};
 use tokio::sync::{mpsc, oneshot};

@@ -19,14 +19,12 @@
 //! export, checkpoint and snapshot go through `publish`, which verifies the stored
 //! chain first and refuses a log that does not extend what DIR already publishes.
 
-use crate::dashboard::{gather, render, slug, Links};
 use crate::error::{Error, Result};
-use crate::keys::KeyStore;
-use crate::safe_fs::{io_err, SafeDir};
-use crate::server::{
-    graph_bytes, review_bytes, with_waymark, ApiError, Backend, GraphFormat, HistoryQuery,
-    ReviewFormat,
-};
+use crate::files::safe::{io_err, SafeDir};
+use crate::files::KeyStore;
+use crate::http::{gather, render, slug, Links};
+use crate::http::{graph_bytes, review_bytes, ApiError, GraphFormat, HistoryQuery, ReviewFormat};
+use crate::service::Waymark;
 use serde::Serialize;
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
@@ -159,11 +157,11 @@ fn json<T: Serialize>(v: &T) -> Vec<u8> {
 /// earlier `site` wrote (no manifest); otherwise writes every file, then removes what
 /// the earlier `site` wrote and this one did not (its files only: anything else in
 /// `dir` stays), and records what it wrote in `dir/.waymark-site.json`.
-pub async fn build(backend: &Backend, keys: &KeyStore, id: &str, dir: &Path) -> Result<Site> {
+pub async fn build(waymark: &Waymark, keys: &KeyStore, id: &str, dir: &Path) -> Result<Site> {
     let log_key = keys.load(&keys.log_path(id))?;
     let old = previous_manifest(dir)?;
     let mut written = BTreeSet::new();
-    let built = write_site(backend, keys, id, dir, &log_key, &mut written).await;
+    let built = write_site(waymark, keys, id, dir, &log_key, &mut written).await;
     let root = SafeDir::open(dir)?;
     let (mut site, root) = match (built, root) {
         (Ok(site), Some(root)) => (site, root),
@@ -206,7 +204,7 @@ pub async fn build(backend: &Backend, keys: &KeyStore, id: &str, dir: &Path) -> 
 }
 
 async fn write_site(
-    backend: &Backend,
+    waymark: &Waymark,
     keys: &KeyStore,
     id: &str,
     dir: &Path,
@@ -226,16 +224,16 @@ async fn write_site(
             None => Ok(None),
         }
     };
-    let published = with_waymark!(backend, w => crate::publish::publish_in(w, id, &api_dir, &open, log_key).await)?;
+    let published = crate::hosting::publish_in(waymark, id, &api_dir, &open, log_key).await?;
     written.extend(published.files.iter().map(|f| format!("{api}/{f}")));
     let root = SafeDir::open(dir)?.ok_or_else(|| io_err(dir, "no such directory"))?;
     let root = &root;
     let count = written;
     let n = published.tree_size;
 
-    let status = with_waymark!(backend, w => w.status(id, None).await)?;
+    let status = waymark.status(id, None).await?;
     write(root, &format!("{api}/status.json"), &json(&status), count)?;
-    let history = with_waymark!(backend, w => w.history(id, &Default::default()).await)?;
+    let history = waymark.history(id, &Default::default()).await?;
     write(root, &format!("{api}/history.json"), &json(&history), count)?;
     for (format, ext) in [
         (GraphFormat::Svg, "svg"),
@@ -250,12 +248,12 @@ async fn write_site(
         .subdir(&proofs_at, true)?
         .ok_or_else(|| io_err(&root.join(&proofs_at), "no such directory"))?;
     for seq in 1..=n {
-        let proof = with_waymark!(backend, w => w.prove_inclusion(id, seq, Some(n)).await)?;
+        let proof = waymark.prove_inclusion(id, seq, Some(n)).await?;
         proofs.write_unsynced(&format!("{seq}.json"), &proof.to_bytes(), 0o666)?;
         count.insert(format!("{proofs_at}/{seq}.json"));
     }
 
-    let head = gather(backend, keys, id, None, HistoryQuery::default(), false)
+    let head = gather(waymark, keys, id, None, HistoryQuery::default(), false)
         .await
         .map_err(api_err)?;
     let ledgers = vec![id.to_string()];
@@ -272,7 +270,7 @@ async fn write_site(
             (ReviewFormat::Md, "md"),
             (ReviewFormat::Json, "json"),
         ] {
-            let body = review_bytes(backend, id, *season, format)
+            let body = review_bytes(waymark, id, *season, format)
                 .await
                 .map_err(api_err)?
                 .1;
@@ -280,7 +278,7 @@ async fn write_site(
         }
         let point = format!("season:{season}");
         let page = gather(
-            backend,
+            waymark,
             keys,
             id,
             Some(&point),

@@ -5,8 +5,8 @@
 //! in each row the tree nodes its append completes, so loading the aggregate reads
 //! one snapshot row instead of replaying the ledger.
 
-use crate::aggregate::{Ledger, LedgerError, LedgerEvent};
-use crate::db::{Append, AppendError, AppendEvent, Db};
+use super::{Ledger, LedgerError, LedgerEvent};
+use crate::storage::{Append, AppendError, AppendEvent, Db, EventRepository, RowMeta};
 use cqrs_es::persist::{EventStoreAggregateContext, PersistedEventRepository, SerializedEvent};
 use cqrs_es::{Aggregate, AggregateError, EventEnvelope, EventStore};
 use std::collections::HashMap;
@@ -23,9 +23,9 @@ pub fn system_clock() -> Clock {
 /// An aggregate with its `current_sequence` and `current_snapshot`.
 type Remembered = (Ledger, usize, Option<usize>);
 
-pub struct ChainedEventStore<R> {
+pub struct ChainedEventStore {
     /// Reads go through the sqlite-es / postgres-es repository.
-    repo: Arc<R>,
+    repo: Arc<EventRepository>,
     /// Commits go through `Db::append` (one round trip; see there why).
     db: Db,
     clock: Clock,
@@ -37,8 +37,8 @@ pub struct ChainedEventStore<R> {
     head: Mutex<HashMap<String, Remembered>>,
 }
 
-impl<R> ChainedEventStore<R> {
-    pub fn new(repo: Arc<R>, db: Db, clock: Clock) -> Self {
+impl ChainedEventStore {
+    pub fn new(repo: Arc<EventRepository>, db: Db, clock: Clock) -> Self {
         ChainedEventStore {
             repo,
             db,
@@ -87,15 +87,10 @@ pub type Ctx = EventStoreAggregateContext<Ledger>;
 /// metadata (hashing means JCS-serializing the event, so it is done once), or
 /// recomputed when the metadata does not carry it.
 pub fn envelope_hash(e: &EventEnvelope<Ledger>) -> Hash {
-    e.metadata
-        .get("hash")
-        .and_then(|h| h.parse().ok())
-        .unwrap_or_else(|| e.payload.0.hash())
+    RowMeta::hash_in(&e.metadata).unwrap_or_else(|| e.payload.0.hash())
 }
 
-fn envelope(
-    s: SerializedEvent,
-) -> Result<EventEnvelope<Ledger>, AggregateError<crate::aggregate::LedgerError>> {
+fn envelope(s: SerializedEvent) -> Result<EventEnvelope<Ledger>, AggregateError<LedgerError>> {
     let payload: LedgerEvent = serde_json::from_value(s.payload)?;
     let metadata = serde_json::from_value(s.metadata)?;
     Ok(EventEnvelope {
@@ -106,7 +101,7 @@ fn envelope(
     })
 }
 
-impl<R> ChainedEventStore<R> {
+impl ChainedEventStore {
     /// The `recorded_at` of a batch appended after `aggregate`'s head: now, or the
     /// head's time if the clock reads earlier (time never runs backwards in a chain).
     pub fn recorded_at(&self, aggregate: &Ledger) -> String {
@@ -145,20 +140,14 @@ pub fn chain(
         let hash = leaf_hash(&leaf);
         prev = hash;
         let mut meta = metadata.clone();
-        meta.insert("hash".into(), hash.to_hex());
-        // The tree nodes this append completes above the leaf, lowest first, kept
-        // in the same row (so in the same transaction): node (level L, index k) is
-        // in row (k + 1) << L, entry L - 1. Proofs and roots read them back.
-        let nodes: Vec<String> = aggregate
-            .frontier
-            .push_nodes(hash)
-            .iter()
-            .skip(1)
-            .map(|(_, h)| h.to_hex())
-            .collect();
-        if !nodes.is_empty() {
-            meta.insert("nodes".into(), nodes.join(","));
+        // The tree nodes this append completes above the leaf, kept in the same row
+        // (so in the same transaction); proofs and roots read them back.
+        let nodes = aggregate.frontier.push_nodes(hash);
+        RowMeta {
+            hash,
+            nodes: nodes.iter().skip(1).map(|(_, h)| *h).collect(),
         }
+        .write_into(&mut meta);
         rows.push(AppendEvent {
             sequence: sequence as i64,
             event_type: event.statement.event_type().as_str().to_string(),
@@ -184,21 +173,18 @@ pub fn chain(
     Ok((rows, envelopes))
 }
 
-impl<R: PersistedEventRepository> EventStore<Ledger> for ChainedEventStore<R> {
+impl EventStore<Ledger> for ChainedEventStore {
     type AC = Ctx;
 
     async fn load_events(
         &self,
         aggregate_id: &str,
-    ) -> Result<Vec<EventEnvelope<Ledger>>, AggregateError<crate::aggregate::LedgerError>> {
+    ) -> Result<Vec<EventEnvelope<Ledger>>, AggregateError<LedgerError>> {
         let rows = self.repo.get_events::<Ledger>(aggregate_id).await?;
         rows.into_iter().map(envelope).collect()
     }
 
-    async fn load_aggregate(
-        &self,
-        aggregate_id: &str,
-    ) -> Result<Ctx, AggregateError<crate::aggregate::LedgerError>> {
+    async fn load_aggregate(&self, aggregate_id: &str) -> Result<Ctx, AggregateError<LedgerError>> {
         let (mut ctx, rows) = match self.repo.get_snapshot::<Ledger>(aggregate_id).await? {
             Some(snap) => {
                 let rows = self
@@ -229,7 +215,7 @@ impl<R: PersistedEventRepository> EventStore<Ledger> for ChainedEventStore<R> {
         events: Vec<LedgerEvent>,
         context: Ctx,
         metadata: HashMap<String, String>,
-    ) -> Result<Vec<EventEnvelope<Ledger>>, AggregateError<crate::aggregate::LedgerError>> {
+    ) -> Result<Vec<EventEnvelope<Ledger>>, AggregateError<LedgerError>> {
         if events.is_empty() {
             return Ok(Vec::new());
         }
@@ -259,7 +245,7 @@ impl<R: PersistedEventRepository> EventStore<Ledger> for ChainedEventStore<R> {
             self.forget(&context.aggregate_id);
             return Err(match e {
                 AppendError::Conflict => AggregateError::AggregateConflict,
-                AppendError::Storage(m) => AggregateError::UserError(LedgerError::Storage(m)),
+                AppendError::Storage(e) => AggregateError::UserError(LedgerError::Storage(e)),
             });
         }
         self.remember(&Ctx {

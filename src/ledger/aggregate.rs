@@ -2,15 +2,16 @@
 //! with the rules of [`LedgerState`]; the chained event store gives them their place in
 //! the chain (`seq`, `prev`, `recorded_at`) when it commits.
 
-use async_trait::async_trait;
+use super::rule7::{replayed, LedgerServices};
+use crate::error::StorageError;
 use cqrs_es::event_sink::EventSink;
 use cqrs_es::{Aggregate, DomainEvent};
 use serde::{Deserialize, Serialize};
 use std::collections::HashSet;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, OnceLock};
+use waymark_core::Rejection;
 use waymark_core::{KeyHints, LedgerState};
-use waymark_core::{Rejection, Rule};
 use waymark_events::{Event, Frontier, Hash, Statement};
 
 /// A statement with its signature, as an actor hands it to the recorder.
@@ -65,32 +66,7 @@ pub enum LedgerError {
     #[error("{rejection}")]
     Rejected { index: usize, rejection: Rejection },
     #[error("storage: {0}")]
-    Storage(String),
-}
-
-/// Has this signature been recorded in this ledger already? (Rule 7.) Backed by an
-/// index in the event table, so the check costs O(log n), not a replay.
-#[async_trait]
-pub trait SignatureIndex: Send + Sync {
-    async fn contains(&self, ledger: &str, sig: &str) -> Result<bool, String> {
-        Ok(self.seq_of(ledger, sig).await?.is_some())
-    }
-    /// The seq of the event that recorded this signature, if any.
-    async fn seq_of(&self, ledger: &str, sig: &str) -> Result<Option<u64>, String>;
-    /// Which of `sigs` are recorded already (one round trip for a whole batch).
-    async fn recorded_among(&self, ledger: &str, sigs: &[&str]) -> Result<HashSet<String>, String> {
-        let mut found = HashSet::new();
-        for s in sigs {
-            if self.contains(ledger, s).await? {
-                found.insert((*s).to_string());
-            }
-        }
-        Ok(found)
-    }
-}
-
-pub struct LedgerServices {
-    pub signatures: Arc<dyn SignatureIndex>,
+    Storage(#[from] StorageError),
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -149,8 +125,7 @@ impl Aggregate for Ledger {
         let recorded = services
             .signatures
             .recorded_among(&command.ledger, &sigs)
-            .await
-            .map_err(LedgerError::Storage)?;
+            .await?;
         if let Some(index) = passed.iter().position(|s| recorded.contains(s)) {
             return Err(replayed(index));
         }
@@ -172,17 +147,6 @@ impl Aggregate for Ledger {
         } else {
             self.state.head = head;
         }
-    }
-}
-
-pub(crate) fn replayed(index: usize) -> LedgerError {
-    LedgerError::Rejected {
-        index,
-        rejection: Rejection {
-            rule: Rule::Replay,
-            field: "sig".into(),
-            message: "this signature was already recorded (replayed statement)".into(),
-        },
     }
 }
 

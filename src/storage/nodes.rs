@@ -3,14 +3,10 @@
 //! `nodes` (levels 1…, comma-separated hex) of the subtrees that row's append
 //! completed. Any root or proof reads O(log n) rows and hashes O(log n) nodes.
 
-use crate::db::Db;
-use crate::error::{Error, Result, StorageError};
+use super::{storage, Db, RowMeta};
+use crate::error::{Error, Result};
 use std::collections::HashMap;
 use waymark_events::{Hash, NodeId};
-
-fn storage(what: &str, e: impl std::fmt::Display) -> Error {
-    Error::Storage(StorageError(format!("{what}: {e}")))
-}
 
 /// The hashes of `ids`, read from the rows that completed them.
 pub async fn nodes(db: &Db, ledger: &str, ids: &[NodeId]) -> Result<HashMap<NodeId, Hash>> {
@@ -50,7 +46,7 @@ pub async fn nodes(db: &Db, ledger: &str, ids: &[NodeId]) -> Result<HashMap<Node
                 .fetch_all(p)
                 .await,
             };
-        let fetched = fetched.map_err(|e| storage("reading tree nodes", e))?;
+        let fetched = fetched.map_err(|e| Error::Storage(storage("reading tree nodes", e)))?;
         rows.extend(fetched.into_iter().map(|(s, m)| (s as u64, m)));
     }
     let mut out = HashMap::with_capacity(ids.len());
@@ -66,15 +62,7 @@ pub async fn nodes(db: &Db, ledger: &str, ids: &[NodeId]) -> Result<HashMap<Node
             .ok_or_else(|| broken(format!("no stored event at seq {seq} for tree node {id:?}")))?;
         let meta: serde_json::Value = serde_json::from_str(meta)
             .map_err(|e| broken(format!("metadata of seq {seq}: {e}")))?;
-        let hex = if id.level == 0 {
-            meta.get("hash").and_then(|h| h.as_str())
-        } else {
-            meta.get("nodes")
-                .and_then(|n| n.as_str())
-                .and_then(|n| n.split(',').nth(id.level as usize - 1))
-        };
-        let hash = hex
-            .and_then(|h| h.parse::<Hash>().ok())
+        let hash = RowMeta::node_in_value(&meta, id.level)
             .ok_or_else(|| broken(format!("seq {seq} does not hold tree node {id:?}")))?;
         out.insert(*id, hash);
     }

@@ -4,16 +4,14 @@
 //! second after it was issued), so `--as-of time:` and `season:` work on it as if
 //! Waymark had been running since 2024.
 
-use crate::app::{FromDb, Waymark};
 use crate::cli::{
     init_statements, parse_apply_lines, print_report, render_status, signed, Cli, InitArgs,
 };
-use crate::db::Db;
 use crate::error::{Error, Result, StorageError};
-use crate::keys::KeyStore;
-use crate::store::Clock;
-use postgres_es::PostgresEventRepository;
-use sqlite_es::SqliteEventRepository;
+use crate::files::KeyStore;
+use crate::ledger::Clock;
+use crate::service::Waymark;
+use crate::storage::Db;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::Arc;
@@ -73,22 +71,19 @@ pub async fn run(cli: &Cli) -> Result<i32> {
     if db.ledgers().await?.iter().any(|l| l == LEDGER) {
         return Err(Error::Usage(format!(
             "ledger {LEDGER:?} already exists in {}: the demo needs a fresh ledger (use another database)",
-            crate::db::redact(&url)
+            crate::storage::redact(&url)
         )));
     }
-    let code = match &db {
-        Db::Sqlite(_) => build::<SqliteEventRepository>(cli, db.clone(), keys_dir).await,
-        Db::Postgres(_) => build::<PostgresEventRepository>(cli, db.clone(), keys_dir).await,
-    };
+    let code = build(cli, db.clone(), keys_dir).await;
     db.close().await;
     code
 }
 
-async fn build<R: FromDb>(cli: &Cli, db: Db, keys_dir: PathBuf) -> Result<i32> {
+async fn build(cli: &Cli, db: Db, keys_dir: PathBuf) -> Result<i32> {
     let now = Arc::new(AtomicI64::new(micros(OPENED_AT)?));
     let clock_now = now.clone();
     let clock: Clock = Arc::new(move || clock_now.load(Ordering::SeqCst));
-    let w = Waymark::<R>::new(db, clock)?;
+    let w = Waymark::new(db, clock);
     let keys = KeyStore::new(keys_dir.clone());
     let at = |ts: &str| -> Result<()> {
         now.store(micros(ts)? + 500_000, Ordering::SeqCst);
@@ -178,7 +173,7 @@ async fn build<R: FromDb>(cli: &Cli, db: Db, keys_dir: PathBuf) -> Result<i32> {
         );
         print!("{}", render_status(&status));
         print_report(&report, false);
-        let url = crate::db::redact(
+        let url = crate::storage::redact(
             &cli.db
                 .clone()
                 .unwrap_or_else(|| "sqlite://waymark-demo.db".into()),

@@ -5,12 +5,12 @@
 //! prints. A problem the server answers with becomes the error the local command
 //! would have given (same message, same exit code).
 
-use crate::aggregate::Signed;
-use crate::app::Recorded;
 use crate::cli::{print_history, print_status, write_out, Cli, Command, ProveCmd, Writer};
 use crate::error::{Error, Result, StorageError};
-use crate::keys::KeyStore;
-use crate::server::{signed_to_value, LedgerSummary, Problem, RecordedOut};
+use crate::files::KeyStore;
+use crate::ledger::Signed;
+use crate::service::Recorded;
+use crate::wire::{signed_to_value, LedgerSummary, Problem, RecordedOut};
 use serde::de::DeserializeOwned;
 use serde_json::json;
 use waymark_core::LedgerState;
@@ -371,7 +371,7 @@ impl Writer for Remote<'_> {
     async fn record(&self, ledger: &str, statements: Vec<Signed>) -> Result<Vec<Recorded>> {
         let body: Vec<serde_json::Value> = statements.iter().map(signed_to_value).collect();
         let body = serde_json::to_vec(&body).unwrap_or_default();
-        let limit = crate::server::MAX_BODY_BYTES;
+        let limit = crate::http::MAX_BODY_BYTES;
         if body.len() > limit {
             return Err(too_large(format!(
                 "the request body is {} bytes, over the server's limit of {limit} bytes (4 MiB, 413): split the statements into smaller batches",

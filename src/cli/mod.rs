@@ -1,17 +1,18 @@
 //! The command line (SPEC section 10): parsing, signing with the key store, output.
 
-use crate::aggregate::Signed;
-use crate::app::{AsOf, FromDb, Recorded, Waymark};
-use crate::db::Db;
+pub(crate) mod demo;
+mod remote;
+
 use crate::error::{Error, Result, StorageError};
-use crate::keys::KeyStore;
-use crate::store::system_clock;
+use crate::files::KeyStore;
+use crate::ledger::system_clock;
+use crate::ledger::Signed;
+use crate::service::{AsOf, Recorded, Waymark};
+use crate::storage::Db;
 use clap::{Args, Parser, Subcommand};
 use comfy_table::{presets::NOTHING, Table};
 use ed25519_dalek::SigningKey;
-use postgres_es::PostgresEventRepository;
 use serde_json::{json, Value};
-use sqlite_es::SqliteEventRepository;
 use std::ffi::OsString;
 use std::path::PathBuf;
 use waymark_events::*;
@@ -480,36 +481,31 @@ pub fn command() -> clap::Command {
     })
 }
 
-/// Runs the CLI on these arguments and returns the process exit code.
-pub fn main_with_args<I: IntoIterator<Item = OsString>>(args: I) -> i32 {
+/// Parses the command line (`main.rs` prints clap's error or help and exits).
+pub fn parse<I: IntoIterator<Item = OsString>>(args: I) -> Result<Cli, clap::Error> {
     use clap::FromArgMatches;
-    let cli = match command()
+    command()
         .try_get_matches_from(args)
         .and_then(|m| Cli::from_arg_matches(&m))
-    {
-        Ok(c) => c,
-        Err(e) => {
-            let _ = e.print();
-            return if e.use_stderr() { 2 } else { 0 };
-        }
-    };
+}
+
+/// Runs one command line and returns the process exit code (SPEC section 10),
+/// having reported any error on stderr (and stdout with `--json`).
+pub async fn run(cli: Cli) -> i32 {
     let json = cli.json;
-    let rt = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
-        Ok(rt) => rt,
-        Err(e) => {
-            eprintln!("waymark: cannot start the runtime: {e}");
-            return 4;
-        }
-    };
-    match rt.block_on(run(cli)) {
+    match run_command(cli).await {
         Ok(code) => code,
         Err(e) => {
             report_error(&e, json);
             e.exit_code()
         }
+    }
+}
+
+impl Cli {
+    /// Whether this command line runs the HTTP server (which logs its requests).
+    pub fn serves(&self) -> bool {
+        matches!(self.command, Command::Serve { .. }) && self.server.is_none()
     }
 }
 
@@ -532,15 +528,15 @@ pub(crate) fn default_keys_dir() -> PathBuf {
         .join(".waymark/keys")
 }
 
-async fn run(cli: Cli) -> Result<i32> {
+async fn run_command(cli: Cli) -> Result<i32> {
     if matches!(cli.command, Command::Demo) {
-        return crate::demo::run(&cli).await;
+        return demo::run(&cli).await;
     }
     if let Command::VerifyOffline(args) = &cli.command {
         return Ok(waymark_core::run_verify_offline(args, cli.json)?);
     }
     if let Some(server) = &cli.server {
-        return crate::remote::run(&cli, server).await;
+        return remote::run(&cli, server).await;
     }
     let url = cli
         .db
@@ -549,14 +545,16 @@ async fn run(cli: Cli) -> Result<i32> {
     // Refused before anything is opened: a URL with no file, and an in-memory
     // store, where a write would vanish when the command exits (issue 12: `init`
     // on `sqlite::memory:` exited 0 and kept nothing).
-    match crate::db::target(&url).map_err(Error::Usage)? {
-        crate::db::Target::SqliteMemory => return Err(Error::Usage(crate::db::in_memory(&url))),
+    match crate::storage::target(&url).map_err(Error::Usage)? {
+        crate::storage::Target::SqliteMemory => {
+            return Err(Error::Usage(crate::storage::in_memory(&url)))
+        }
         // Only `init` creates a database: anything else on a missing file would
         // leave an empty one behind and then say "no ledger".
-        crate::db::Target::SqliteFile(path)
+        crate::storage::Target::SqliteFile(path)
             if !matches!(cli.command, Command::Init(_)) && !path.exists() =>
         {
-            return Err(crate::db::no_database(&path, &url).into());
+            return Err(crate::storage::no_database(&path, &url).into());
         }
         _ => {}
     }
@@ -564,29 +562,21 @@ async fn run(cli: Cli) -> Result<i32> {
     let (db, guard) = if read_only {
         Db::open_read_only(&url).await?
     } else {
-        (Db::connect(&url).await?, crate::db::ReadGuard::default())
+        (
+            Db::connect(&url).await?,
+            crate::storage::ReadGuard::default(),
+        )
     };
     if let Command::Serve { addr } = &cli.command {
         let keys = cli.keys.clone().unwrap_or_else(default_keys_dir);
-        let served = crate::server::serve(db.clone(), keys, addr).await;
+        let served = crate::http::serve(db.clone(), keys, addr).await;
         db.close().await;
         return served.map(|()| 0);
     }
     // Every command waits for the read models of what it recorded before exiting.
-    let code = match &db {
-        Db::Sqlite(_) => {
-            let s = Session::<SqliteEventRepository>::new(&cli, db.clone(), read_only)?;
-            let code = s.run(&cli.command).await;
-            s.w.settle().await;
-            code
-        }
-        Db::Postgres(_) => {
-            let s = Session::<PostgresEventRepository>::new(&cli, db.clone(), read_only)?;
-            let code = s.run(&cli.command).await;
-            s.w.settle().await;
-            code
-        }
-    };
+    let session = Session::new(&cli, db.clone(), read_only);
+    let code = session.run(&cli.command).await;
+    session.w.settle().await;
     db.close().await;
     let code = code?;
     guard.check()?;
@@ -598,13 +588,13 @@ pub(crate) fn now() -> String {
 }
 
 /// One CLI invocation against one store.
-pub(crate) struct Session<'a, R: FromDb> {
-    pub w: Waymark<R>,
+pub(crate) struct Session<'a> {
+    pub w: Waymark,
     pub keys: KeyStore,
     pub cli: &'a Cli,
 }
 
-impl<'a, R: FromDb> Session<'a, R> {
+impl<'a> Session<'a> {
     /// One line on what a command wrote to a file (`--quiet`: none; `--json`: an
     /// object with `wrote` and the details).
     fn wrote(&self, path: &std::path::Path, what: &str, mut details: Value) {
@@ -619,33 +609,33 @@ impl<'a, R: FromDb> Session<'a, R> {
         }
     }
 
-    pub fn new(cli: &'a Cli, db: Db, read_only: bool) -> Result<Self> {
+    pub fn new(cli: &'a Cli, db: Db, read_only: bool) -> Self {
         let w = if read_only {
-            Waymark::new_read_only(db, system_clock())?
+            Waymark::new_read_only(db, system_clock())
         } else {
-            Waymark::new(db, system_clock())?
+            Waymark::new(db, system_clock())
         };
-        Ok(Session {
+        Session {
             w,
             keys: KeyStore::new(cli.keys.clone().unwrap_or_else(default_keys_dir)),
             cli,
-        })
+        }
     }
 
     async fn ledger(&self) -> Result<String> {
         if let Some(l) = &self.cli.ledger {
             return Ok(l.clone());
         }
-        let all = self.w.db.ledgers().await?;
+        let all = self.w.db().ledgers().await?;
         match all.as_slice() {
             [one] => Ok(one.clone()),
             [] => Err(Error::Usage(format!(
                 "no ledger in {}: run `waymark init --ledger ID --framework optimism` first",
-                self.w.db.name()
+                self.w.db().name()
             ))),
             many => Err(Error::Usage(format!(
                 "{} holds several ledgers ({}): pass --ledger ID",
-                self.w.db.name(),
+                self.w.db().name(),
                 many.join(", ")
             ))),
         }
@@ -752,7 +742,7 @@ impl<'a, R: FromDb> Session<'a, R> {
             Command::Publish { dir } => {
                 let ledger = self.ledger().await?;
                 let key = self.keys.load(&self.keys.log_path(&ledger))?;
-                let done = crate::publish::publish(&self.w, &ledger, dir, &key).await?;
+                let done = crate::hosting::publish(&self.w, &ledger, dir, &key).await?;
                 if self.cli.json {
                     println!("{}", serde_json::to_string(&done).unwrap_or_default());
                 } else if !self.cli.quiet {
@@ -850,8 +840,7 @@ impl<'a, R: FromDb> Session<'a, R> {
             }
             Command::Site { out } => {
                 let ledger = self.ledger().await?;
-                let backend = crate::server::Backend::new(self.w.db.clone())?;
-                let site = crate::site::build(&backend, &self.keys, &ledger, out).await?;
+                let site = crate::hosting::build_site(&self.w, &self.keys, &ledger, out).await?;
                 if self.cli.json {
                     println!("{}", serde_json::to_string(&site).unwrap_or_default());
                 } else if !self.cli.quiet {
@@ -1328,7 +1317,7 @@ pub(crate) trait Writer {
     }
 }
 
-impl<R: FromDb> Session<'_, R> {
+impl Session<'_> {
     /// `apply FILE` on the local store, streamed (issue 12: the whole file, parsed
     /// and signed, peaked at 2.0 GB for 100k lines): lines are read, parsed, signed
     /// and recorded a piece at a time inside one transaction, so memory stays flat
@@ -1411,7 +1400,7 @@ struct SignedLines<'k, B> {
     failed: Option<Error>,
 }
 
-impl<B: std::io::BufRead> crate::app::StatementSource for SignedLines<'_, B> {
+impl<B: std::io::BufRead> crate::service::StatementSource for SignedLines<'_, B> {
     fn next_piece(&mut self, max: usize) -> Result<Vec<(usize, Signed)>> {
         if let Some(e) = self.failed.take() {
             return Err(e);
@@ -1457,7 +1446,7 @@ impl<B: std::io::BufRead> crate::app::StatementSource for SignedLines<'_, B> {
     }
 }
 
-impl<R: FromDb> Writer for Session<'_, R> {
+impl Writer for Session<'_> {
     fn cli(&self) -> &Cli {
         self.cli
     }
@@ -1732,7 +1721,7 @@ fn export_head(bytes: &[u8]) -> (usize, String) {
 pub(crate) fn write_out(out: Option<&PathBuf>, bytes: &[u8]) -> Result<()> {
     match out {
         // Replaced atomically; a symlink or non-regular file at P is refused (issue 12).
-        Some(p) => crate::safe_fs::write_file(p, bytes),
+        Some(p) => crate::files::safe::write_file(p, bytes),
         None => {
             use std::io::Write;
             std::io::stdout()

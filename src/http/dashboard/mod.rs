@@ -8,8 +8,11 @@
 //! log with filters (every hash links to its inclusion proof), the latest signed
 //! checkpoint with how to verify it offline, and an as-of selector.
 
-use crate::app::AsOf;
-use crate::server::{with_waymark, ApiError, Backend, HistoryQuery, Shared, HTML, P, Q};
+use crate::http::extract::{P, Q};
+use crate::http::state::Shared;
+use crate::http::{ApiError, HistoryQuery, HTML};
+use crate::service::AsOf;
+use crate::service::Waymark;
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::HeaderMap;
@@ -19,10 +22,10 @@ use std::collections::{BTreeSet, VecDeque};
 use std::fmt::Write;
 use waymark_projections::{HistoryRow, Status};
 
-const STYLE: &str = include_str!("dashboard/style.css");
+const STYLE: &str = include_str!("style.css");
 /// The audit log shows this many rows per page, newest first, with a link to the
 /// page before (`before=SEQ`); the export holds every event.
-pub const AUDIT_PAGE: usize = crate::server::HISTORY_PAGE;
+pub const AUDIT_PAGE: usize = crate::http::HISTORY_PAGE;
 /// Pages kept rendered: the same page asked for again at the same head (the
 /// dashboard's front page, above all) is one copy in memory however many clients
 /// are reading it (issue 12: 300 unread `GET /` were 300 copies, 4.7 GB).
@@ -205,29 +208,29 @@ pub struct Page {
 
 /// Reads what a page of ledger `id` at `point` shows.
 pub async fn gather(
-    backend: &Backend,
-    keys: &crate::keys::KeyStore,
+    waymark: &Waymark,
+    keys: &crate::files::KeyStore,
     id: &str,
     point: Option<&str>,
     filter: HistoryQuery,
     filters: bool,
 ) -> Result<Page, ApiError> {
-    let state = with_waymark!(backend, w => w.state(id).await)?;
+    let state = waymark.state(id).await?;
     let head_seq = state.head.as_ref().map_or(0, |h| h.seq);
     let as_of = point.map(str::parse::<AsOf>).transpose()?;
-    let status = with_waymark!(backend, w => w.status(id, as_of.as_ref()).await)?;
+    let status = waymark.status(id, as_of.as_ref()).await?;
     let at = status.as_of.as_ref().map_or(0, |a| a.seq);
     let opened = waymark_projections::HistoryFilter {
         event_type: Some("SeasonOpened".into()),
         ..Default::default()
     };
-    let opened = with_waymark!(backend, w => w.history(id, &opened).await)?;
+    let opened = waymark.history(id, &opened).await?;
     let mut seasons = Vec::new();
     for row in opened.iter().filter(|r| r.seq <= at) {
         let Some(number) = row.season else { continue };
         let point = AsOf::Season(number);
-        let end_seq = with_waymark!(backend, w => w.resolve(id, &point).await)?.min(at);
-        let status = with_waymark!(backend, w => w.status(id, Some(&AsOf::Seq(end_seq))).await)?;
+        let end_seq = waymark.resolve(id, &point).await?.min(at);
+        let status = waymark.status(id, Some(&AsOf::Seq(end_seq))).await?;
         seasons.push(SeasonEnd {
             number,
             opened_seq: row.seq,
@@ -240,13 +243,17 @@ pub async fn gather(
     let history = filter.filter()?;
     // One page, newest first, of the rows at or before the page's point.
     let before = filter.before.unwrap_or(u64::MAX).min(at + 1);
-    let mut rows = with_waymark!(backend, w => w.history_page(id, &history, Some(before), AUDIT_PAGE + 1).await)?;
+    let mut rows = waymark
+        .history_page(id, &history, Some(before), AUDIT_PAGE + 1)
+        .await?;
     let older = (rows.len() > AUDIT_PAGE).then(|| {
         rows.truncate(AUDIT_PAGE);
         rows.last().map_or(0, |r| r.seq)
     });
     let checkpoint = match keys.load(&keys.log_path(id)) {
-        Ok(key) => with_waymark!(backend, w => w.checkpoint(id, None, &key).await)
+        Ok(key) => waymark
+            .checkpoint(id, None, &key)
+            .await
             .map(|(_, note)| note)
             .map_err(|e| e.to_string()),
         Err(e) => Err(format!("no log key for {id:?} in this key store: {e}")),
@@ -293,7 +300,7 @@ fn base_of(headers: &HeaderMap) -> String {
 fn html(page: Bytes) -> Response {
     let mut r = ([(axum::http::header::CONTENT_TYPE, HTML)], page).into_response();
     // The page's bytes hold their share of the answer budget already (`App::hold`).
-    r.extensions_mut().insert(crate::server::Held);
+    r.extensions_mut().insert(crate::http::Held);
     r
 }
 
@@ -305,10 +312,8 @@ async fn page_response(
 ) -> Result<Response, ApiError> {
     app.known(id).await?;
     let point = q.as_of.filter(|p| !p.is_empty());
-    let ledgers = app.backend.db().ledgers().await?;
-    let head = with_waymark!(&app.backend, w => w.state(id).await)?
-        .head
-        .map_or(0, |h| h.seq);
+    let ledgers = app.waymark.db().ledgers().await?;
+    let head = app.waymark.state(id).await?.head.map_or(0, |h| h.seq);
     let base = base_of(headers);
     let key = format!(
         "{id}\n{head}\n{base}\n{}\n{}\n{}{:?}",
@@ -330,7 +335,7 @@ async fn page_response(
         return Ok(html(page));
     }
     let page = gather(
-        &app.backend,
+        &app.waymark,
         &app.keys,
         id,
         point.as_deref(),
@@ -353,7 +358,7 @@ pub async fn index(
     let id = match &q.ledger {
         Some(l) => l.clone(),
         None => app
-            .backend
+            .waymark
             .db()
             .ledgers()
             .await?

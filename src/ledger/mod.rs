@@ -1,0 +1,19 @@
+//! The write side: the cqrs-es `Ledger` aggregate (a thin adapter over
+//! `waymark_core`'s rule state) and the chained event store that gives its events
+//! their place in the chain.
+//!
+//! - [`aggregate`]: `Ledger`, its command `Record` of `Signed` statements, its
+//!   `LedgerEvent`, and `handle` judging a batch with the rules;
+//! - [`rule7`]: the signature index the aggregate consults (rule 7) and its
+//!   rejection;
+//! - [`store`]: `ChainedEventStore`, the cqrs-es `EventStore` that chains (`seq`,
+//!   `prev`, `recorded_at`), keeps the Merkle nodes in each row and commits through
+//!   `storage::Db::append`.
+
+mod aggregate;
+mod rule7;
+mod store;
+
+pub use aggregate::{Ledger, LedgerError, LedgerEvent, Record, Signed};
+pub use rule7::{replayed, LedgerServices, SignatureIndex};
+pub use store::{chain, envelope_hash, system_clock, ChainedEventStore, Clock, Ctx};

@@ -1,0 +1,198 @@
+//! Catching the read models up with the events, and writing them.
+
+use super::*;
+use cqrs_es::persist::PersistenceError;
+
+impl ReadModels {
+    /// Writes history rows and checkpoints (idempotent: same events, same rows).
+    pub(super) async fn write_rows(&self, ledger: &str, rows: &Rows) -> Result<()> {
+        self.put_rows(ledger, rows, OnConflict::Keep).await
+    }
+
+    /// Writes rows; `OnConflict::Replace` overwrites a stored row of the same seq.
+    pub(super) async fn put_rows(
+        &self,
+        ledger: &str,
+        rows: &Rows,
+        on_conflict: OnConflict,
+    ) -> Result<()> {
+        for chunk in rows.history.chunks(INSERT_BATCH) {
+            let mut values = Vec::with_capacity(chunk.len());
+            for r in chunk {
+                let json = serde_json::to_string(r).map_err(|e| storage("history row", e))?;
+                let milestones = format!(",{},", r.milestones.join(","));
+                values.push((r, json, milestones));
+            }
+            on_pool!(&self.db, p => {
+                let mut q = sqlx::QueryBuilder::new(
+                    "INSERT INTO waymark_history (ledger, seq, recorded_at, actor, event_type, season, milestones, row) ",
+                );
+                q.push_values(&values, |mut b, (r, json, milestones)| {
+                    b.push_bind(ledger)
+                        .push_bind(r.seq as i64)
+                        .push_bind(r.recorded_at.as_str())
+                        .push_bind(r.actor.as_str())
+                        .push_bind(r.event_type.as_str())
+                        .push_bind(r.season)
+                        .push_bind(milestones.as_str())
+                        .push_bind(json.as_str());
+                });
+                q.push(match on_conflict {
+                    OnConflict::Keep => " ON CONFLICT (ledger, seq) DO NOTHING",
+                    OnConflict::Replace => " ON CONFLICT (ledger, seq) DO UPDATE SET
+                        recorded_at = excluded.recorded_at, actor = excluded.actor,
+                        event_type = excluded.event_type, season = excluded.season,
+                        milestones = excluded.milestones, row = excluded.row",
+                });
+                q.build().execute(p).await.map(|r| r.rows_affected())
+            })
+            .map_err(|e| storage("writing the audit trail", e))?;
+        }
+        for (seq, fold) in &rows.checkpoints {
+            let json = serde_json::to_string(fold).map_err(|e| storage("checkpoint", e))?;
+            let sql = match on_conflict {
+                OnConflict::Keep => {
+                    "INSERT INTO waymark_status_checkpoints (ledger, seq, fold) VALUES ($1, $2, $3)
+                       ON CONFLICT (ledger, seq) DO NOTHING"
+                }
+                OnConflict::Replace => {
+                    "INSERT INTO waymark_status_checkpoints (ledger, seq, fold) VALUES ($1, $2, $3)
+                       ON CONFLICT (ledger, seq) DO UPDATE SET fold = excluded.fold"
+                }
+            };
+            on_pool!(&self.db, p => sqlx::query(sql).bind(ledger).bind(*seq as i64).bind(json.as_str()).execute(p).await.map(|r| r.rows_affected()))
+                .map_err(|e| storage("writing a status checkpoint", e))?;
+        }
+        Ok(())
+    }
+
+    /// Folds `events` (which must follow the view's seq), writes their audit rows
+    /// and checkpoints, and stores the view when it crossed a multiple of
+    /// [`VIEW_EVERY`] (or was never stored). `Ok(false)` when another process
+    /// stored the view first.
+    pub(super) async fn advance(
+        &self,
+        ledger: &str,
+        mut view: LedgerView,
+        ctx: ViewContext,
+        events: &[(Event, Hash)],
+    ) -> Result<(bool, LedgerView)> {
+        let from = view.seq();
+        let mut rows = Rows::default();
+        for (e, h) in events {
+            view.fold(e, h, self.every(), &mut rows);
+        }
+        self.write_rows(ledger, &rows).await?;
+        let due = ctx.version == 0 || view.seq() / VIEW_EVERY > from / VIEW_EVERY;
+        if !due {
+            self.remember(ledger, &view, ctx.version);
+            return Ok((true, view));
+        }
+        let version = ctx.version + 1;
+        match self.views.update_view(view.clone(), ctx).await {
+            Ok(()) => {
+                self.remember(ledger, &view, version);
+                Ok((true, view))
+            }
+            Err(e) => {
+                self.forget(ledger);
+                match e {
+                    PersistenceError::OptimisticLockError => Ok((false, view)),
+                    // Two first writers raced to insert the row: the same as a lost update.
+                    e if e.to_string().to_lowercase().contains("unique") => Ok((false, view)),
+                    e => Err(storage("storing the read model", e)),
+                }
+            }
+        }
+    }
+
+    /// The view at the head: the one this process holds or the stored one, caught
+    /// up with any events it has not folded yet.
+    pub async fn sync(&self, ledger: &str) -> Result<LedgerView> {
+        if self.is_read_only() {
+            return self.sync_in_memory(ledger).await;
+        }
+        let mut held = self.remembered(ledger);
+        loop {
+            let (view, ctx) = match held.take() {
+                Some(x) => x,
+                None => self.load(ledger).await?,
+            };
+            let events = self
+                .events_after_hashed(ledger, view.seq(), PAGE, Rehash::Never)
+                .await?;
+            if events.is_empty() {
+                self.remember(ledger, &view, ctx.version);
+                return Ok(view);
+            }
+            let more = events.len() as i64 == PAGE;
+            let (stored, view) = self.advance(ledger, view, ctx, &events).await?;
+            if stored && !more {
+                return Ok(view);
+            }
+            if stored {
+                held = self.remembered(ledger);
+            }
+        }
+    }
+
+    /// [`Self::sync`] for a reader that may not write: the stored view caught up in
+    /// memory, and the audit rows of events past the stored ones kept in `pending`.
+    /// Normally the view lags by fewer than [`VIEW_EVERY`] events and every audit
+    /// row is stored, so this folds a few events and keeps no row.
+    pub(super) async fn sync_in_memory(&self, ledger: &str) -> Result<LedgerView> {
+        let (mut view, ctx) = match self.remembered(ledger) {
+            Some(x) => x,
+            None => self.load(ledger).await?,
+        };
+        let mut pending = match self.pending(ledger) {
+            Some(p) => p,
+            None => {
+                let sql = "SELECT MAX(seq) FROM waymark_history WHERE ledger = $1";
+                let n: Option<i64> = on_pool!(&self.db, p => sqlx::query_scalar(sql)
+                    .bind(ledger).fetch_one(p).await)
+                .map_err(|e| storage("reading the audit trail", e))?;
+                Pending {
+                    stored_upto: n.unwrap_or(0) as u64,
+                    rows: Vec::new(),
+                }
+            }
+        };
+        loop {
+            let events = self
+                .events_after_hashed(ledger, view.seq(), PAGE, Rehash::Never)
+                .await?;
+            if events.is_empty() {
+                break;
+            }
+            let mut rows = Rows::default();
+            for (e, h) in &events {
+                view.fold(e, h, u64::MAX, &mut rows);
+            }
+            let upto = pending.stored_upto;
+            pending
+                .rows
+                .extend(rows.history.into_iter().filter(|r| r.seq > upto));
+        }
+        self.remember(ledger, &view, ctx.version);
+        if let Ok(mut all) = self.pending.lock() {
+            all.insert(ledger.to_string(), pending);
+        }
+        Ok(view)
+    }
+
+    /// Folds envelopes just committed; catches up from the store instead when they do
+    /// not follow the view (a missed dispatch, or another writer's commit).
+    pub async fn apply_committed(&self, ledger: &str, events: &[(Event, Hash)]) -> Result<()> {
+        let (view, ctx) = match self.remembered(ledger) {
+            Some(x) => x,
+            None => self.load(ledger).await?,
+        };
+        if events.first().map(|(e, _)| e.seq) == Some(view.seq() + 1)
+            && self.advance(ledger, view, ctx, events).await?.0
+        {
+            return Ok(());
+        }
+        self.sync(ledger).await.map(|_| ())
+    }
+}

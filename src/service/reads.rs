@@ -1,0 +1,183 @@
+//! Reads: export, status (at the head or as of a point), history, review, diff.
+
+use super::{AsOf, Waymark};
+use crate::error::{Error, Result, StorageError};
+use crate::read::LedgerView;
+use waymark_events::{Event, Hash};
+use waymark_projections::{HistoryFilter, HistoryRow, SeasonReview, Status, StatusDiff};
+
+impl Waymark {
+    /// SPEC section 7: one `JCS(event ∪ {hash})` line per event, seq 1..=upto.
+    /// Export lines of seq `from..=upto` only (the API's paged `events`), reading
+    /// just those rows.
+    pub async fn export_range(&self, ledger: &str, from: u64, upto: u64) -> Result<Vec<u8>> {
+        let mut out = Vec::new();
+        for (e, h) in self.events_range(ledger, from.max(1), upto).await? {
+            out.extend(e.export_line(&h));
+        }
+        Ok(out)
+    }
+
+    pub async fn export(&self, ledger: &str, upto: Option<u64>) -> Result<Vec<u8>> {
+        let events = self.events(ledger).await?;
+        let head = events.len() as u64;
+        let upto = upto.unwrap_or(head);
+        if upto == 0 || upto > head {
+            return Err(Error::BadInput(format!(
+                "--upto {upto}: the ledger has seq 1..{head}"
+            )));
+        }
+        let mut out = Vec::new();
+        for (e, h) in events.iter().take(upto as usize) {
+            out.extend(e.export_line(h));
+        }
+        Ok(out)
+    }
+
+    /// Stores a status checkpoint every `n` events from now on (default
+    /// `CHECKPOINT_EVERY`).
+    pub fn set_checkpoint_every(&self, n: u64) {
+        self.read_models.set_checkpoint_every(n);
+    }
+
+    /// The read models caught up to the head (fails for an unknown ledger).
+    pub(super) async fn synced(&self, ledger: &str) -> Result<LedgerView> {
+        let view = self.read_models.sync(ledger).await?;
+        if view.seq() == 0 {
+            return Err(self.no_ledger(ledger));
+        }
+        Ok(view)
+    }
+
+    /// How many events (from seq 1) an as-of point covers, given the head.
+    pub async fn resolve(&self, ledger: &str, as_of: &AsOf) -> Result<u64> {
+        let head = self.synced(ledger).await?.seq();
+        self.resolve_at(ledger, as_of, head).await
+    }
+
+    pub(super) async fn resolve_at(&self, ledger: &str, as_of: &AsOf, head: u64) -> Result<u64> {
+        match as_of {
+            AsOf::Seq(n) if *n <= head => Ok(*n),
+            AsOf::Seq(n) => Err(Error::BadInput(format!(
+                "as-of seq:{n}: the ledger's head is seq {head}"
+            ))),
+            AsOf::Season(s) => match self.read_models.season_bounds(ledger, *s).await? {
+                None => Err(Error::BadInput(format!(
+                    "as-of season:{s}: season {s} was never opened in this ledger"
+                ))),
+                Some((_, closed)) => Ok(closed.unwrap_or(head)),
+            },
+            AsOf::Time(t) => self
+                .read_models
+                .seq_at_time(ledger, t)
+                .await?
+                .ok_or_else(|| {
+                    Error::BadInput(format!("as-of time: nothing was recorded at or before {t}"))
+                }),
+        }
+    }
+
+    /// The status projection (SPEC section 9) at the head (from the stored read
+    /// model) or at an as-of point (from the nearest stored checkpoint).
+    pub async fn status(&self, ledger: &str, as_of: Option<&AsOf>) -> Result<Status> {
+        let view = self.synced(ledger).await?;
+        let Some(as_of) = as_of else {
+            return Ok(view.status.status());
+        };
+        let n = self.resolve_at(ledger, as_of, view.seq()).await?;
+        self.status_at(ledger, n, &view).await
+    }
+
+    pub(super) async fn status_at(
+        &self,
+        ledger: &str,
+        n: u64,
+        head: &LedgerView,
+    ) -> Result<Status> {
+        if n == head.seq() {
+            return Ok(head.status.status());
+        }
+        Ok(self.read_models.status_fold_at(ledger, n).await?.status())
+    }
+
+    /// The audit trail, filtered (from the stored read model).
+    pub async fn history(&self, ledger: &str, filter: &HistoryFilter) -> Result<Vec<HistoryRow>> {
+        self.synced(ledger).await?;
+        self.read_models.history(ledger, filter, None).await
+    }
+
+    /// At most `limit` audit-trail rows matching `filter`, newest first, all before
+    /// seq `before` when given (one page of the history API and the audit log).
+    pub async fn history_page(
+        &self,
+        ledger: &str,
+        filter: &HistoryFilter,
+        before: Option<u64>,
+        limit: usize,
+    ) -> Result<Vec<HistoryRow>> {
+        self.synced(ledger).await?;
+        self.read_models
+            .history_page(ledger, filter, before.unwrap_or(u64::MAX), limit)
+            .await
+    }
+
+    /// Recorded events `lo..=hi`.
+    pub(super) async fn events_range(
+        &self,
+        ledger: &str,
+        lo: u64,
+        hi: u64,
+    ) -> Result<Vec<(Event, Hash)>> {
+        let mut out = Vec::new();
+        let mut after = lo.saturating_sub(1);
+        while after < hi {
+            let page = self
+                .read_models
+                .events_after(ledger, after, (hi - after).min(10_000) as i64)
+                .await?;
+            let Some(last) = page.last() else { break };
+            after = last.0.seq;
+            out.extend(page);
+        }
+        Ok(out)
+    }
+
+    /// The end-of-Season review of season `season` (SPEC section 10, `review`).
+    pub async fn review(&self, ledger: &str, season: i64) -> Result<SeasonReview> {
+        let head = self.synced(ledger).await?;
+        let (opened, closed) = self
+            .read_models
+            .season_bounds(ledger, season)
+            .await?
+            .ok_or_else(|| {
+                Error::BadInput(format!(
+                    "review {season}: season {season} was never opened in this ledger"
+                ))
+            })?;
+        let end = closed.unwrap_or(head.seq());
+        let start_status = self.status_at(ledger, opened, &head).await?;
+        let end_status = self.status_at(ledger, end, &head).await?;
+        let events = self.events_range(ledger, opened, end).await?;
+        let rows = self
+            .read_models
+            .history(ledger, &HistoryFilter::default(), Some((opened, end)))
+            .await?;
+        waymark_projections::review(season, &start_status, &end_status, &events, &rows).map_err(
+            |e| {
+                Error::Storage(StorageError(format!(
+                    "the stored read models disagree with the events ({e}): run `waymark rebuild`"
+                )))
+            },
+        )
+    }
+
+    /// What changed between two points.
+    pub async fn diff(&self, ledger: &str, from: &AsOf, to: &AsOf) -> Result<StatusDiff> {
+        let head = self.synced(ledger).await?;
+        let a = self.resolve_at(ledger, from, head.seq()).await?;
+        let b = self.resolve_at(ledger, to, head.seq()).await?;
+        let a = self.status_at(ledger, a, &head).await?;
+        let b = self.status_at(ledger, b, &head).await?;
+        Ok(waymark_projections::diff(&a, &b))
+    }
+}

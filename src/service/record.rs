@@ -1,0 +1,384 @@
+//! Recording: statements judged by the aggregate, chained by the store and committed
+//! all or nothing, with optimistic-lock retry; streamed recording for `apply`; the
+//! precheck the server runs before a statement waits for its turn to write.
+
+use super::{storage_err, Waymark};
+use crate::error::{Error, Result, StorageError};
+use crate::ledger::{Ledger, LedgerError, Record, Signed};
+use crate::storage::AppendError;
+use cqrs_es::event_sink::EventSink;
+use cqrs_es::{Aggregate, AggregateContext, AggregateError, EventEnvelope, EventStore};
+use serde::Serialize;
+use std::collections::HashMap;
+use std::time::Duration;
+use waymark_core::LedgerState;
+use waymark_events::Hash;
+
+/// How many times a write is re-validated and re-chained after losing the race for
+/// the next `seq` before it gives up with `Error::Conflict`.
+const MAX_ATTEMPTS: u32 = 200;
+
+/// Where rule 7 (no replayed signature) is checked on a try at recording.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Rule7 {
+    /// By the rules, through the signature index, before the commit.
+    InRules,
+    /// By the commit itself, which writes nothing if a signature is recorded.
+    AtCommit,
+}
+
+/// What a successful commit gives back: each event's place, and the envelopes for
+/// the read models.
+type Committed = (Vec<Recorded>, Vec<EventEnvelope<Ledger>>);
+
+/// A recorded event's place in the chain.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Recorded {
+    pub seq: u64,
+    pub hash: Hash,
+    #[serde(rename = "type")]
+    pub event_type: String,
+}
+
+/// The aggregate's judgement of a batch (`Ledger::handle`) on a copy of the state,
+/// minus rule 7's look-up: each statement checked with the effects of those before
+/// it, a signature twice in the batch refused as a replay.
+fn dry_run(mut state: LedgerState, ledger: &str, statements: &[Signed]) -> Result<()> {
+    let mut seen = std::collections::HashSet::new();
+    for (i, s) in statements.iter().enumerate() {
+        let refused = |rejection| Error::Rejected {
+            line: Some(i + 1),
+            rejection,
+        };
+        state
+            .check_preverified(ledger, &s.statement, &s.sig, None)
+            .map_err(refused)?;
+        if !seen.insert(s.sig.as_str()) {
+            return Err(refused(waymark_core::Rejection {
+                rule: waymark_core::Rule::Replay,
+                field: "sig".into(),
+                message: "this signature was already recorded (replayed statement)".into(),
+            }));
+        }
+        // As `Ledger::apply` folds an unchained event: the rules move, the head not.
+        let head = state.head.clone();
+        let event = crate::ledger::LedgerEvent::unchained(s.clone()).0;
+        state.apply(&event, Hash::ZERO);
+        state.head = head;
+    }
+    Ok(())
+}
+
+/// Statements for [`Waymark::record_stream`], a piece at a time (an `apply` file
+/// read, parsed and signed as it is recorded).
+pub trait StatementSource {
+    /// Up to `max` more statements, each with the number errors name it by (its line
+    /// in an `apply` file); empty at the end. An error stops the recording: nothing
+    /// of it is kept.
+    fn next_piece(&mut self, max: usize) -> Result<Vec<(usize, Signed)>>;
+}
+
+/// Statements a streamed record judges, chains and writes at a time. Memory follows
+/// this, not the input: 1,000 statements are ~1 MB in flight, and the per-piece
+/// round trips (rule 7, the INSERT) stay a small share of the signature checks.
+const STREAM_PIECE: usize = 1000;
+
+impl Waymark {
+    /// Records statements, in order, in one transaction: all of them or none. A lost
+    /// race for the next `seq` (optimistic-lock conflict) reloads the ledger, re-checks
+    /// the statements and chains them again; signatures do not depend on the position,
+    /// so nothing is re-signed. This is `CqrsFramework::execute_with_metadata`, written
+    /// out because that returns `()` and callers need the events' `seq` and `hash`.
+    /// It returns once the events are committed; the read models are updated right
+    /// after, in the background (see `settle`).
+    pub async fn record(&self, ledger: &str, statements: Vec<Signed>) -> Result<Vec<Recorded>> {
+        self.writable()?;
+        // Optimistic first: a writer alone pays no lock. Only after losing a race
+        // does it queue on the writer lock, so that contending writers take turns
+        // instead of retrying against each other.
+        let recorded = match self.attempt(ledger, &statements, Rule7::AtCommit).await? {
+            Some(done) => done,
+            None => {
+                let lock = self.db.writer_lock(ledger).await?;
+                let recorded = self.record_locked(ledger, statements).await;
+                lock.release().await;
+                recorded?
+            }
+        };
+        // The read models follow in the background, in commit order (`settle`).
+        self.dispatcher.send(ledger, recorded.1);
+        Ok(recorded.0)
+    }
+
+    /// Records every statement `source` gives, in order, in one transaction: all of
+    /// them or none, like [`Self::record`], but a piece at a time, so memory does not
+    /// grow with the input (issue 12: `apply` of 100k lines held 2.0 GB). Each piece
+    /// is judged by the rules, checked for replays against the store and the pieces
+    /// before it, chained and written; the first failure ends it, naming the
+    /// statement's number from `source`, before anything after that piece is read.
+    /// Holds the writer lock throughout: other writers wait for it to finish (on
+    /// SQLite, a writer that does not take the lock waits up to its busy timeout).
+    /// Returns the recorded seq range, `None` if `source` gave nothing.
+    pub async fn record_stream(
+        &self,
+        ledger: &str,
+        source: &mut dyn StatementSource,
+    ) -> Result<Option<(u64, u64)>> {
+        self.writable()?;
+        let lock = self.db.writer_lock(ledger).await?;
+        let recorded = self.record_stream_locked(ledger, source).await;
+        lock.release().await;
+        let recorded = recorded?;
+        if recorded.is_some() {
+            // The read models catch up from the store, a page at a time (the batch
+            // is not kept in memory to hand them).
+            if let Err(e) = self.read_models.sync(ledger).await {
+                tracing::warn!(ledger, error = %e, "read models not updated; the next read catches up");
+            }
+        }
+        Ok(recorded)
+    }
+
+    pub(super) async fn record_stream_locked(
+        &self,
+        ledger: &str,
+        source: &mut dyn StatementSource,
+    ) -> Result<Option<(u64, u64)>> {
+        let append_err = |e: AppendError| match e {
+            AppendError::Conflict => Error::Conflict("the ledger moved on".into()),
+            AppendError::Storage(e) => Error::Storage(e),
+        };
+        // Writers that queue on the lock cannot move the head; one on its first,
+        // lock-free try can, between loading the head and beginning: load again.
+        let mut tries = 0;
+        let (mut ctx, mut tx) = loop {
+            tries += 1;
+            self.store.forget(ledger);
+            let ctx = self.head(ledger).await?;
+            if !ctx.aggregate.state.is_open() {
+                return Err(self.no_ledger(ledger));
+            }
+            let expected = ctx
+                .current_snapshot
+                .map(|v| (ctx.current_sequence as u64, v as u64));
+            match self.db.begin_append(ledger, expected).await {
+                Ok(tx) => break (ctx, tx),
+                Err(AppendError::Conflict) if tries < MAX_ATTEMPTS => {
+                    tokio::time::sleep(Duration::from_millis(u64::from(tries.min(50)))).await;
+                }
+                Err(e) => return Err(append_err(e)),
+            }
+        };
+        let before = ctx.current_sequence;
+        let recorded_at = self.store.recorded_at(&ctx.aggregate);
+        let metadata = HashMap::new();
+        loop {
+            let piece = source.next_piece(STREAM_PIECE)?;
+            if piece.is_empty() {
+                break;
+            }
+            let (lines, statements): (Vec<usize>, Vec<Signed>) = piece.into_iter().unzip();
+            let sink = EventSink::default();
+            let command = Record {
+                ledger: ledger.to_string(),
+                statements,
+            };
+            // Rule 7 is left to the check below, inside the transaction, which sees
+            // the pieces written before this one.
+            let handled = ctx.aggregate.handle(command, &self.deferred, &sink).await;
+            let events = sink.collect().await;
+            let sigs: Vec<&str> = events.iter().map(|e| e.0.sig.as_str()).collect();
+            let recorded = tx.recorded_among(&sigs).await.map_err(append_err)?;
+            // The first replay among the statements that passed comes before a
+            // later rejection, as in `record`.
+            if let Some(i) = sigs.iter().position(|s| recorded.contains(*s)) {
+                let LedgerError::Rejected { rejection, .. } = crate::ledger::replayed(i) else {
+                    unreachable!("replayed() is a rejection")
+                };
+                return Err(Error::Rejected {
+                    line: Some(lines[i]),
+                    rejection,
+                });
+            }
+            match handled {
+                Ok(()) => {}
+                Err(LedgerError::Rejected { index, rejection }) => {
+                    return Err(Error::Rejected {
+                        line: Some(lines[index]),
+                        rejection,
+                    })
+                }
+                Err(LedgerError::Storage(e)) => return Err(Error::Storage(e)),
+            }
+            let (rows, _) = crate::ledger::chain(
+                &mut ctx.aggregate,
+                ledger,
+                ctx.current_sequence,
+                events,
+                &recorded_at,
+                &metadata,
+            )
+            .map_err(|e| Error::Storage(StorageError(e.to_string())))?;
+            ctx.current_sequence += rows.len();
+            tx.insert(&rows).await.map_err(append_err)?;
+        }
+        if ctx.current_sequence == before {
+            return Ok(None);
+        }
+        let version = ctx.current_snapshot.unwrap_or(0) + 1;
+        let snapshot = serde_json::to_string(&ctx.aggregate)
+            .map_err(|e| Error::Storage(StorageError(e.to_string())))?;
+        tx.finish(&snapshot, ctx.current_sequence as i64, version as i64)
+            .await
+            .map_err(append_err)?;
+        ctx.current_snapshot = Some(version);
+        self.store.remember(&ctx);
+        Ok(Some((before as u64 + 1, ctx.current_sequence as u64)))
+    }
+
+    /// The place of each recorded event of seq `lo..=hi`, in order, a page at a time
+    /// (what `apply --json` prints after a streamed record).
+    pub async fn each_recorded(
+        &self,
+        ledger: &str,
+        lo: u64,
+        hi: u64,
+        f: &mut dyn FnMut(Recorded),
+    ) -> Result<()> {
+        const PAGE: i64 = 5000;
+        let sql = "SELECT sequence, event_type, CAST(metadata AS text) FROM events
+                   WHERE aggregate_type = 'Ledger' AND aggregate_id = $1 AND sequence >= $2 AND sequence <= $3
+                   ORDER BY sequence LIMIT $4";
+        let mut from = lo;
+        while from <= hi {
+            let rows: Vec<(i64, String, String)> =
+                crate::storage::on_pool!(&self.db, p => sqlx::query_as(sql)
+                .bind(ledger).bind(from as i64).bind(hi as i64).bind(PAGE).fetch_all(p).await)
+                .map_err(|e| Error::Storage(StorageError(format!("reading events: {e}"))))?;
+            let Some(last) = rows.last() else { break };
+            from = last.0 as u64 + 1;
+            for (seq, event_type, meta) in rows {
+                let hash = serde_json::from_str::<HashMap<String, String>>(&meta)
+                    .ok()
+                    .and_then(|m| m.get("hash")?.parse().ok())
+                    .ok_or_else(|| Error::BrokenChain {
+                        seq: seq as u64,
+                        problem: "malformed",
+                        detail: "the stored row has no hash".into(),
+                    })?;
+                f(Recorded {
+                    seq: seq as u64,
+                    hash,
+                    event_type,
+                });
+            }
+        }
+        Ok(())
+    }
+
+    /// Waits until the read-model updates of every `record` so far are done. Reads
+    /// do not need this (they catch up from the events themselves); a process that
+    /// is about to exit does, or the next reader does that work.
+    pub async fn settle(&self) {
+        self.dispatcher.settle().await;
+    }
+
+    pub(super) async fn record_locked(
+        &self,
+        ledger: &str,
+        statements: Vec<Signed>,
+    ) -> Result<Committed> {
+        let mut attempt = 1;
+        loop {
+            attempt += 1;
+            if let Some(done) = self.attempt(ledger, &statements, Rule7::InRules).await? {
+                return Ok(done);
+            }
+            if attempt >= MAX_ATTEMPTS {
+                return Err(Error::Conflict(format!(
+                    "gave up after {attempt} attempts: other writers kept taking the next seq"
+                )));
+            }
+            let jitter = rand::random::<u64>() % (2 + u64::from(attempt.min(20)) * 2);
+            tokio::time::sleep(Duration::from_millis(jitter)).await;
+        }
+    }
+
+    /// One try at recording the batch: `Ok(None)` when another writer took the next
+    /// `seq` first (an optimistic-lock conflict; nothing of this batch is stored).
+    async fn attempt(
+        &self,
+        ledger: &str,
+        statements: &[Signed],
+        rule7: Rule7,
+    ) -> Result<Option<Committed>> {
+        let services = match rule7 {
+            Rule7::InRules => &self.services,
+            Rule7::AtCommit => &self.deferred,
+        };
+        // The aggregate this process committed last, unchecked: if it is stale, the
+        // commit cannot succeed (its next `seq` is taken), and a rejection is only
+        // believed once the rules said so against the stored head.
+        let (mut ctx, mut checked) = match self.store.remembered(ledger) {
+            Some(ctx) => (ctx, false),
+            None => (self.head(ledger).await?, true),
+        };
+        let sink = loop {
+            let sink = EventSink::default();
+            let command = Record {
+                ledger: ledger.to_string(),
+                statements: statements.to_vec(),
+            };
+            match ctx.aggregate().handle(command, services, &sink).await {
+                Ok(()) => break sink,
+                Err(LedgerError::Rejected { .. }) if !checked => {
+                    self.store.forget(ledger);
+                    ctx = self.head(ledger).await?;
+                    checked = true;
+                }
+                Err(e) => return Err(storage_err(AggregateError::UserError(e))),
+            }
+        };
+        match self
+            .store
+            .commit(sink.collect().await, ctx, HashMap::new())
+            .await
+        {
+            Ok(envelopes) => {
+                let recorded = envelopes
+                    .iter()
+                    .map(|e| Recorded {
+                        seq: e.sequence as u64,
+                        hash: crate::ledger::envelope_hash(e),
+                        event_type: e.payload.0.statement.event_type().as_str().into(),
+                    })
+                    .collect();
+                Ok(Some((recorded, envelopes)))
+            }
+            // Nothing was written (the append is all or nothing): another writer
+            // took the next `seq`, or, when rule 7 was left to the commit, one of
+            // these signatures is recorded already. The caller tries again under
+            // the writer lock, with rule 7 in the rules, which tells the two apart.
+            Err(AggregateError::AggregateConflict) => Ok(None),
+            Err(e) => Err(storage_err(e)),
+        }
+    }
+
+    /// Judges `statements` by the rules against the head as it is now, on a
+    /// blocking thread: everything `record` checks except rule 7's look-up of
+    /// signatures recorded earlier. The server runs it before a statement waits
+    /// for its turn to write, so that a refused one never takes that turn (a
+    /// verdict against the head seen now, as if the statement had come a moment
+    /// earlier; `record` checks again against the head it writes on). Gives the
+    /// statements back.
+    pub async fn precheck(&self, ledger: &str, statements: Vec<Signed>) -> Result<Vec<Signed>> {
+        let state = self.state(ledger).await?;
+        let ledger = ledger.to_string();
+        tokio::task::spawn_blocking(move || {
+            dry_run(state, &ledger, &statements)?;
+            Ok(statements)
+        })
+        .await
+        .map_err(|e| Error::Storage(StorageError(format!("checking statements: {e}"))))?
+    }
+}

@@ -1,0 +1,139 @@
+//! `verify` (the stored chain re-checked) and `rebuild` (the read models recomputed).
+
+use super::Waymark;
+use crate::error::{Error, Result, StorageError};
+use crate::ledger::Ledger;
+use crate::read::RebuildReport;
+use cqrs_es::persist::PersistedEventRepository;
+use waymark_core::{Problem, Replayer, Report};
+use waymark_events::{Event, Frontier, Hash};
+
+impl Waymark {
+    /// Re-checks the whole stored chain: seq, links, stored hashes, time, signatures
+    /// and every rule, then that the head matches the stored snapshot (rows deleted
+    /// from the end show up as `truncated`).
+    pub async fn verify(&self, ledger: &str) -> Result<Report> {
+        let rows = self.rows(ledger).await?;
+        let mut replayer = Replayer::new();
+        let mut frontier = Frontier::new();
+        let mut problem = None;
+        for (i, row) in rows.iter().enumerate() {
+            let position = i as u64 + 1;
+            let bad = |problem, detail| {
+                Some(Problem {
+                    seq: position,
+                    problem,
+                    detail,
+                })
+            };
+            if row.sequence as u64 != position {
+                problem = bad(
+                    "seq_gap",
+                    format!(
+                        "expected seq {position}, the next stored row is seq {}",
+                        row.sequence
+                    ),
+                );
+                break;
+            }
+            let event = match Event::from_value(&row.payload) {
+                Ok(e) => e,
+                Err(m) => {
+                    problem = bad("malformed", m);
+                    break;
+                }
+            };
+            let claimed = row
+                .metadata
+                .get("hash")
+                .and_then(|h| h.as_str())
+                .and_then(|h| h.parse::<Hash>().ok());
+            if claimed.is_none() {
+                problem = bad("malformed", "the stored row has no hash".into());
+                break;
+            }
+            let hash = match replayer.step(position, &event, claimed.as_ref()) {
+                Ok(h) => h,
+                Err(p) => {
+                    problem = Some(p);
+                    break;
+                }
+            };
+            // The event verifies; the tree nodes kept in its row (what roots, proofs
+            // and checkpoints are read from) must be the ones its append completes.
+            let expected: Vec<String> = frontier
+                .push_nodes(hash)
+                .iter()
+                .skip(1)
+                .map(|(_, h)| h.to_hex())
+                .collect();
+            let stored = row
+                .metadata
+                .get("nodes")
+                .and_then(|n| n.as_str())
+                .unwrap_or("");
+            if stored != expected.join(",") {
+                problem = bad(
+                    "hash_mismatch",
+                    format!("the event verifies, but the Merkle tree nodes stored with seq {position} are not the ones its append completes"),
+                );
+                break;
+            }
+        }
+        if problem.is_none() {
+            let snap = self
+                .repo
+                .get_snapshot::<Ledger>(ledger)
+                .await
+                .map_err(|e| Error::Storage(StorageError(e.to_string())))?;
+            if let Some(snap) = snap {
+                let stored = serde_json::from_value::<Ledger>(snap.aggregate).ok();
+                if let Some(l) = stored
+                    .as_ref()
+                    .filter(|l| l.frontier.size() == replayer.checked() && l.frontier != frontier)
+                {
+                    problem = Some(Problem {
+                        seq: l.frontier.size(),
+                        problem: "hash_mismatch",
+                        detail: "the Merkle frontier kept in the snapshot (the root at the head) is not the one the events give".into(),
+                    });
+                }
+                let head = stored.and_then(|l| l.state.head);
+                let checked = replayer.checked();
+                match head {
+                    Some(h) if h.seq > checked => {
+                        problem = Some(Problem {
+                            seq: checked + 1,
+                            problem: "truncated",
+                            detail: format!("the ledger's head is seq {}, but only {checked} events are stored", h.seq),
+                        })
+                    }
+                    Some(h) if h.seq == checked && Some(h.hash) != replayer.report(None).head.map(|x| x.hash) => {
+                        problem = Some(Problem {
+                            seq: checked,
+                            problem: "hash_mismatch",
+                            detail: format!("the head recorded at commit has hash {}, the stored event hashes differently", h.hash),
+                        })
+                    }
+                    _ => {}
+                }
+            }
+        }
+        if rows.is_empty() {
+            return Err(self.no_ledger(ledger));
+        }
+        Ok(replayer.report(problem))
+    }
+
+    /// Recomputes the read models from the events and compares them with the stored
+    /// ones; `progress(head, reached)` is called as it goes.
+    pub async fn rebuild(
+        &self,
+        ledger: &str,
+        progress: &mut dyn FnMut(u64, u64),
+    ) -> Result<RebuildReport> {
+        self.writable()?;
+        self.settle().await;
+        self.read_models.rebuild(ledger, progress).await
+    }
+}

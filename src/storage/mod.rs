@@ -1,0 +1,219 @@
+//! Storage: the two backends, SQLite (embedded default) and PostgreSQL, and
+//! everything that knows their tables. Nothing above this folder writes SQL for the
+//! event store.
+//!
+//! - `Db` (here): a connected store; creates the tables of `schema/*.sql` on first use.
+//! - [`url`]: what a `--db` URL names; [`readonly`]: opening a store read-only.
+//! - [`repo`]: the cqrs-es event and view repositories over a `Db` — the one place
+//!   where the backend is chosen, by the `Db` variant.
+//! - [`append`]: one commit (events + snapshot, rule 7 at commit).
+//! - [`signatures`]: rule 7's index (has this signature been recorded?).
+//! - [`row`]: the metadata kept in each event row (its hash and tree nodes), written
+//!   and parsed only there; [`nodes`]: tree nodes read back from the rows.
+//! - [`lock`]: the writer lock of a ledger across processes.
+
+mod append;
+mod lock;
+mod nodes;
+mod readonly;
+mod repo;
+mod row;
+mod signatures;
+mod url;
+
+pub use append::{Append, AppendError, AppendEvent};
+pub use nodes::nodes;
+pub use readonly::ReadGuard;
+pub use repo::{EventRepository, ViewRepository};
+pub use row::RowMeta;
+pub use url::{in_memory, no_database, redact, target, Target};
+
+use crate::error::StorageError;
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::{PgPool, SqlitePool};
+use std::str::FromStr;
+use std::time::Duration;
+
+/// The tables, their indexes and the read-model tables, one file per backend.
+const SQLITE_SCHEMA: &str = include_str!("schema/sqlite.sql");
+const POSTGRES_SCHEMA: &str = include_str!("schema/postgres.sql");
+
+/// Runs the same sqlx expression against whichever pool `db` holds. Every SQL string
+/// used with it is written once, with `$N` placeholders that both drivers accept.
+macro_rules! on_pool {
+    ($db:expr, $pool:ident => $body:expr) => {
+        match $db {
+            $crate::storage::Db::Sqlite($pool) => $body,
+            $crate::storage::Db::Postgres($pool) => $body,
+        }
+    };
+}
+
+pub(crate) use on_pool;
+
+/// A connected store.
+#[derive(Clone, Debug)]
+pub enum Db {
+    Sqlite(SqlitePool),
+    Postgres(PgPool),
+}
+
+pub(crate) fn storage(what: &str, e: impl std::fmt::Display) -> StorageError {
+    StorageError(format!("{what}: {e}"))
+}
+
+/// A PostgreSQL pool whose first connection is made here, once: a refused or
+/// unreachable server is reported at once with its cause ("Connection refused"),
+/// where the pool's own connect retries until its acquire timeout and then says only
+/// "pool timed out" (10 s, issue 15). A server that accepts but does not answer is
+/// still bounded: 10 s to connect.
+pub(super) async fn pg_pool(
+    url: &str,
+    opts: PgConnectOptions,
+    max: u32,
+) -> Result<sqlx::PgPool, StorageError> {
+    use sqlx::{ConnectOptions, Connection};
+    let cannot =
+        |e: &dyn std::fmt::Display| StorageError(format!("cannot connect to {}: {e}", redact(url)));
+    let first = tokio::time::timeout(Duration::from_secs(10), opts.connect())
+        .await
+        .map_err(|_| cannot(&"no answer within 10 s"))?
+        .map_err(|e| cannot(&e))?;
+    let pool = PgPoolOptions::new()
+        .max_connections(max)
+        .acquire_timeout(Duration::from_secs(10))
+        .connect_lazy_with(opts);
+    // The checked connection is closed rather than handed to the pool: a pool
+    // connection is made the same way, now known to work.
+    let _ = first.close().await;
+    Ok(pool)
+}
+
+impl Db {
+    /// Connects to `sqlite://PATH` (file created if missing) or `postgres://…`, and
+    /// creates the tables when absent.
+    pub async fn connect(url: &str) -> Result<Db, StorageError> {
+        if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            let opts =
+                PgConnectOptions::from_str(url).map_err(|e| storage("bad PostgreSQL URL", e))?;
+            let pool = pg_pool(url, opts, 4).await?;
+            sqlx::query("SET client_min_messages TO warning")
+                .execute(&pool)
+                .await
+                .map_err(|e| storage("PostgreSQL", e))?;
+            sqlx::raw_sql(POSTGRES_SCHEMA)
+                .execute(&pool)
+                .await
+                .map_err(|e| storage("creating tables", e))?;
+            Ok(Db::Postgres(pool))
+        } else if url.starts_with("sqlite:") {
+            let opts = SqliteConnectOptions::from_str(url)
+                .map_err(|e| storage("bad SQLite URL", e))?
+                .create_if_missing(true)
+                .journal_mode(SqliteJournalMode::Wal)
+                .synchronous(SqliteSynchronous::Full)
+                .busy_timeout(Duration::from_secs(30));
+            let pool = SqlitePoolOptions::new()
+                .max_connections(4)
+                .connect_with(opts)
+                .await
+                .map_err(|e| storage(&format!("cannot open {url}"), e))?;
+            sqlx::raw_sql(SQLITE_SCHEMA)
+                .execute(&pool)
+                .await
+                .map_err(|e| storage("creating tables", e))?;
+            Ok(Db::Sqlite(pool))
+        } else {
+            Err(StorageError(format!(
+                "unsupported database URL {:?}: use sqlite://PATH or postgres://…",
+                redact(url)
+            )))
+        }
+    }
+
+    /// The database as a message names it: the SQLite file, or the PostgreSQL
+    /// server and database (no password).
+    pub fn name(&self) -> String {
+        match self {
+            Db::Sqlite(p) => format!("sqlite://{}", p.connect_options().get_filename().display()),
+            Db::Postgres(p) => {
+                let o = p.connect_options();
+                format!(
+                    "postgres://{}:{}/{}",
+                    o.get_host(),
+                    o.get_port(),
+                    o.get_database().unwrap_or("")
+                )
+            }
+        }
+    }
+
+    /// Ids of the ledgers in this store, sorted.
+    pub async fn ledgers(&self) -> Result<Vec<String>, StorageError> {
+        let q = "SELECT aggregate_id FROM events WHERE aggregate_type = 'Ledger' AND sequence = 1 ORDER BY aggregate_id";
+        let r = match self {
+            Db::Sqlite(p) => sqlx::query_scalar(q).fetch_all(p).await,
+            Db::Postgres(p) => sqlx::query_scalar(q).fetch_all(p).await,
+        };
+        r.map_err(|e| storage("listing ledgers", e))
+    }
+
+    /// A second handle on the same store for the read models, whose commits do not
+    /// wait for the disk: PostgreSQL sessions with `synchronous_commit = off`, SQLite
+    /// connections with `synchronous = NORMAL` (WAL). The read models are a pure
+    /// function of the events and every read catches them up from the events, so a
+    /// crash that loses their last writes costs a catch-up, never a wrong answer;
+    /// the events themselves keep their durable commit. An in-memory SQLite store
+    /// (one database per connection pool) is shared as is.
+    pub fn for_read_models(&self) -> Db {
+        match self {
+            Db::Postgres(p) => {
+                let opts = (*p.connect_options())
+                    .clone()
+                    .options([("synchronous_commit", "off")]);
+                Db::Postgres(
+                    PgPoolOptions::new()
+                        .max_connections(2)
+                        .acquire_timeout(Duration::from_secs(10))
+                        .connect_lazy_with(opts),
+                )
+            }
+            Db::Sqlite(p) => {
+                let name = p
+                    .connect_options()
+                    .get_filename()
+                    .to_string_lossy()
+                    .into_owned();
+                if name.is_empty() || name.contains(":memory:") {
+                    return self.clone();
+                }
+                let opts = (*p.connect_options())
+                    .clone()
+                    .synchronous(SqliteSynchronous::Normal);
+                Db::Sqlite(
+                    SqlitePoolOptions::new()
+                        .max_connections(2)
+                        .connect_lazy_with(opts),
+                )
+            }
+        }
+    }
+
+    /// The snapshot row's `(last_sequence, current_snapshot)`: whether an aggregate
+    /// kept in memory is still the head, without reading the snapshot itself.
+    pub async fn snapshot_version(&self, ledger: &str) -> Result<Option<(u64, u64)>, StorageError> {
+        let q = "SELECT last_sequence, current_snapshot FROM snapshots WHERE aggregate_type = 'Ledger' AND aggregate_id = $1";
+        let r: Option<(i64, i64)> =
+            on_pool!(self, p => sqlx::query_as(q).bind(ledger).fetch_optional(p).await)
+                .map_err(|e| storage("reading the snapshot version", e))?;
+        Ok(r.map(|(a, b)| (a as u64, b as u64)))
+    }
+
+    pub async fn close(&self) {
+        match self {
+            Db::Sqlite(p) => p.close().await,
+            Db::Postgres(p) => p.close().await,
+        }
+    }
+}

@@ -1,0 +1,37 @@
+-- Waymark's tables on SQLite, created when absent (storage/mod.rs runs this file).
+--
+-- events and snapshots: the layout of sqlite-es's own migration, with one change: the
+-- snapshot table's key is (aggregate_type, aggregate_id), not (…, last_sequence). There
+-- is one snapshot row per aggregate, updated on every commit; with last_sequence in the
+-- key each update moved the row in the index (issue 6: on PostgreSQL an inclusion proof
+-- at 100k events took 183 ms as dead row versions piled up).
+CREATE TABLE IF NOT EXISTS events (
+  aggregate_type text NOT NULL, aggregate_id text NOT NULL,
+  sequence integer CHECK (sequence >= 0) NOT NULL,
+  event_type text NOT NULL, event_version text NOT NULL,
+  payload text NOT NULL, metadata text NOT NULL,
+  PRIMARY KEY (aggregate_type, aggregate_id, sequence)) STRICT;
+CREATE TABLE IF NOT EXISTS snapshots (
+  aggregate_type text NOT NULL, aggregate_id text NOT NULL,
+  last_sequence integer CHECK (last_sequence >= 0) NOT NULL,
+  current_snapshot integer CHECK (current_snapshot >= 0) NOT NULL,
+  payload text NOT NULL,
+  PRIMARY KEY (aggregate_type, aggregate_id)) STRICT;
+-- Rule 7 (no replayed signature) without a replay: storage/signatures.rs.
+CREATE INDEX IF NOT EXISTS waymark_events_sig
+  ON events (aggregate_type, aggregate_id, json_extract(payload, '$.sig'));
+
+-- The read models (read/): the cqrs-es view, the audit trail, status checkpoints.
+CREATE TABLE IF NOT EXISTS waymark_views (
+  view_id text PRIMARY KEY NOT NULL, version integer NOT NULL, payload text NOT NULL);
+CREATE TABLE IF NOT EXISTS waymark_history (
+  ledger text NOT NULL, seq integer NOT NULL, recorded_at text NOT NULL,
+  actor text NOT NULL, event_type text NOT NULL, season integer,
+  milestones text NOT NULL, row text NOT NULL, PRIMARY KEY (ledger, seq));
+CREATE TABLE IF NOT EXISTS waymark_status_checkpoints (
+  ledger text NOT NULL, seq integer NOT NULL, fold text NOT NULL,
+  PRIMARY KEY (ledger, seq));
+CREATE INDEX IF NOT EXISTS waymark_history_actor ON waymark_history (ledger, actor, seq);
+CREATE INDEX IF NOT EXISTS waymark_history_type ON waymark_history (ledger, event_type, season);
+CREATE INDEX IF NOT EXISTS waymark_history_season ON waymark_history (ledger, season, seq);
+CREATE INDEX IF NOT EXISTS waymark_history_time ON waymark_history (ledger, recorded_at);
