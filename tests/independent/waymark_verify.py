@@ -1,5 +1,9 @@
 #!/usr/bin/env python3
-"""Independent verifier for Waymark ledger exports, written from SPEC.md (v1) alone.
+"""Independent verifier for Waymark ledger exports, written from SPEC.md (v1.1) alone.
+
+v1.1 section 13 (governance decisions: bodies, decisions, authority transfers, hypotheses) is
+replayed with rules 9-12 and projected into the status additions `bodies`, `decisions` and
+`authority`; the readings chosen where section 13 is open are written down at SECTION13 below.
 
     python3 waymark_verify.py LOG.jsonl [--status-at N --status FILE] [--checkpoint NOTE --key VKEY]
                               [--inclusion PROOF.json] [--consistency PROOF.json --old-root HEX --new-root HEX]
@@ -11,6 +15,7 @@ Exit 0 = verified, 3 = verification failed, 2 = usage error (bad arguments, unre
 """
 import argparse
 import base64
+import copy
 import datetime
 import hashlib
 import json
@@ -38,7 +43,7 @@ MAX_INT, MAX_STR, MAX_EVIDENCE, MAX_STATEMENT = 2**53 - 1, 4096, 16, 64 * 1024
 MAX_LEAF = 65535            # v1.1 rule 8: an event's leaf bytes fit one C2SP tile entry
 # SPEC section 2's dates, by event type: checked with the grammar, ahead of the rules.
 DATE_FIELDS = {"MilestoneStatusChanged": "effective_on", "SeasonOpened": "starts_on",
-               "SeasonReEvaluated": "ends_on"}
+               "SeasonReEvaluated": "ends_on", "AuthorityTransferred": "effective_on"}
 
 S, I = "string", "integer"   # payload shapes (SPEC section 5); a key ending in "?" is optional
 PAYLOADS = {
@@ -60,9 +65,64 @@ PAYLOADS = {
     "SeasonOpened": {"season": I, "starts_on": S, "intent": S, "focus": [S]},
     "SeasonReEvaluated": {"season": I, "ends_on": S, "summary": S, "assessments": [{"milestone": S, "note": S}]},
 }
+
+# ---- SPEC v1.1 section 13 (governance decisions). SECTION13: readings chosen where the text is open
+# (each is also listed in the report that introduced this code):
+#  a. Rule 0 is strict for the section-13 types: an extra key anywhere in their payloads (design,
+#     signers, vetoes[], profile included) is `malformed` even without --strict-payload-keys,
+#     because section 13 says so for these types; v1 types keep the v1 behaviour of this verifier.
+#     So `current` in a DecisionRevised is an extra key (rule 0, `malformed`), not a rule 10 breach.
+#  b. A value of the right JSON type outside its set or range (`kind`, `process`, profile values,
+#     basis points, `signers`, `outcome`) is a rule violation (rules 9, 10, 12), not rule 0.
+#  c. Ids that break the milestone-id pattern are rule violations (rule 9 bodies, 10 decisions,
+#     12 hypotheses), as rule 2 does for milestones in this verifier.
+#  d. Every recorded design is checked with rule 10 (canonical form, bodies defined and unretired,
+#     process, basis points, signers), also `from`/`to` of AuthorityTransferred; rule 11 then
+#     compares `from` with the current design and `to` with it (JCS bytes).
+#  e. "deciders ... non-empty unless process is suspended": a suspended design may have deciders
+#     or none; every other process needs at least one.
+#  f. A decision named by AuthorityTransferred must be defined (rule 11), by HypothesisStated or
+#     HypothesisConcluded (rule 12), by DecisionRevised (rule 10).
+#  g. "at least one of" for BodyRevised / DecisionRevised is a rule violation (rule 9 / 10), as for
+#     MilestoneRevised in this verifier.
+#  h. `principles` / `milestones` not sorted or with repeats is rule 10; `reason` must be non-empty
+#     only where a rule says so (AuthorityTransferred, rule 11); a body/decision/hypothesis revise
+#     or retire with an empty reason, title or description is accepted.
+#  i. A URL in `charter`, `source` or the evidence of the new types that is not http(s) is rule 12
+#     (the sentence sits in rule 12); more than 16 evidence links is rule 8.
+#  j. A retired body named by BodyRevised / BodyRetired / a design is rule 9 or 10 and rule 6.
+#  k. A target, once set, cannot be removed (null is forbidden and absence means "unchanged").
+#  l. Milestones retired after a decision names them stay in its `milestones` list.
+S13_TYPES = ("BodyDefined", "BodyRevised", "BodyRetired", "DecisionDefined", "DecisionRevised",
+             "AuthorityTransferred", "HypothesisStated", "HypothesisConcluded")
+BODY_KINDS = ("foundation", "house", "council", "board", "commission", "multisig", "contract", "other")
+PROCESSES = ("vote", "approval", "optimistic", "appointment", "multisig", "automatic", "discretion", "suspended")
+OUTCOMES = ("supported", "refuted", "inconclusive")
+PROFILE_SETS = {"cadence": ("rare", "seasonal", "frequent"), "stakes": ("low", "high"),
+                "complexity": ("single", "multi"), "answer": ("measurement", "prediction", "judgement"),
+                "space": ("convex", "concave")}
+DESIGN_LISTS = ("proposers", "deciders", "executors")
+DESIGN = {"proposers": [S], "deciders": [S], "process": S, "threshold_bps?": I, "quorum_bps?": I,
+          "signers?": {"m": I, "n": I}, "vetoes": [{"body": S, "threshold_bps?": I}], "executors": [S]}
+PROFILE = {"cadence?": S, "stakes?": S, "complexity?": S, "answer?": S, "space?": S, "leverage?": I}
+PAYLOADS.update({
+    "BodyDefined": {"id": S, "title": S, "kind": S, "description": S, "charter?": S},
+    "BodyRevised": {"id": S, "reason": S, "title?": S, "description?": S, "charter?": S},
+    "BodyRetired": {"id": S, "reason": S},
+    "DecisionDefined": {"id": S, "title": S, "description": S, "layer": S, "principles": [S], "profile": PROFILE,
+                        "current": DESIGN, "target?": DESIGN, "milestones": [S], "source?": S},
+    "DecisionRevised": {"id": S, "reason": S, "title?": S, "description?": S, "profile?": PROFILE,
+                        "target?": DESIGN, "milestones?": [S]},
+    "AuthorityTransferred": {"decision": S, "from": DESIGN, "to": DESIGN, "reason": S, "evidence": [S],
+                             "effective_on": S},
+    "HypothesisStated": {"decision": S, "id": S, "statement": S, "measure": S},
+    "HypothesisConcluded": {"decision": S, "id": S, "outcome": S, "note": S, "evidence": [S]},
+})
+
 STEWARD, REVIEW, ANY = {"steward"}, {"steward", "reviewer"}, {"steward", "reviewer", "reporter"}
 SIGNERS = {t: STEWARD for t in PAYLOADS}
-SIGNERS.update(MilestoneStatusChanged=ANY, PhaseTransitioned=REVIEW, SeasonReEvaluated=REVIEW)
+SIGNERS.update(MilestoneStatusChanged=ANY, PhaseTransitioned=REVIEW, SeasonReEvaluated=REVIEW,
+               AuthorityTransferred=REVIEW, HypothesisStated=REVIEW, HypothesisConcluded=REVIEW)
 
 
 class Failure(Exception):
@@ -349,6 +409,9 @@ class Replay:
         self.milestones = {}    # id -> dict (see _define)
         self.layer_phase = {}   # layer id -> current phase
         self.season = None      # latest season opened: {"number","state","starts_on","ends_on","focus"}
+        self.bodies = {}        # section 13: id -> {"id","title","kind","retired"}
+        self.decisions = {}     # section 13: id -> {"id","title","layer","current","target","milestones",
+        #                                             "hypotheses": {id: outcome or None},"last_change"}
         self.sigs = set()
         self.head = None        # {"seq","hash","recorded_at"}
 
@@ -423,7 +486,7 @@ class Replay:
             self.violation(f"rule 1: version must be \"1\", got {ev['version']!r}")
         if etype not in PAYLOADS:
             self.violation(f"type {etype!r} is not an event type of SPEC section 5")
-        check_shape(payload, PAYLOADS[etype], "payload", self.strict_keys)
+        check_shape(payload, PAYLOADS[etype], "payload", self.strict_keys or etype in S13_TYPES)
         if seq == 1 and etype != "LedgerOpened":
             self.violation("rule 1: seq 1 must be LedgerOpened")
         if etype == "LedgerOpened" and seq != 1:
@@ -605,6 +668,215 @@ class Replay:
                 self.violation(f"rule 5: payload.assessments names undefined milestone {a['milestone']!r}")
         s["state"], s["ends_on"] = "closed", p["ends_on"]
 
+    # -- section 13 (v1.1): bodies, decisions, authority, hypotheses
+    @staticmethod
+    def design_bodies(design):
+        """The bodies a design names: proposers, deciders, vetoes[].body, executors."""
+        return set(design["proposers"]) | set(design["deciders"]) | set(design["executors"]) \
+            | {v["body"] for v in design["vetoes"]}
+
+    def live_body(self, bid, rule, field="id"):
+        b = self.bodies.get(bid)
+        if b is None:
+            self.violation(f"rule {rule}: payload.{field} {bid!r} is not a defined body")
+        if b["retired"]:
+            self.violation(f"rule {rule} (and rule 6): payload.{field} names retired body {bid!r}")
+        return b
+
+    def known_decision(self, did, rule, field="decision"):
+        d = self.decisions.get(did)
+        if d is None:
+            self.violation(f"rule {rule}: payload.{field} {did!r} is not a defined decision")
+        return d
+
+    def check_id(self, value, rule, field="id"):
+        if not MILESTONE_RE.fullmatch(value):
+            self.violation(f"rule {rule}: payload.{field} {value!r} does not match {MILESTONE_RE.pattern}")
+
+    def sorted_ids(self, ids, rule, field):
+        """Canonical id list: strictly increasing in byte order (UTF-8 byte order = code point order)."""
+        if any(a >= b for a, b in zip(ids, ids[1:])):
+            self.violation(f"rule {rule}: payload.{field} is not sorted in byte order without repeats")
+
+    def bps(self, value, field):
+        if not 1 <= value <= 10000:
+            self.violation(f"rule 10: payload.{field} {value} is not a basis-point value 1..10000")
+
+    def check_design(self, d, field):
+        """Rule 10 on one recorded design: canonical, named bodies live, process/bps/signers in range."""
+        if d["process"] not in PROCESSES:
+            self.violation(f"rule 10: payload.{field}.process {d['process']!r} is not one of {PROCESSES}")
+        for k in DESIGN_LISTS:
+            self.sorted_ids(d[k], 10, f"{field}.{k}")
+        self.sorted_ids([v["body"] for v in d["vetoes"]], 10, f"{field}.vetoes[].body")
+        if not d["deciders"] and d["process"] != "suspended":
+            self.violation(f"rule 10: payload.{field}.deciders is empty but process is {d['process']!r}")
+        for k in ("threshold_bps", "quorum_bps"):
+            if k in d:
+                self.bps(d[k], f"{field}.{k}")
+        for i, v in enumerate(d["vetoes"]):
+            if "threshold_bps" in v:
+                self.bps(v["threshold_bps"], f"{field}.vetoes[{i}].threshold_bps")
+        if "signers" in d:
+            m, n = d["signers"]["m"], d["signers"]["n"]
+            if not 1 <= m <= n <= 1000:
+                self.violation(f"rule 10: payload.{field}.signers {m} of {n} breaks 1 <= m <= n <= 1000")
+        for b in sorted(self.design_bodies(d)):
+            self.live_body(b, 10, f"{field} body")
+
+    def check_profile(self, prof):
+        for k, allowed in PROFILE_SETS.items():
+            if k in prof and prof[k] not in allowed:
+                self.violation(f"rule 10: payload.profile.{k} {prof[k]!r} is not one of {allowed}")
+        if "leverage" in prof and not 1 <= prof["leverage"] <= 12:
+            self.violation(f"rule 10: payload.profile.leverage {prof['leverage']} is not in 1..12")
+
+    def check_milestone_list(self, mids):
+        self.sorted_ids(mids, 10, "milestones")
+        for mid in mids:
+            m = self.milestones.get(mid)
+            if m is None:
+                self.violation(f"rule 10: payload.milestones names undefined milestone {mid!r}")
+            if m["retired"]:
+                self.violation(f"rule 10 (and rule 6): payload.milestones names retired milestone {mid!r}")
+
+    def check_url(self, value, field):
+        if not URL_RE.fullmatch(value):
+            self.violation(f"rule 12: payload.{field} {value!r} is not an http(s):// URL")
+
+    def check_evidence(self, evidence):
+        if len(evidence) > MAX_EVIDENCE:
+            self.violation(f"rule 8: more than {MAX_EVIDENCE} evidence links")
+        for i, u in enumerate(evidence):
+            self.check_url(u, f"evidence[{i}]")
+
+    def on_BodyDefined(self, ev, p):
+        self.check_id(p["id"], 9)
+        if p["id"] in self.bodies:
+            self.violation(f"rule 9: body {p['id']!r} is already defined")
+        if p["kind"] not in BODY_KINDS:
+            self.violation(f"rule 9: payload.kind {p['kind']!r} is not one of {BODY_KINDS}")
+        if "charter" in p:
+            self.check_url(p["charter"], "charter")
+        self.bodies[p["id"]] = {"id": p["id"], "title": p["title"], "kind": p["kind"], "retired": False}
+
+    def on_BodyRevised(self, ev, p):
+        b = self.live_body(p["id"], 9)
+        if not any(k in p for k in ("title", "description", "charter")):
+            self.violation("rule 9: BodyRevised needs at least one of title, description, charter")
+        if "charter" in p:
+            self.check_url(p["charter"], "charter")
+        b["title"] = p.get("title", b["title"])
+
+    def on_BodyRetired(self, ev, p):
+        b = self.live_body(p["id"], 9)
+        naming = sorted(did for did, d in self.decisions.items()
+                        if any(p["id"] in self.design_bodies(x) for x in (d["current"], d["target"]) if x))
+        if naming:
+            self.violation(f"rule 9: body {p['id']!r} is still named by decisions {naming}")
+        b["retired"] = True
+
+    def on_DecisionDefined(self, ev, p):
+        self.check_id(p["id"], 10)
+        if p["id"] in self.decisions:
+            self.violation(f"rule 10: decision {p['id']!r} is already defined")
+        if p["layer"] not in [la["id"] for la in self.framework["layers"]]:
+            self.violation(f"rule 10: payload.layer {p['layer']!r} is not in the framework")
+        self.sorted_ids(p["principles"], 10, "principles")
+        known = {pr["id"] for pr in self.framework["principles"]}
+        for pr in p["principles"]:
+            if pr not in known:
+                self.violation(f"rule 10: payload.principles names {pr!r}, not a principle of the framework")
+        self.check_milestone_list(p["milestones"])
+        self.check_profile(p["profile"])
+        self.check_design(p["current"], "current")
+        if "target" in p:
+            self.check_design(p["target"], "target")
+        if "source" in p:
+            self.check_url(p["source"], "source")
+        self.decisions[p["id"]] = {"id": p["id"], "title": p["title"], "layer": p["layer"],
+                                   "current": p["current"], "target": p.get("target"),
+                                   "milestones": list(p["milestones"]), "hypotheses": {},
+                                   "last_change": self.change(ev)}
+
+    def on_DecisionRevised(self, ev, p):
+        d = self.known_decision(p["id"], 10, "id")
+        if not any(k in p for k in ("title", "description", "profile", "target", "milestones")):
+            self.violation("rule 10: DecisionRevised needs at least one of title, description, profile, target, "
+                           "milestones")
+        if "profile" in p:
+            self.check_profile(p["profile"])
+        if "target" in p:
+            self.check_design(p["target"], "target")
+        if "milestones" in p:
+            self.check_milestone_list(p["milestones"])
+        for k in ("title", "target", "milestones"):
+            if k in p:
+                d[k] = p[k]
+        d["last_change"] = self.change(ev)
+
+    def on_AuthorityTransferred(self, ev, p):
+        d = self.known_decision(p["decision"], 11)
+        self.check_design(p["from"], "from")
+        self.check_design(p["to"], "to")
+        if jcs(p["from"]) != jcs(d["current"]):
+            self.violation(f"rule 11: payload.from is not the current design of decision {d['id']!r}")
+        if jcs(p["to"]) == jcs(d["current"]):
+            self.violation(f"rule 11: payload.to equals the current design of decision {d['id']!r}")
+        if not p["reason"]:
+            self.violation("rule 11: payload.reason is empty")
+        if not p["evidence"]:
+            self.violation("rule 11: AuthorityTransferred needs at least one evidence link")
+        self.check_evidence(p["evidence"])
+        if not valid_date(p["effective_on"]):
+            raise Failure("malformed", "payload.effective_on is not a YYYY-MM-DD date")
+        d["current"], d["last_change"] = p["to"], self.change(ev)
+
+    def on_HypothesisStated(self, ev, p):
+        d = self.known_decision(p["decision"], 12)
+        self.check_id(p["id"], 12)
+        if p["id"] in d["hypotheses"]:
+            self.violation(f"rule 12: hypothesis {p['id']!r} is already stated for decision {d['id']!r}")
+        for k in ("statement", "measure"):
+            if not p[k]:
+                self.violation(f"rule 12: payload.{k} is empty")
+        d["hypotheses"][p["id"]], d["last_change"] = None, self.change(ev)
+
+    def on_HypothesisConcluded(self, ev, p):
+        d = self.known_decision(p["decision"], 12)
+        if p["id"] not in d["hypotheses"]:
+            self.violation(f"rule 12: hypothesis {p['id']!r} is not stated for decision {d['id']!r}")
+        if d["hypotheses"][p["id"]] is not None:
+            self.violation(f"rule 12: hypothesis {p['id']!r} of decision {d['id']!r} is already concluded")
+        if p["outcome"] not in OUTCOMES:
+            self.violation(f"rule 12: payload.outcome {p['outcome']!r} is not one of {OUTCOMES}")
+        if not p["note"]:
+            self.violation("rule 12: payload.note is empty")
+        self.check_evidence(p["evidence"])
+        d["hypotheses"][p["id"]], d["last_change"] = p["outcome"], self.change(ev)
+
+    def project_s13(self):
+        """Section 13's status additions (only called when a body or decision is defined)."""
+        decisions, counts = [], {"decisions": 0, "at_target": 0, "foundation_decides": 0}
+        for _, d in sorted(self.decisions.items()):
+            cur, tgt = d["current"], d["target"]
+            at_target = tgt is not None and jcs(tgt) == jcs(cur)
+            foundation = any(self.bodies[b]["kind"] == "foundation" for b in cur["deciders"])
+            decisions.append({"id": d["id"], "title": d["title"], "layer": d["layer"], "current": copy.deepcopy(cur),
+                              "target": copy.deepcopy(tgt), "at_target": at_target, "foundation_decides": foundation,
+                              "milestones": list(d["milestones"]),
+                              "hypotheses": [{"id": h, "outcome": o} for h, o in sorted(d["hypotheses"].items())],
+                              "last_change": dict(d["last_change"])})
+            counts["decisions"] += 1
+            counts["at_target"] += at_target
+            counts["foundation_decides"] += foundation
+        bodies = [{"id": b["id"], "title": b["title"], "kind": b["kind"], "retired": b["retired"],
+                   "decides": sorted(did for did, d in self.decisions.items() if bid in d["current"]["deciders"]),
+                   "vetoes": sorted(did for did, d in self.decisions.items()
+                                    if bid in {v["body"] for v in d["current"]["vetoes"]})}
+                  for bid, b in sorted(self.bodies.items())]
+        return {"bodies": bodies, "decisions": decisions, "authority": counts}
+
     @staticmethod
     def change(ev):
         return {"seq": ev["seq"], "actor": ev["actor"], "recorded_at": ev["recorded_at"]}
@@ -629,8 +901,11 @@ class Replay:
                        "focus": m["id"] in focus, "regressed": m["ever_achieved"] and m["status"] != "achieved",
                        "retired": m["retired"], "last_change": dict(m["last_change"])}
                       for _, m in sorted(self.milestones.items())]
-        return {"ledger": self.ledger, "as_of": dict(self.head), "overall_phase": overall, "layers": layers,
-                "milestones": milestones, "season": dict(s, focus=list(s["focus"])) if s else None}
+        status = {"ledger": self.ledger, "as_of": dict(self.head), "overall_phase": overall, "layers": layers,
+                  "milestones": milestones, "season": dict(s, focus=list(s["focus"])) if s else None}
+        if self.bodies or self.decisions:       # section 13: absent without them (v1 statuses unchanged)
+            status.update(self.project_s13())
+        return status
 
 
 # ---------------------------------------------------------------- the export (SPEC section 7)
@@ -812,7 +1087,7 @@ def check_consistency(data, ledger, hashes, old_root, new_root):
 
 
 def main(argv=None):
-    ap = argparse.ArgumentParser(description="Independent Waymark ledger verifier (SPEC v1)")
+    ap = argparse.ArgumentParser(description="Independent Waymark ledger verifier (SPEC v1.1)")
     ap.add_argument("log")
     ap.add_argument("--status-at", type=int)
     ap.add_argument("--status")
@@ -824,7 +1099,8 @@ def main(argv=None):
     ap.add_argument("--new-root")
     ap.add_argument("--print-status", type=int)
     ap.add_argument("--strict-payload-keys", action="store_true",
-                    help="also reject payload keys that SPEC section 5 does not list")
+                    help="also reject payload keys that SPEC section 5 does not list "
+                         "(section 13 types always reject them)")
     args = ap.parse_args(argv)
     if (args.status_at is None) != (args.status is None):
         ap.error("--status-at and --status go together")
