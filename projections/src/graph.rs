@@ -8,6 +8,7 @@
 //! milestone that depends on it (the arrow shows what achieving it unlocks). Output is
 //! deterministic: the same status gives the same bytes.
 
+use crate::html::escape;
 use crate::status::{MilestoneStatus, Status};
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -125,26 +126,6 @@ fn as_of_text(s: &Status) -> String {
     s.as_of
         .as_ref()
         .map_or_else(|| "no events".into(), |a| format!("seq {}", a.seq))
-}
-
-/// Text escaped for XML and HTML content and attributes. Characters XML 1.0 forbids
-/// (control characters other than tab and newline) become U+FFFD.
-pub(crate) fn escape_xml(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            '\t' | '\n' => out.push(c),
-            '\r' => out.push('\n'),
-            c if c.is_control() || c == '\u{FFFE}' || c == '\u{FFFF}' => out.push('\u{FFFD}'),
-            c => out.push(c),
-        }
-    }
-    out
 }
 
 /// At most `n` characters, the last one an ellipsis when cut.
@@ -414,11 +395,7 @@ pub fn to_svg(s: &Status) -> String {
          role=\"img\" aria-labelledby=\"graph-title\">\n"
     );
     let title = format!("{} dependency graph, {}", s.ledger, as_of_text(s));
-    let _ = writeln!(
-        out,
-        "<title id=\"graph-title\">{}</title>",
-        escape_xml(&title)
-    );
+    let _ = writeln!(out, "<title id=\"graph-title\">{}</title>", escape(&title));
     let _ = writeln!(
         out,
         "<defs><marker id=\"arrow\" viewBox=\"0 0 10 10\" refX=\"10\" refY=\"5\" \
@@ -433,7 +410,7 @@ pub fn to_svg(s: &Status) -> String {
         out,
         "<text x=\"{MARGIN}\" y=\"{}\" font-size=\"20\" font-weight=\"bold\">{}</text>",
         MARGIN + 22,
-        escape_xml(&title)
+        escape(&title)
     );
     let mut sub = match &s.as_of {
         Some(a) => format!("head {} recorded {}", a.hash, a.recorded_at),
@@ -446,7 +423,7 @@ pub fn to_svg(s: &Status) -> String {
         out,
         "<text x=\"{MARGIN}\" y=\"{}\" font-size=\"12\" fill=\"#444444\">{}</text>",
         MARGIN + 44,
-        escape_xml(&sub)
+        escape(&sub)
     );
 
     // Grid: headers, phase labels, cells (the layer's current phase shaded).
@@ -462,7 +439,7 @@ pub fn to_svg(s: &Status) -> String {
             "<text x=\"{}\" y=\"{}\" font-size=\"14\" font-weight=\"bold\" text-anchor=\"middle\">{}</text>",
             col_x(ci) + COL_W / 2,
             grid_top - 12,
-            escape_xml(&truncate(&head, 30))
+            escape(&truncate(&head, 30))
         );
     }
     for (ri, p) in phases.iter().enumerate() {
@@ -471,7 +448,7 @@ pub fn to_svg(s: &Status) -> String {
             "<text x=\"{}\" y=\"{}\" font-size=\"14\" font-weight=\"bold\">{}</text>",
             MARGIN,
             row_y[ri] + row_h[ri] / 2 + 5,
-            escape_xml(&truncate(&format!("Phase {p}"), 11))
+            escape(&truncate(&format!("Phase {p}"), 11))
         );
         for (ci, c) in columns.iter().enumerate() {
             let fill = if &c.phase == p { "#e8f0fe" } else { "#f7f7f7" };
@@ -519,15 +496,15 @@ pub fn to_svg(s: &Status) -> String {
                     "<g class=\"milestone\" data-id=\"{}\"><title>{}</title>{rect}/>\
                      <text x=\"{}\" y=\"{}\" font-size=\"13\" font-weight=\"{}\" fill=\"{text_fill}\">{}</text>\
                      <text x=\"{}\" y=\"{}\" font-size=\"11\" fill=\"{text_fill}\">{}</text></g>",
-                    escape_xml(&m.id),
-                    escape_xml(&tooltip),
+                    escape(&m.id),
+                    escape(&tooltip),
                     x + 8,
                     y + 17,
                     if bold { "bold" } else { "normal" },
-                    escape_xml(&truncate(&m.id, TITLE_CHARS)),
+                    escape(&truncate(&m.id, TITLE_CHARS)),
                     x + 8,
                     y + 33,
-                    escape_xml(&truncate(&m.title, TITLE_CHARS)),
+                    escape(&truncate(&m.title, TITLE_CHARS)),
                 );
             }
         }
@@ -614,7 +591,7 @@ pub fn to_svg(s: &Status) -> String {
              stroke=\"{stroke}\" stroke-width=\"{sw}\"{dash}/>\
              <text x=\"{tx}\" y=\"{}\" font-size=\"12\">{}</text>",
             y + 12,
-            escape_xml(label)
+            escape(label)
         );
     }
     let y = ly + 28 + 22 * entries.len() as i64 + 8;

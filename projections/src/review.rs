@@ -3,8 +3,8 @@
 //! Markdown for a forum post or as one standalone HTML page (JSON is its serde form).
 
 use crate::diff::Change;
-use crate::graph::escape_xml;
 use crate::history::HistoryRow;
+use crate::html::escape;
 use crate::status::{AsOf, LayerStatus, MilestoneStatus, Status};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -896,7 +896,7 @@ impl SeasonReview {
     /// The review as one standalone HTML5 page: inline style, no script, no external
     /// resources; all text escaped, links only for http(s) evidence.
     pub fn to_html(&self) -> String {
-        let e = |s: &str| escape_xml(s);
+        let e = |s: &str| escape(s);
         let title = format!("Season {} review: {}", self.season, self.ledger);
         let mut o = String::new();
         let _ = write!(
@@ -1225,11 +1225,11 @@ fn html_links(urls: &[String]) -> String {
             if is_web_link(u) {
                 format!(
                     "<a href=\"{}\" rel=\"nofollow noopener\">{}</a>",
-                    escape_xml(u),
-                    escape_xml(link_label(u))
+                    escape(u),
+                    escape(link_label(u))
                 )
             } else {
-                escape_xml(u)
+                escape(u)
             }
         })
         .collect::<Vec<_>>()
