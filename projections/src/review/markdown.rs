@@ -52,264 +52,261 @@ fn md_links(urls: &[String]) -> String {
         .join(", ")
 }
 
-pub(super) fn render(r: &SeasonReview) -> String {
-    let mut o = String::new();
-    let _ = writeln!(o, "# Season {} review: {}\n", r.season, md(&r.ledger));
-    let _ = writeln!(
-        o,
-        "_Computed by Waymark from ledger `{}`, events seq {}–{}, head hash `{}` \
-         (recorded {}). Recompute with `waymark review {}`._\n",
-        r.ledger.replace('`', ""),
-        r.start.seq,
-        r.end.seq,
-        r.end.hash,
-        md(&r.end.recorded_at),
-        r.season
-    );
-    let _ = writeln!(
-        o,
-        "- **Season:** {} ({}), {}\n- **Intent:** {}\n- **Focus:** {}\n- **Overall phase:** {}\n",
-        r.season,
-        r.state,
-        md(&r.period()),
-        md(&r.intent),
-        if r.focus.is_empty() {
-            "—".into()
-        } else {
-            r.focus.iter().map(|f| md(f)).collect::<Vec<_>>().join(", ")
-        },
-        md(&arrow(
-            or_dash(r.overall_phase.from.as_deref()),
-            or_dash(r.overall_phase.to.as_deref())
-        ))
-    );
+/// A table column: its header and the Markdown of its cell for one row.
+type Column<'a, T> = (&'a str, &'a dyn Fn(&T) -> String);
 
-    o.push_str("## Summary\n\n");
-    match &r.summary {
-        Some(s) => {
-            for line in s.lines() {
-                let _ = writeln!(o, "> {}", md(line));
-            }
-            o.push('\n');
-        }
-        None => o.push_str("_The season is still open: no re-evaluation yet._\n\n"),
+/// A Markdown table: the header row, the delimiter row, one row per item.
+fn table<T>(items: &[T], columns: &[Column<'_, T>]) -> String {
+    let mut o = String::from("|");
+    for (header, _) in columns {
+        let _ = write!(o, " {header} |");
     }
-
-    o.push_str("## Progress by layer\n\n");
-    o.push_str(
-        "| Layer | Phase | Achieved/total at start | Achieved/total at end |\n|---|---|---|---|\n",
-    );
-    for l in &r.layers {
-        let _ = writeln!(
-            o,
-            "| {} | {} | {} | {} |",
-            md(&l.title),
-            md(&arrow(&l.phase.from, &l.phase.to)),
-            md(&progress_text(l, false)),
-            md(&progress_text(l, true))
-        );
-    }
+    o.push_str("\n|");
+    o.push_str(&"---|".repeat(columns.len()));
     o.push('\n');
-
-    o.push_str("## Focus against delivery\n\n");
-    if r.focus_delivery.is_empty() {
-        o.push_str("No focus milestones.\n\n");
-    } else {
-        o.push_str("| Milestone | Title | At start | At end | Achieved | Assessment |\n|---|---|---|---|---|---|\n");
-        for f in &r.focus_delivery {
-            let _ = writeln!(
-                o,
-                "| {} | {} | {} | {} | {} | {} |",
-                md(&f.id),
-                md(&f.title),
-                md(or_dash(f.status_at_start.as_deref())),
-                md(or_dash(f.status_at_end.as_deref())),
-                if f.achieved { "yes" } else { "no" },
-                md(or_dash(f.assessment.as_deref()))
-            );
+    for item in items {
+        o.push('|');
+        for (_, cell) in columns {
+            let _ = write!(o, " {} |", cell(item));
         }
         o.push('\n');
-    }
-
-    o.push_str("## Still open\n\n");
-    if r.still_open.is_empty() {
-        o.push_str("Every focus milestone was achieved.\n\n");
-    } else {
-        for s in &r.still_open {
-            let blocked = if s.blocked_by.is_empty() {
-                String::from("not blocked")
-            } else {
-                format!(
-                    "blocked by {}",
-                    s.blocked_by
-                        .iter()
-                        .map(|b| md(b))
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                )
-            };
-            let _ = writeln!(
-                o,
-                "- **{}** {}: {}; {}",
-                md(&s.id),
-                md(&s.title),
-                md(or_dash(Some(&s.status))),
-                blocked
-            );
-        }
-        o.push('\n');
-    }
-
-    o.push_str("## Achieved this season\n\n");
-    if r.achieved.is_empty() {
-        o.push_str("None.\n\n");
-    } else {
-        o.push_str(
-            "| Milestone | Title | Seq | By | Reason | Evidence |\n|---|---|---|---|---|---|\n",
-        );
-        for a in &r.achieved {
-            let _ = writeln!(
-                o,
-                "| {} | {} | {} | {} | {} | {} |",
-                md(&a.id),
-                md(&a.title),
-                a.seq,
-                md(&r.actor_name(&a.actor)),
-                md(&a.reason),
-                md_links(&a.evidence)
-            );
-        }
-        o.push('\n');
-    }
-
-    o.push_str("## Regressions\n\n");
-    if r.regressions.is_empty() {
-        o.push_str("None.\n\n");
-    } else {
-        o.push_str("| Milestone | Change | Seq | By | Reason |\n|---|---|---|---|---|\n");
-        for g in &r.regressions {
-            let _ = writeln!(
-                o,
-                "| {} | {} | {} | {} | {} |",
-                md(&g.id),
-                md(&format!("{} → {}", g.from, g.to)),
-                g.seq,
-                md(&r.actor_name(&g.actor)),
-                md(&g.reason)
-            );
-        }
-        o.push('\n');
-    }
-
-    o.push_str("## Phase transitions\n\n");
-    if r.phase_transitions.is_empty() {
-        o.push_str("None.\n\n");
-    } else {
-        o.push_str("| Layer | Change | Seq | By | Reason |\n|---|---|---|---|---|\n");
-        for p in &r.phase_transitions {
-            let _ = writeln!(
-                o,
-                "| {} | {} | {} | {} | {} |",
-                md(r.layer_title(&p.layer)),
-                md(&format!("{} → {}", p.from, p.to)),
-                p.seq,
-                md(&r.actor_name(&p.actor)),
-                md(&p.reason)
-            );
-        }
-        o.push('\n');
-    }
-
-    o.push_str("## Every status change\n\n");
-    if r.status_changes.is_empty() {
-        o.push_str("None.\n\n");
-    } else {
-        o.push_str(
-            "| Seq | Recorded | By | Change | Reason | Evidence |\n|---|---|---|---|---|---|\n",
-        );
-        for c in &r.status_changes {
-            let _ = writeln!(
-                o,
-                "| {} | {} | {} | {} | {} | {} |",
-                c.seq,
-                md(&c.recorded_at),
-                md(&r.actor_name(&c.actor)),
-                md(&c.change),
-                md(or_dash(c.reason.as_deref())),
-                md_links(&c.evidence)
-            );
-        }
-        o.push('\n');
-    }
-
-    o.push_str("## Changes to the model\n\n");
-    if r.new_milestones.is_empty() && r.revisions.is_empty() && r.retirements.is_empty() {
-        o.push_str("None.\n\n");
-    } else {
-        for n in &r.new_milestones {
-            let deps = if n.depends_on.is_empty() {
-                String::new()
-            } else {
-                format!(", depends on {}", md(&n.depends_on.join(", ")))
-            };
-            let _ = writeln!(
-                o,
-                "- Defined **{}** {} ({} / {}{deps}), seq {} by {}",
-                md(&n.id),
-                md(&n.title),
-                md(&n.layer),
-                md(&n.phase),
-                n.seq,
-                md(&r.actor_name(&n.actor))
-            );
-        }
-        for v in &r.revisions {
-            let _ = writeln!(
-                o,
-                "- Revised **{}** ({}), seq {} by {}: {}",
-                md(&v.id),
-                md(&v.fields.join(", ")),
-                v.seq,
-                md(&r.actor_name(&v.actor)),
-                md(&v.reason)
-            );
-        }
-        for t in &r.retirements {
-            let _ = writeln!(
-                o,
-                "- Retired {} **{}**, seq {} by {}: {}",
-                t.kind,
-                md(&t.id),
-                t.seq,
-                md(&r.actor_name(&t.actor)),
-                md(&t.reason)
-            );
-        }
-        o.push('\n');
-    }
-
-    o.push_str("## Assessments\n\n");
-    if r.assessments.is_empty() {
-        o.push_str("None.\n\n");
-    } else {
-        for a in &r.assessments {
-            let _ = writeln!(o, "- **{}**: {}", md(&a.milestone), md(&a.note));
-        }
-        o.push('\n');
-    }
-
-    o.push_str("## Who acted\n\n");
-    o.push_str("| Actor | Name | Roles | Events | By type |\n|---|---|---|---|---|\n");
-    for a in &r.actors {
-        let _ = writeln!(
-            o,
-            "| {} | {} | {} | {} | {} |",
-            md(&a.id),
-            md(or_dash(Some(&a.name))),
-            md(&a.roles.join(", ")),
-            a.events,
-            md(&type_counts(a))
-        );
     }
     o
+}
+
+/// [`table`], or the line `none` when there are no items.
+fn table_or<T>(none: &str, items: &[T], columns: &[Column<'_, T>]) -> String {
+    if items.is_empty() {
+        format!("{none}\n")
+    } else {
+        table(items, columns)
+    }
+}
+
+/// A bulleted list of items (already Markdown), or the line `none` when there are none.
+fn list_or(none: &str, items: Vec<String>) -> String {
+    if items.is_empty() {
+        return format!("{none}\n");
+    }
+    items.iter().map(|i| format!("- {i}\n")).collect()
+}
+
+fn section(heading: &str, body: String) -> String {
+    format!("## {heading}\n\n{body}")
+}
+
+/// The document: blocks (each ending in a newline) separated by blank lines.
+pub(super) fn render(r: &SeasonReview) -> String {
+    let by = |actor: &str| md(&r.actor_name(actor));
+    let blocks = [
+        format!("# Season {} review: {}\n", r.season, md(&r.ledger)),
+        format!(
+            "_Computed by Waymark from ledger `{}`, events seq {}–{}, head hash `{}` \
+             (recorded {}). Recompute with `waymark review {}`._\n",
+            r.ledger.replace('`', ""),
+            r.start.seq,
+            r.end.seq,
+            r.end.hash,
+            md(&r.end.recorded_at),
+            r.season
+        ),
+        format!(
+            "- **Season:** {} ({}), {}\n- **Intent:** {}\n- **Focus:** {}\n- **Overall phase:** {}\n",
+            r.season,
+            r.state,
+            md(&r.period()),
+            md(&r.intent),
+            if r.focus.is_empty() {
+                "—".into()
+            } else {
+                r.focus.iter().map(|f| md(f)).collect::<Vec<_>>().join(", ")
+            },
+            md(&arrow(
+                or_dash(r.overall_phase.from.as_deref()),
+                or_dash(r.overall_phase.to.as_deref())
+            ))
+        ),
+        section(
+            "Summary",
+            match &r.summary {
+                Some(s) => s.lines().map(|line| format!("> {}\n", md(line))).collect(),
+                None => "_The season is still open: no re-evaluation yet._\n".into(),
+            },
+        ),
+        section(
+            "Progress by layer",
+            table(
+                &r.layers,
+                &[
+                    ("Layer", &|l| md(&l.title)),
+                    ("Phase", &|l| md(&arrow(&l.phase.from, &l.phase.to))),
+                    ("Achieved/total at start", &|l| md(&progress_text(l, false))),
+                    ("Achieved/total at end", &|l| md(&progress_text(l, true))),
+                ],
+            ),
+        ),
+        section(
+            "Focus against delivery",
+            table_or(
+                "No focus milestones.",
+                &r.focus_delivery,
+                &[
+                    ("Milestone", &|f| md(&f.id)),
+                    ("Title", &|f| md(&f.title)),
+                    ("At start", &|f| md(or_dash(f.status_at_start.as_deref()))),
+                    ("At end", &|f| md(or_dash(f.status_at_end.as_deref()))),
+                    ("Achieved", &|f| if f.achieved { "yes" } else { "no" }.into()),
+                    ("Assessment", &|f| md(or_dash(f.assessment.as_deref()))),
+                ],
+            ),
+        ),
+        section(
+            "Still open",
+            list_or(
+                "Every focus milestone was achieved.",
+                r.still_open
+                    .iter()
+                    .map(|s| {
+                        let blocked = if s.blocked_by.is_empty() {
+                            "not blocked".into()
+                        } else {
+                            let ids: Vec<String> = s.blocked_by.iter().map(|b| md(b)).collect();
+                            format!("blocked by {}", ids.join(", "))
+                        };
+                        format!(
+                            "**{}** {}: {}; {blocked}",
+                            md(&s.id),
+                            md(&s.title),
+                            md(or_dash(Some(&s.status)))
+                        )
+                    })
+                    .collect(),
+            ),
+        ),
+        section(
+            "Achieved this season",
+            table_or(
+                "None.",
+                &r.achieved,
+                &[
+                    ("Milestone", &|a| md(&a.id)),
+                    ("Title", &|a| md(&a.title)),
+                    ("Seq", &|a| a.seq.to_string()),
+                    ("By", &|a| by(&a.actor)),
+                    ("Reason", &|a| md(&a.reason)),
+                    ("Evidence", &|a| md_links(&a.evidence)),
+                ],
+            ),
+        ),
+        section(
+            "Regressions",
+            table_or(
+                "None.",
+                &r.regressions,
+                &[
+                    ("Milestone", &|g| md(&g.id)),
+                    ("Change", &|g| md(&format!("{} → {}", g.from, g.to))),
+                    ("Seq", &|g| g.seq.to_string()),
+                    ("By", &|g| by(&g.actor)),
+                    ("Reason", &|g| md(&g.reason)),
+                ],
+            ),
+        ),
+        section(
+            "Phase transitions",
+            table_or(
+                "None.",
+                &r.phase_transitions,
+                &[
+                    ("Layer", &|p| md(r.layer_title(&p.layer))),
+                    ("Change", &|p| md(&format!("{} → {}", p.from, p.to))),
+                    ("Seq", &|p| p.seq.to_string()),
+                    ("By", &|p| by(&p.actor)),
+                    ("Reason", &|p| md(&p.reason)),
+                ],
+            ),
+        ),
+        section(
+            "Every status change",
+            table_or(
+                "None.",
+                &r.status_changes,
+                &[
+                    ("Seq", &|c| c.seq.to_string()),
+                    ("Recorded", &|c| md(&c.recorded_at)),
+                    ("By", &|c| by(&c.actor)),
+                    ("Change", &|c| md(&c.change)),
+                    ("Reason", &|c| md(or_dash(c.reason.as_deref()))),
+                    ("Evidence", &|c| md_links(&c.evidence)),
+                ],
+            ),
+        ),
+        section("Changes to the model", list_or("None.", model_changes(r))),
+        section(
+            "Assessments",
+            list_or(
+                "None.",
+                r.assessments
+                    .iter()
+                    .map(|a| format!("**{}**: {}", md(&a.milestone), md(&a.note)))
+                    .collect(),
+            ),
+        ),
+        section(
+            "Who acted",
+            table(
+                &r.actors,
+                &[
+                    ("Actor", &|a| md(&a.id)),
+                    ("Name", &|a| md(or_dash(Some(&a.name)))),
+                    ("Roles", &|a| md(&a.roles.join(", "))),
+                    ("Events", &|a| a.events.to_string()),
+                    ("By type", &|a| md(&type_counts(a))),
+                ],
+            ),
+        ),
+    ];
+    blocks.join("\n")
+}
+
+/// Milestones defined, revised and retired (and actors retired), in that order.
+fn model_changes(r: &SeasonReview) -> Vec<String> {
+    let by = |actor: &str| md(&r.actor_name(actor));
+    let defined = r.new_milestones.iter().map(|n| {
+        let deps = if n.depends_on.is_empty() {
+            String::new()
+        } else {
+            format!(", depends on {}", md(&n.depends_on.join(", ")))
+        };
+        format!(
+            "Defined **{}** {} ({} / {}{deps}), seq {} by {}",
+            md(&n.id),
+            md(&n.title),
+            md(&n.layer),
+            md(&n.phase),
+            n.seq,
+            by(&n.actor)
+        )
+    });
+    let revised = r.revisions.iter().map(|v| {
+        format!(
+            "Revised **{}** ({}), seq {} by {}: {}",
+            md(&v.id),
+            md(&v.fields.join(", ")),
+            v.seq,
+            by(&v.actor),
+            md(&v.reason)
+        )
+    });
+    let retired = r.retirements.iter().map(|t| {
+        format!(
+            "Retired {} **{}**, seq {} by {}: {}",
+            t.kind,
+            md(&t.id),
+            t.seq,
+            by(&t.actor),
+            md(&t.reason)
+        )
+    });
+    defined.chain(revised).chain(retired).collect()
 }
