@@ -1,266 +1,244 @@
-//! The review as one standalone HTML5 page.
+//! The review as one standalone HTML5 page, written as a maud template (see
+//! [`crate::html`] for why maud). Every text goes through the one escaper as
+//! `(Text(..))`; numbers are spliced as they are.
+//!
+//! The `"\n"` literals put a line break after each block element, so that the page reads
+//! well as source and stays byte for byte what earlier releases wrote (the golden tests
+//! in `tests/golden/` hold it to that).
 
 use super::{arrow, is_web_link, link_label, or_dash, progress_text, type_counts, SeasonReview};
-use crate::html::escape;
-use std::fmt::Write as _;
+use crate::html::Text;
+use maud::{html, Markup, PreEscaped, DOCTYPE};
 
+/// The whole page: head with the inline style, provenance, the season's facts, sections.
 pub(super) fn render(r: &SeasonReview) -> String {
-    let e = |s: &str| escape(s);
     let title = format!("Season {} review: {}", r.season, r.ledger);
-    let mut o = String::new();
-    let _ = write!(
-        o,
-        "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n\
-         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n\
-         <title>{}</title>\n<style>\n{STYLE}</style>\n</head>\n<body>\n<main>\n<h1>{}</h1>\n",
-        e(&title),
-        e(&title)
+    let overall = arrow(
+        or_dash(r.overall_phase.from.as_deref()),
+        or_dash(r.overall_phase.to.as_deref()),
     );
-    let _ = writeln!(
-        o,
-        "<p class=\"provenance\">Computed by Waymark from ledger <code>{}</code>, events seq {}–{}, \
-         head hash <code>{}</code> (recorded {}). Recompute with <code>waymark review {}</code>.</p>",
-        e(&r.ledger),
-        r.start.seq,
-        r.end.seq,
-        r.end.hash,
-        e(&r.end.recorded_at),
-        r.season
-    );
-    let _ = writeln!(
-        o,
-        "<dl>\n<dt>Season</dt><dd>{} ({}), {}</dd>\n<dt>Intent</dt><dd>{}</dd>\n\
-         <dt>Focus</dt><dd>{}</dd>\n<dt>Overall phase</dt><dd>{}</dd>\n</dl>",
-        r.season,
-        e(&r.state),
-        e(&r.period()),
-        e(&r.intent),
-        e(or_dash(Some(&r.focus.join(", ")))),
-        e(&arrow(
-            or_dash(r.overall_phase.from.as_deref()),
-            or_dash(r.overall_phase.to.as_deref())
-        ))
-    );
+    html! {
+        (DOCTYPE) "\n"
+        html lang="en" {
+            "\n"
+            head {
+                "\n"
+                meta charset="utf-8"; "\n"
+                meta name="viewport" content="width=device-width, initial-scale=1"; "\n"
+                title { (Text(&title)) } "\n"
+                style { "\n" (PreEscaped(STYLE)) } "\n"
+            } "\n"
+            body {
+                "\n"
+                main {
+                    "\n"
+                    h1 { (Text(&title)) } "\n"
+                    p class="provenance" {
+                        "Computed by Waymark from ledger " code { (Text(&r.ledger)) }
+                        ", events seq " (r.start.seq) "–" (r.end.seq)
+                        ", head hash " code { (Text(&r.end.hash.to_hex())) }
+                        " (recorded " (Text(&r.end.recorded_at)) "). Recompute with "
+                        code { "waymark review " (r.season) } "."
+                    } "\n"
+                    dl {
+                        "\n"
+                        dt { "Season" }
+                        dd { (r.season) " (" (Text(&r.state)) "), " (Text(&r.period())) } "\n"
+                        dt { "Intent" } dd { (Text(&r.intent)) } "\n"
+                        dt { "Focus" } dd { (Text(or_dash(Some(&r.focus.join(", "))))) } "\n"
+                        dt { "Overall phase" } dd { (Text(&overall)) } "\n"
+                    } "\n"
+                    @for s in sections(r) { (s) }
+                } "\n"
+            } "\n"
+        } "\n"
+    }
+    .into_string()
+}
 
-    section(&mut o, "summary", "Summary", |o| match &r.summary {
-        Some(s) => {
-            let _ = writeln!(
-                o,
-                "<blockquote><p>{}</p></blockquote>",
-                e(s).replace('\n', "<br>")
-            );
-        }
-        None => o.push_str("<p><em>The season is still open: no re-evaluation yet.</em></p>\n"),
-    });
-
-    section(&mut o, "progress", "Progress by layer", |o| {
-        table(
-            o,
-            "Achieved and total milestones per phase, at the start and the end of the season",
-            &["Layer", "Phase", "At start", "At end"],
-            r.layers.iter().map(|l| {
-                vec![
-                    e(&l.title),
-                    e(&arrow(&l.phase.from, &l.phase.to)),
-                    e(&progress_text(l, false)),
-                    e(&progress_text(l, true)),
-                ]
-            }),
-        );
-    });
-
-    section(&mut o, "focus", "Focus against delivery", |o| {
-        table(
-            o,
-            "Each focus milestone: status at the start and at the end",
-            &[
-                "Milestone",
-                "Title",
-                "At start",
-                "At end",
-                "Achieved",
-                "Assessment",
-            ],
-            r.focus_delivery.iter().map(|f| {
-                vec![
-                    e(&f.id),
-                    e(&f.title),
-                    e(or_dash(f.status_at_start.as_deref())),
-                    e(or_dash(f.status_at_end.as_deref())),
-                    if f.achieved {
-                        "yes"
-                    } else {
-                        "<strong>no</strong>"
+fn sections(r: &SeasonReview) -> [Markup; 11] {
+    let by = |actor: &str| text(&r.actor_name(actor));
+    [
+        section("summary", "Summary", summary(r)),
+        section(
+            "progress",
+            "Progress by layer",
+            table(
+                "Achieved and total milestones per phase, at the start and the end of the season",
+                &r.layers,
+                &[
+                    ("Layer", &|l| text(&l.title)),
+                    ("Phase", &|l| text(&arrow(&l.phase.from, &l.phase.to))),
+                    ("At start", &|l| text(&progress_text(l, false))),
+                    ("At end", &|l| text(&progress_text(l, true))),
+                ],
+            ),
+        ),
+        section(
+            "focus",
+            "Focus against delivery",
+            table(
+                "Each focus milestone: status at the start and at the end",
+                &r.focus_delivery,
+                &[
+                    ("Milestone", &|f| text(&f.id)),
+                    ("Title", &|f| text(&f.title)),
+                    ("At start", &|f| text(or_dash(f.status_at_start.as_deref()))),
+                    ("At end", &|f| text(or_dash(f.status_at_end.as_deref()))),
+                    ("Achieved", &|f| {
+                        html! { @if f.achieved { "yes" } @else { strong { "no" } } }
+                    }),
+                    ("Assessment", &|f| text(or_dash(f.assessment.as_deref()))),
+                ],
+            ),
+        ),
+        section(
+            "still-open",
+            "Still open",
+            list_or(
+                "Every focus milestone was achieved.",
+                r.still_open.iter().map(|s| {
+                    html! {
+                        strong { (Text(&s.id)) } " " (Text(&s.title)) ": "
+                        (Text(or_dash(Some(&s.status)))) "; "
+                        @if s.blocked_by.is_empty() { "not blocked" }
+                        @else { "blocked by " (Text(&s.blocked_by.join(", "))) }
                     }
-                    .into(),
-                    e(or_dash(f.assessment.as_deref())),
-                ]
-            }),
-        );
-    });
+                }),
+            ),
+        ),
+        section(
+            "achieved",
+            "Achieved this season",
+            table(
+                "Milestones that became achieved during the season",
+                &r.achieved,
+                &[
+                    ("Milestone", &|a| text(&a.id)),
+                    ("Title", &|a| text(&a.title)),
+                    ("Seq", &|a| html! { (a.seq) }),
+                    ("By", &|a| by(&a.actor)),
+                    ("Reason", &|a| text(&a.reason)),
+                    ("Evidence", &|a| links(&a.evidence)),
+                ],
+            ),
+        ),
+        section(
+            "regressions",
+            "Regressions",
+            table(
+                "Milestones that left achieved during the season",
+                &r.regressions,
+                &[
+                    ("Milestone", &|g| text(&g.id)),
+                    ("Change", &|g| text(&format!("{} → {}", g.from, g.to))),
+                    ("Seq", &|g| html! { (g.seq) }),
+                    ("By", &|g| by(&g.actor)),
+                    ("Reason", &|g| text(&g.reason)),
+                ],
+            ),
+        ),
+        section(
+            "phases",
+            "Phase transitions",
+            table(
+                "Layers that moved to their next phase",
+                &r.phase_transitions,
+                &[
+                    ("Layer", &|p| text(r.layer_title(&p.layer))),
+                    ("Change", &|p| text(&format!("{} → {}", p.from, p.to))),
+                    ("Seq", &|p| html! { (p.seq) }),
+                    ("By", &|p| by(&p.actor)),
+                    ("Reason", &|p| text(&p.reason)),
+                ],
+            ),
+        ),
+        section(
+            "changes",
+            "Every status change",
+            table(
+                "All milestone status changes of the season, in ledger order",
+                &r.status_changes,
+                &[
+                    ("Seq", &|c| html! { (c.seq) }),
+                    ("Recorded", &|c| text(&c.recorded_at)),
+                    ("By", &|c| by(&c.actor)),
+                    ("Change", &|c| text(&c.change)),
+                    ("Reason", &|c| text(or_dash(c.reason.as_deref()))),
+                    ("Evidence", &|c| links(&c.evidence)),
+                ],
+            ),
+        ),
+        section("model", "Changes to the model", model_changes(r)),
+        section(
+            "assessments",
+            "Assessments",
+            list_or(
+                "None.",
+                r.assessments.iter().map(|a| {
+                    html! { strong { (Text(&a.milestone)) } ": " (Text(&a.note)) }
+                }),
+            ),
+        ),
+        section(
+            "actors",
+            "Who acted",
+            table(
+                "Events signed during the season, per actor",
+                &r.actors,
+                &[
+                    ("Actor", &|a| text(&a.id)),
+                    ("Name", &|a| text(or_dash(Some(&a.name)))),
+                    ("Roles", &|a| text(&a.roles.join(", "))),
+                    ("Events", &|a| html! { (a.events) }),
+                    ("By type", &|a| text(&type_counts(a))),
+                ],
+            ),
+        ),
+    ]
+}
 
-    section(&mut o, "still-open", "Still open", |o| {
-        if r.still_open.is_empty() {
-            o.push_str("<p>Every focus milestone was achieved.</p>\n");
-            return;
+/// The re-evaluation's summary, its line breaks kept; or a note that the season is open.
+fn summary(r: &SeasonReview) -> Markup {
+    html! {
+        @match &r.summary {
+            Some(s) => {
+                blockquote { p {
+                    @for (i, line) in s.split(['\r', '\n']).enumerate() {
+                        @if i > 0 { br; }
+                        (Text(line))
+                    }
+                } } "\n"
+            }
+            None => { p { em { "The season is still open: no re-evaluation yet." } } "\n" }
         }
-        o.push_str("<ul>\n");
-        for s in &r.still_open {
-            let blocked = if s.blocked_by.is_empty() {
-                "not blocked".to_string()
-            } else {
-                format!("blocked by {}", e(&s.blocked_by.join(", ")))
-            };
-            let _ = writeln!(
-                o,
-                "<li><strong>{}</strong> {}: {}; {blocked}</li>",
-                e(&s.id),
-                e(&s.title),
-                e(or_dash(Some(&s.status)))
-            );
+    }
+}
+
+/// Milestones defined, revised and retired (and actors retired), in that order.
+fn model_changes(r: &SeasonReview) -> Markup {
+    let by = |actor: &str| text(&r.actor_name(actor));
+    let defined = r.new_milestones.iter().map(|n| {
+        html! {
+            "Defined " strong { (Text(&n.id)) } " " (Text(&n.title))
+            " (" (Text(&n.layer)) " / " (Text(&n.phase))
+            @if !n.depends_on.is_empty() { ", depends on " (Text(&n.depends_on.join(", "))) }
+            "), seq " (n.seq) " by " (by(&n.actor))
         }
-        o.push_str("</ul>\n");
     });
-
-    section(&mut o, "achieved", "Achieved this season", |o| {
-        table(
-            o,
-            "Milestones that became achieved during the season",
-            &["Milestone", "Title", "Seq", "By", "Reason", "Evidence"],
-            r.achieved.iter().map(|a| {
-                vec![
-                    e(&a.id),
-                    e(&a.title),
-                    a.seq.to_string(),
-                    e(&r.actor_name(&a.actor)),
-                    e(&a.reason),
-                    html_links(&a.evidence),
-                ]
-            }),
-        );
-    });
-
-    section(&mut o, "regressions", "Regressions", |o| {
-        table(
-            o,
-            "Milestones that left achieved during the season",
-            &["Milestone", "Change", "Seq", "By", "Reason"],
-            r.regressions.iter().map(|g| {
-                vec![
-                    e(&g.id),
-                    e(&format!("{} → {}", g.from, g.to)),
-                    g.seq.to_string(),
-                    e(&r.actor_name(&g.actor)),
-                    e(&g.reason),
-                ]
-            }),
-        );
-    });
-
-    section(&mut o, "phases", "Phase transitions", |o| {
-        table(
-            o,
-            "Layers that moved to their next phase",
-            &["Layer", "Change", "Seq", "By", "Reason"],
-            r.phase_transitions.iter().map(|p| {
-                vec![
-                    e(r.layer_title(&p.layer)),
-                    e(&format!("{} → {}", p.from, p.to)),
-                    p.seq.to_string(),
-                    e(&r.actor_name(&p.actor)),
-                    e(&p.reason),
-                ]
-            }),
-        );
-    });
-
-    section(&mut o, "changes", "Every status change", |o| {
-        table(
-            o,
-            "All milestone status changes of the season, in ledger order",
-            &["Seq", "Recorded", "By", "Change", "Reason", "Evidence"],
-            r.status_changes.iter().map(|c| {
-                vec![
-                    c.seq.to_string(),
-                    e(&c.recorded_at),
-                    e(&r.actor_name(&c.actor)),
-                    e(&c.change),
-                    e(or_dash(c.reason.as_deref())),
-                    html_links(&c.evidence),
-                ]
-            }),
-        );
-    });
-
-    section(&mut o, "model", "Changes to the model", |o| {
-        let mut items: Vec<String> = Vec::new();
-        for n in &r.new_milestones {
-            items.push(format!(
-                "Defined <strong>{}</strong> {} ({} / {}{}), seq {} by {}",
-                e(&n.id),
-                e(&n.title),
-                e(&n.layer),
-                e(&n.phase),
-                if n.depends_on.is_empty() {
-                    String::new()
-                } else {
-                    format!(", depends on {}", e(&n.depends_on.join(", ")))
-                },
-                n.seq,
-                e(&r.actor_name(&n.actor))
-            ));
+    let revised = r.revisions.iter().map(|v| {
+        html! {
+            "Revised " strong { (Text(&v.id)) } " (" (Text(&v.fields.join(", "))) "), seq "
+            (v.seq) " by " (by(&v.actor)) ": " (Text(&v.reason))
         }
-        for v in &r.revisions {
-            items.push(format!(
-                "Revised <strong>{}</strong> ({}), seq {} by {}: {}",
-                e(&v.id),
-                e(&v.fields.join(", ")),
-                v.seq,
-                e(&r.actor_name(&v.actor)),
-                e(&v.reason)
-            ));
+    });
+    let retired = r.retirements.iter().map(|t| {
+        html! {
+            "Retired " (Text(&t.kind)) " " strong { (Text(&t.id)) } ", seq " (t.seq) " by "
+            (by(&t.actor)) ": " (Text(&t.reason))
         }
-        for t in &r.retirements {
-            items.push(format!(
-                "Retired {} <strong>{}</strong>, seq {} by {}: {}",
-                e(&t.kind),
-                e(&t.id),
-                t.seq,
-                e(&r.actor_name(&t.actor)),
-                e(&t.reason)
-            ));
-        }
-        list(o, &items);
     });
-
-    section(&mut o, "assessments", "Assessments", |o| {
-        let items: Vec<String> = r
-            .assessments
-            .iter()
-            .map(|a| format!("<strong>{}</strong>: {}", e(&a.milestone), e(&a.note)))
-            .collect();
-        list(o, &items);
-    });
-
-    section(&mut o, "actors", "Who acted", |o| {
-        table(
-            o,
-            "Events signed during the season, per actor",
-            &["Actor", "Name", "Roles", "Events", "By type"],
-            r.actors.iter().map(|a| {
-                vec![
-                    e(&a.id),
-                    e(or_dash(Some(&a.name))),
-                    e(&a.roles.join(", ")),
-                    a.events.to_string(),
-                    e(&type_counts(a)),
-                ]
-            }),
-        );
-    });
-
-    o.push_str("</main>\n</body>\n</html>\n");
-    o
+    list_or("None.", defined.chain(revised).chain(retired))
 }
 
 const STYLE: &str = "body{font-family:system-ui,-apple-system,\"Segoe UI\",Helvetica,Arial,sans-serif;\
@@ -275,71 +253,84 @@ th,td{border:1px solid #ccc;padding:.3rem .5rem;text-align:left;vertical-align:t
 th{background:#f3f3f3}td{overflow-wrap:anywhere}\n\
 blockquote{margin:0;padding:.5rem 1rem;border-left:4px solid #ccc;background:#fafafa}\n";
 
-fn section(o: &mut String, id: &str, heading: &str, body: impl FnOnce(&mut String)) {
-    let _ = writeln!(
-        o,
-        "<section id=\"{id}\" aria-labelledby=\"{id}-h\">\n<h2 id=\"{id}-h\">{heading}</h2>"
-    );
-    body(o);
-    o.push_str("</section>\n");
+/// Text as markup, through the one escaper.
+fn text(s: &str) -> Markup {
+    html! { (Text(s)) }
 }
 
-/// A table whose cells are already HTML; "None." when there are no rows.
-fn table(o: &mut String, caption: &str, headers: &[&str], rows: impl Iterator<Item = Vec<String>>) {
-    let rows: Vec<Vec<String>> = rows.collect();
-    if rows.is_empty() {
-        o.push_str("<p>None.</p>\n");
-        return;
+/// A section with its heading, labelled for assistive technology.
+fn section(id: &str, heading: &str, body: Markup) -> Markup {
+    html! {
+        section id=(Text(id)) aria-labelledby={ (Text(id)) "-h" } {
+            "\n"
+            h2 id={ (Text(id)) "-h" } { (Text(heading)) } "\n"
+            (body)
+        } "\n"
     }
-    let _ = writeln!(o, "<table>\n<caption>{caption}</caption>\n<thead><tr>");
-    for h in headers {
-        let _ = write!(o, "<th scope=\"col\">{h}</th>");
+}
+
+/// A table column: its header and the markup of its cell for one row.
+type Column<'a, T> = (&'a str, &'a dyn Fn(&T) -> Markup);
+
+/// A table with a caption, one row per item, the first cell of each row its header;
+/// "None." when there are no items.
+fn table<T>(caption: &str, items: &[T], columns: &[Column<'_, T>]) -> Markup {
+    html! {
+        @if items.is_empty() {
+            p { "None." } "\n"
+        } @else {
+            table {
+                "\n"
+                caption { (Text(caption)) } "\n"
+                thead { tr {
+                    "\n"
+                    @for (header, _) in columns { th scope="col" { (Text(header)) } }
+                } } "\n"
+                tbody {
+                    "\n"
+                    @for item in items {
+                        tr {
+                            @for (i, (_, cell)) in columns.iter().enumerate() {
+                                @if i == 0 {
+                                    th scope="row" { (cell(item)) }
+                                } @else {
+                                    td { (cell(item)) }
+                                }
+                            }
+                        } "\n"
+                    }
+                } "\n"
+            } "\n"
+        }
     }
-    o.push_str("</tr></thead>\n<tbody>\n");
-    for row in rows {
-        o.push_str("<tr>");
-        for (i, cell) in row.iter().enumerate() {
-            if i == 0 {
-                let _ = write!(o, "<th scope=\"row\">{cell}</th>");
-            } else {
-                let _ = write!(o, "<td>{cell}</td>");
+}
+
+/// A bulleted list, or the paragraph `none` when there are no items.
+fn list_or(none: &str, items: impl Iterator<Item = Markup>) -> Markup {
+    let items: Vec<Markup> = items.collect();
+    html! {
+        @if items.is_empty() {
+            p { (Text(none)) } "\n"
+        } @else {
+            ul {
+                "\n"
+                @for item in &items { li { (item) } "\n" }
+            } "\n"
+        }
+    }
+}
+
+/// Evidence as links for http(s) URLs (labelled by host), text otherwise; "—" for none.
+fn links(urls: &[String]) -> Markup {
+    html! {
+        @if urls.is_empty() { "—" }
+        @for (i, url) in urls.iter().enumerate() {
+            @if i > 0 { ", " }
+            @if is_web_link(url) {
+                a href=(Text(url)) rel="nofollow noopener" { (Text(link_label(url))) }
+            } @else {
+                (Text(url))
             }
         }
-        o.push_str("</tr>\n");
     }
-    o.push_str("</tbody>\n</table>\n");
-}
-
-/// A list whose items are already HTML; "None." when empty.
-fn list(o: &mut String, items: &[String]) {
-    if items.is_empty() {
-        o.push_str("<p>None.</p>\n");
-        return;
-    }
-    o.push_str("<ul>\n");
-    for i in items {
-        let _ = writeln!(o, "<li>{i}</li>");
-    }
-    o.push_str("</ul>\n");
-}
-
-/// Evidence as links for http(s) URLs (labelled by host), escaped text otherwise.
-fn html_links(urls: &[String]) -> String {
-    if urls.is_empty() {
-        return "—".into();
-    }
-    urls.iter()
-        .map(|u| {
-            if is_web_link(u) {
-                format!(
-                    "<a href=\"{}\" rel=\"nofollow noopener\">{}</a>",
-                    escape(u),
-                    escape(link_label(u))
-                )
-            } else {
-                escape(u)
-            }
-        })
-        .collect::<Vec<_>>()
-        .join(", ")
 }
