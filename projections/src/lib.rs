@@ -6,6 +6,7 @@
 //! - `diff` — what changed between two statuses.
 //! - `review` — the end-of-Season review, as data, Markdown and HTML.
 //! - `graph` — the dependency graph as DOT, Mermaid and standalone SVG.
+//! - `html` — the one HTML/XML escaper, and how text enters a maud template (`Text`).
 #![forbid(unsafe_code)]
 // No unwrap/expect on input paths: failures are typed errors (tests may unwrap).
 #![deny(clippy::unwrap_used, clippy::expect_used)]
@@ -13,6 +14,7 @@
 mod diff;
 mod graph;
 mod history;
+pub mod html;
 mod review;
 mod status;
 

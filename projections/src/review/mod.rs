@@ -1,0 +1,106 @@
+//! The end-of-Season review (`waymark review N`): the status at the season's start and end,
+//! every change in between, focus against delivery, regressions and who acted; rendered as
+//! Markdown for a forum post or as one standalone HTML page (JSON is its serde form).
+//!
+//! - `fold` — the [`SeasonReview`] data, computed from the statuses at the season's start
+//!   and end, its events and their history rows;
+//! - `markdown`, `html` — one renderer each, reading only the `SeasonReview`.
+
+mod fold;
+mod html;
+mod markdown;
+
+pub use fold::{
+    review, Achievement, ActorActivity, FocusDelivery, LayerDelta, NewMilestone, PhaseDelta,
+    PhaseTransition, Regression, Retirement, ReviewError, Revision, SeasonReview, StillOpen,
+};
+
+fn is_web_link(url: &str) -> bool {
+    let lower = url.to_ascii_lowercase();
+    lower.starts_with("https://") || lower.starts_with("http://")
+}
+
+/// The host of an http(s) URL, as a short link label.
+fn link_label(url: &str) -> &str {
+    let rest = url.split_once("://").map_or(url, |(_, r)| r);
+    let host = rest.split(['/', '?', '#']).next().unwrap_or(rest);
+    if host.is_empty() {
+        url
+    } else {
+        host
+    }
+}
+
+fn or_dash(s: Option<&str>) -> &str {
+    match s {
+        Some(s) if !s.is_empty() => s,
+        _ => "—",
+    }
+}
+
+fn arrow(from: &str, to: &str) -> String {
+    if from == to {
+        format!("{from} (unchanged)")
+    } else {
+        format!("{from} → {to}")
+    }
+}
+
+fn progress_text(l: &LayerDelta, end: bool) -> String {
+    l.progress
+        .iter()
+        .map(|p| {
+            let (a, t) = if end {
+                (p.achieved.to, p.total.to)
+            } else {
+                (p.achieved.from, p.total.from)
+            };
+            format!("{} {a}/{t}", p.phase)
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+fn type_counts(a: &ActorActivity) -> String {
+    a.by_type
+        .iter()
+        .map(|(t, n)| format!("{t} ×{n}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+impl SeasonReview {
+    pub(super) fn period(&self) -> String {
+        match &self.ends_on {
+            Some(e) => format!("{} – {}", self.starts_on, e),
+            None => format!("{} – (open)", self.starts_on),
+        }
+    }
+
+    pub(super) fn layer_title<'a>(&'a self, id: &'a str) -> &'a str {
+        self.layers
+            .iter()
+            .find(|l| l.id == id && !l.title.is_empty())
+            .map_or(id, |l| l.title.as_str())
+    }
+
+    pub(super) fn actor_name(&self, id: &str) -> String {
+        match self.actors.iter().find(|a| a.id == id) {
+            Some(a) if !a.name.is_empty() => format!("{} ({})", a.name, a.id),
+            _ => id.to_string(),
+        }
+    }
+
+    /// The review as Markdown, ready to paste into a Discourse post: headings, tables
+    /// (text escaped, pipes included), evidence as links, and a first line naming the
+    /// ledger, seq range and head hash so readers can recompute it.
+    pub fn to_markdown(&self) -> String {
+        markdown::render(self)
+    }
+
+    /// The review as one standalone HTML5 page: inline style, no script, no external
+    /// resources; all text escaped, links only for http(s) evidence.
+    pub fn to_html(&self) -> String {
+        html::render(self)
+    }
+}
