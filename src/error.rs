@@ -3,10 +3,56 @@
 
 use waymark_core::Rejection;
 
-/// The database or a file could not be read or written.
+/// What could not be read or written: which kind of store, and in words.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{0}")]
-pub struct StorageError(pub String);
+#[error("{message}")]
+pub struct StorageError {
+    pub kind: StorageKind,
+    message: String,
+}
+
+/// Where a storage failure happened.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StorageKind {
+    /// The database refused or failed an operation, or could not be reached.
+    Database,
+    /// A local file or directory (key store, output, `apply` input, published files).
+    File,
+    /// The server of `--server URL` could not be reached or answered with a failure.
+    Server,
+    /// What is stored disagrees with itself (read models behind or unlike the events).
+    Inconsistent,
+    /// Encoding an answer failed (a bug, reported rather than panicking).
+    Internal,
+}
+
+impl StorageError {
+    pub fn new(kind: StorageKind, message: impl Into<String>) -> Self {
+        StorageError {
+            kind,
+            message: message.into(),
+        }
+    }
+    pub fn database(message: impl Into<String>) -> Self {
+        Self::new(StorageKind::Database, message)
+    }
+    pub fn file(message: impl Into<String>) -> Self {
+        Self::new(StorageKind::File, message)
+    }
+    pub fn server(message: impl Into<String>) -> Self {
+        Self::new(StorageKind::Server, message)
+    }
+    pub fn inconsistent(message: impl Into<String>) -> Self {
+        Self::new(StorageKind::Inconsistent, message)
+    }
+    pub fn internal(message: impl Into<String>) -> Self {
+        Self::new(StorageKind::Internal, message)
+    }
+    /// The failure in words.
+    pub fn message(&self) -> &str {
+        &self.message
+    }
+}
 
 /// Everything a Waymark command can fail with.
 #[derive(Debug, thiserror::Error)]
@@ -83,7 +129,7 @@ impl From<waymark_core::Error> for Error {
         match e {
             waymark_core::Error::BadInput(m) => Error::BadInput(m),
             waymark_core::Error::Usage(m) => Error::Usage(m),
-            waymark_core::Error::Io(m) => Error::Storage(StorageError(m)),
+            waymark_core::Error::Io(m) => Error::Storage(StorageError::file(m)),
         }
     }
 }

@@ -27,6 +27,10 @@ pub struct Problem {
     pub field: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub index: Option<usize>,
+    /// For a rule's rejection, its own words (the `detail` without the rule and
+    /// field), so that a client rebuilds the rejection without parsing `detail`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub message: Option<String>,
 }
 
 #[derive(Debug, Serialize, Deserialize, ToSchema)]

@@ -2,7 +2,7 @@
 """Offline check of the bundled framework files and the sourced Optimism history.
 
 Loads core/frameworks/optimism.toml and core/frameworks/l2beat-stages.toml, checks their shape
-(SPEC section 11), then replays src/demo/optimism-history.jsonl (the `apply` format of SPEC
+(SPEC section 11), then replays src/cli/demo/optimism-history.jsonl (the `apply` format of SPEC
 section 10) against the rules of SPEC section 5 (rules 2 to 6 and the limits of rule 8), as
 they apply to these files. Signatures, hashes and the chain are not checked here: the demo
 program signs and records the lines.
@@ -26,7 +26,7 @@ import tomllib
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 DEFAULT_FRAMEWORKS = os.path.join(HERE, "..", "core", "frameworks")
-DEFAULT_HISTORY = os.path.join(HERE, "..", "src", "demo", "optimism-history.jsonl")
+DEFAULT_HISTORY = os.path.join(HERE, "..", "src", "cli", "demo", "optimism-history.jsonl")
 
 OPENED_AT = "2024-06-01T12:00:00.000000Z"
 ACTORS = {

@@ -31,6 +31,26 @@ pub enum Rule {
 }
 
 impl Rule {
+    /// Every rule, in the order of their ids.
+    pub const ALL: [Rule; 11] = [
+        Rule::Format,
+        Rule::Signer,
+        Rule::UnknownActor,
+        Rule::Signature,
+        Rule::Milestone,
+        Rule::Status,
+        Rule::Phase,
+        Rule::Season,
+        Rule::Retired,
+        Rule::Replay,
+        Rule::Limits,
+    ];
+
+    /// The rule with this stable id (`R3-status`), as a problem's `rule` names it.
+    pub fn from_id(id: &str) -> Option<Rule> {
+        Rule::ALL.into_iter().find(|r| r.id() == id)
+    }
+
     /// Stable id, as printed and as returned by the API.
     pub fn id(self) -> &'static str {
         match self {

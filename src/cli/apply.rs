@@ -19,7 +19,7 @@ impl Session<'_> {
     pub(super) async fn apply_streamed(&self, file: &PathBuf) -> Result<i32> {
         let ledger = self.ledger().await?;
         let input = std::fs::File::open(file)
-            .map_err(|e| Error::Storage(StorageError(format!("{}: {e}", file.display()))))?;
+            .map_err(|e| Error::Storage(StorageError::file(format!("{}: {e}", file.display()))))?;
         let mut source = SignedLines {
             lines: ApplyLines::new(std::io::BufReader::new(input), file.display().to_string()),
             keys: &self.keys,
@@ -37,7 +37,7 @@ impl Session<'_> {
         use std::io::Write;
         let stdout = std::io::stdout();
         let mut out = std::io::BufWriter::new(stdout.lock());
-        let failed = |e: std::io::Error| Error::Storage(StorageError(format!("stdout: {e}")));
+        let failed = |e: std::io::Error| Error::Storage(StorageError::file(format!("stdout: {e}")));
         if self.cli.json {
             // `{"recorded":[…]}` as `print_recorded` writes it, an event at a time.
             out.write_all(b"{\"recorded\":[").map_err(failed)?;
@@ -189,7 +189,7 @@ impl<B: std::io::BufRead> ApplyLines<B> {
     }
 
     fn io(name: &str, e: std::io::Error) -> Error {
-        Error::Storage(StorageError(format!("{name}: {e}")))
+        Error::Storage(StorageError::file(format!("{name}: {e}")))
     }
 
     /// The next line that is not blank, parsed; `None` at the end of the input.

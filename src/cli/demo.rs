@@ -54,7 +54,7 @@ pub async fn run(cli: &Cli) -> Result<i32> {
             p.push(suffix);
             match std::fs::remove_file(&p) {
                 Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
-                    return Err(Error::Storage(StorageError(format!(
+                    return Err(Error::Storage(StorageError::file(format!(
                         "cannot replace {}: {e}",
                         PathBuf::from(p).display()
                     ))))

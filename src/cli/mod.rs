@@ -89,7 +89,7 @@ async fn run_command(cli: Cli) -> Result<i32> {
     // Refused before anything is opened: a URL with no file, and an in-memory
     // store, where a write would vanish when the command exits (issue 12: `init`
     // on `sqlite::memory:` exited 0 and kept nothing).
-    match crate::storage::target(&url).map_err(Error::Usage)? {
+    match crate::storage::target(&url)? {
         crate::storage::Target::SqliteMemory => {
             return Err(Error::Usage(crate::storage::in_memory(&url)))
         }

@@ -35,7 +35,7 @@ pub(crate) fn write_out(out: Option<&PathBuf>, bytes: &[u8]) -> Result<()> {
             use std::io::Write;
             std::io::stdout()
                 .write_all(bytes)
-                .map_err(|e| Error::Storage(StorageError(format!("stdout: {e}"))))
+                .map_err(|e| Error::Storage(StorageError::file(format!("stdout: {e}"))))
         }
     }
 }

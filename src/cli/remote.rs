@@ -32,49 +32,29 @@ pub struct Remote<'a> {
 /// server itself answers 408 after 30 s; this leaves room for a large batch.
 pub const SERVER_TIMEOUT_SECS: u64 = 60;
 
-const RULES: [Rule; 11] = [
-    Rule::Format,
-    Rule::Signer,
-    Rule::UnknownActor,
-    Rule::Signature,
-    Rule::Milestone,
-    Rule::Status,
-    Rule::Phase,
-    Rule::Season,
-    Rule::Retired,
-    Rule::Replay,
-    Rule::Limits,
-];
-
 /// The error a problem stands for: a rule's rejection (with its field and, in a
 /// batch, the statement's 1-based index), bad input, an unknown ledger, storage.
 fn error_from(status: u16, body: &[u8]) -> Error {
     let Ok(p) = serde_json::from_slice::<Problem>(body) else {
-        return Error::Storage(StorageError(format!(
+        return Error::Storage(StorageError::server(format!(
             "the server answered {status}: {}",
             String::from_utf8_lossy(body).trim()
         )));
     };
-    let rule = p
-        .rule
-        .as_deref()
-        .and_then(|id| RULES.into_iter().find(|r| r.id() == id));
-    match (rule, p.field, status) {
-        (Some(rule), Some(field), 400 | 401 | 403 | 413 | 422) => {
-            let prefix = format!("rule {} violated at {field}: ", rule.id());
-            Error::Rejected {
-                line: p.index,
-                rejection: Rejection {
-                    rule,
-                    message: p.detail.strip_prefix(&prefix).unwrap_or(&p.detail).into(),
-                    field,
-                },
-            }
-        }
-        (_, _, 400) => Error::BadInput(p.detail),
-        (_, _, 404) => Error::Usage(p.detail),
-        (_, _, 409) => Error::Conflict(p.detail),
-        _ => Error::Storage(StorageError(format!(
+    let rule = p.rule.as_deref().and_then(Rule::from_id);
+    match (rule, p.field, p.message, status) {
+        (Some(rule), Some(field), Some(message), 400 | 401 | 403 | 413 | 422) => Error::Rejected {
+            line: p.index,
+            rejection: Rejection {
+                rule,
+                field,
+                message,
+            },
+        },
+        (_, _, _, 400) => Error::BadInput(p.detail),
+        (_, _, _, 404) => Error::Usage(p.detail),
+        (_, _, _, 409) => Error::Conflict(p.detail),
+        _ => Error::Storage(StorageError::server(format!(
             "the server answered {status}: {}",
             p.detail
         ))),
@@ -118,13 +98,13 @@ impl<'a> Remote<'a> {
             )
         });
         if timed_out {
-            return Error::Storage(StorageError(format!(
+            return Error::Storage(StorageError::server(format!(
                 "server {}: no answer within the timeout of {} s (WAYMARK_SERVER_TIMEOUT): {e}",
                 self.base,
                 self.timeout.as_secs_f64()
             )));
         }
-        Error::Storage(StorageError(format!("server {}: {e}", self.base)))
+        Error::Storage(StorageError::server(format!("server {}: {e}", self.base)))
     }
 
     fn answer(&self, r: std::result::Result<ureq::Response, ureq::Error>) -> Result<Vec<u8>> {
@@ -178,7 +158,7 @@ impl<'a> Remote<'a> {
     /// oldest, in seq order.
     fn history(&self, path: &str, query: &[(&str, Option<String>)]) -> Result<Vec<HistoryRow>> {
         let unexpected = |e: serde_json::Error| {
-            Error::Storage(StorageError(format!(
+            Error::Storage(StorageError::server(format!(
                 "server {}: unexpected answer to {path}: {e}",
                 self.base
             )))
@@ -209,7 +189,7 @@ impl<'a> Remote<'a> {
     ) -> Result<T> {
         let body = self.get(path, query)?;
         serde_json::from_slice(&body).map_err(|e| {
-            Error::Storage(StorageError(format!(
+            Error::Storage(StorageError::server(format!(
                 "server {}: unexpected answer to {path}: {e}",
                 self.base
             )))
@@ -293,7 +273,9 @@ impl<'a> Remote<'a> {
                 if json {
                     let body = note.split("\n\n").next().unwrap_or("").to_string() + "\n";
                     let cp = waymark_events::Checkpoint::parse_body(&body).map_err(|e| {
-                        Error::Storage(StorageError(format!("the server's checkpoint: {e}")))
+                        Error::Storage(StorageError::server(format!(
+                            "the server's checkpoint: {e}"
+                        )))
                     })?;
                     println!(
                         "{}",
@@ -393,7 +375,7 @@ impl Writer for Remote<'_> {
                     std::io::ErrorKind::BrokenPipe | std::io::ErrorKind::ConnectionReset
                 )
             }) {
-                return Err(Error::Storage(StorageError(format!(
+                return Err(Error::Storage(StorageError::server(format!(
                     "server {}: the connection closed while the {}-byte body was being sent ({t}); a body over the server's limit (4 MiB here, 413) is refused that way",
                     self.base,
                     body.len()
@@ -402,7 +384,7 @@ impl Writer for Remote<'_> {
         }
         let answer = self.answer(sent)?;
         let out: Vec<RecordedOut> = serde_json::from_slice(&answer).map_err(|e| {
-            Error::Storage(StorageError(format!(
+            Error::Storage(StorageError::server(format!(
                 "server {}: unexpected answer to statements: {e}",
                 self.base
             )))
@@ -412,7 +394,7 @@ impl Writer for Remote<'_> {
                 Ok(Recorded {
                     seq: r.seq,
                     hash: r.hash.parse().map_err(|_| {
-                        Error::Storage(StorageError(format!(
+                        Error::Storage(StorageError::server(format!(
                             "server {}: {:?} is not a hash",
                             self.base, r.hash
                         )))

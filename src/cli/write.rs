@@ -366,8 +366,9 @@ pub(crate) trait Writer {
     /// streams the file instead (`Session::apply`).
     async fn apply(&self, file: &PathBuf) -> Result<i32> {
         let ledger = self.ledger().await?;
-        let io =
-            |e: std::io::Error| Error::Storage(StorageError(format!("{}: {e}", file.display())));
+        let io = |e: std::io::Error| {
+            Error::Storage(StorageError::file(format!("{}: {e}", file.display())))
+        };
         let size = std::fs::metadata(file).map_err(io)?.len();
         if size > MAX_APPLY_BYTES {
             return Err(Error::BadInput(format!(

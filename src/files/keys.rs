@@ -147,7 +147,7 @@ impl KeyStore {
         let name = self.check_place(&pending)?;
         let dir = self.open_dir()?;
         let cannot = |e: Error| {
-            Error::Storage(StorageError(format!(
+            Error::Storage(StorageError::file(format!(
                 "cannot stage the new key of {actor} at {}, nothing recorded, the old key still works: {e}",
                 pending.display()
             )))
@@ -156,14 +156,14 @@ impl KeyStore {
             None => {}
             Some(FileType::RegularFile) => dir.remove(name).map_err(cannot)?,
             Some(FileType::Symlink) => {
-                return Err(Error::Storage(StorageError(format!(
+                return Err(Error::Storage(StorageError::file(format!(
                     "refusing to write through symlink {}",
                     pending.display()
                 ))))
             }
             Some(_) => {
-                return Err(cannot(Error::Storage(StorageError(
-                    "something that is not a regular file is there".into(),
+                return Err(cannot(Error::Storage(StorageError::file(
+                    "something that is not a regular file is there",
                 ))))
             }
         }
@@ -177,13 +177,13 @@ impl KeyStore {
         let (pending, current) = (self.pending_path(actor), self.actor_path(actor));
         let (from, to) = (self.check_place(&pending)?, self.check_place(&current)?);
         let dir = SafeDir::open(&self.dir)?.ok_or_else(|| {
-            Error::Storage(StorageError(format!(
+            Error::Storage(StorageError::file(format!(
                 "{}: no such directory",
                 self.dir.display()
             )))
         })?;
         dir.rename(from, to).map_err(|e| {
-            Error::Storage(StorageError(format!(
+            Error::Storage(StorageError::file(format!(
                 "the rotation of {actor}'s key is recorded, but its new key could not replace the old one: {e}; \
                  the new key is in {} (the next command as {actor} moves it into place)",
                 pending.display()

@@ -29,11 +29,11 @@ use std::os::unix::fs::{DirBuilderExt, FileTypeExt};
 use std::path::{Path, PathBuf};
 
 pub(crate) fn io_err(path: &Path, e: impl std::fmt::Display) -> Error {
-    Error::Storage(StorageError(format!("{}: {e}", path.display())))
+    Error::Storage(StorageError::file(format!("{}: {e}", path.display())))
 }
 
 fn symlink_err(path: &Path) -> Error {
-    Error::Storage(StorageError(format!(
+    Error::Storage(StorageError::file(format!(
         "refusing to write through symlink {}",
         path.display()
     )))

@@ -1,7 +1,7 @@
 //! Extractors whose rejection is a problem, and bodies with their content type.
 
 use super::*;
-use crate::error::{Error, Result};
+use crate::error::{Error, Result, StorageError};
 use axum::extract::{FromRequestParts, Query};
 use axum::http::request::Parts;
 use axum::http::{header, HeaderValue};
@@ -61,5 +61,5 @@ pub const DOT: &str = "text/vnd.graphviz; charset=utf-8";
 pub(super) fn json_bytes<T: Serialize>(v: &T) -> Result<Typed, ApiError> {
     serde_json::to_vec_pretty(v)
         .map(|b| Typed(JSON, b))
-        .map_err(|e| ApiError::App(Error::Storage(crate::error::StorageError(e.to_string()))))
+        .map_err(|e| ApiError::App(Error::Storage(StorageError::internal(e.to_string()))))
 }

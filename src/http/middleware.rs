@@ -43,7 +43,7 @@ pub(super) async fn budget(
     let bytes = match axum::body::to_bytes(body, usize::MAX).await {
         Ok(b) => b,
         Err(e) => {
-            return ApiError::App(Error::Storage(crate::error::StorageError(e.to_string())))
+            return ApiError::App(Error::Storage(StorageError::internal(e.to_string())))
                 .into_response()
         }
     };

@@ -57,7 +57,7 @@ use params::*;
 use problem::*;
 use statements::*;
 
-use crate::error::{Error, Result};
+use crate::error::{Error, Result, StorageError};
 use crate::ledger::system_clock;
 use crate::service::Waymark;
 use crate::storage::Db;
@@ -91,7 +91,7 @@ pub async fn run(
 ) -> Result<()> {
     let addr = listener
         .local_addr()
-        .map_err(|e| Error::Storage(crate::error::StorageError(format!("listener: {e}"))))?;
+        .map_err(|e| Error::Storage(StorageError::file(format!("listener: {e}"))))?;
     tracing::info!(%addr, "waymark serving");
     let app = Arc::new(app);
     listen::serve(listener, router(app.clone()), app.limits.clone(), shutdown).await;
@@ -100,15 +100,11 @@ pub async fn run(
     Ok(())
 }
 
-/// 408 (a problem) for a request not answered within `Limits::request_timeout`:
-
 /// `waymark serve`: binds `addr`, serves until ctrl-c, then drains.
 pub async fn serve(db: Db, keys: PathBuf, addr: &str) -> Result<()> {
-    let listener = TcpListener::bind(addr).await.map_err(|e| {
-        Error::Storage(crate::error::StorageError(format!(
-            "cannot listen on {addr}: {e}"
-        )))
-    })?;
+    let listener = TcpListener::bind(addr)
+        .await
+        .map_err(|e| Error::Storage(StorageError::file(format!("cannot listen on {addr}: {e}"))))?;
     if let Ok(a) = listener.local_addr() {
         eprintln!("waymark: serving http://{a}/ (ctrl-c to stop)");
     }

@@ -56,6 +56,7 @@ pub(super) fn rule_problem(status: u16, rejection: &Rejection, index: Option<usi
         rule: Some(id.into()),
         field: Some(rejection.field.clone()),
         index,
+        message: Some(rejection.message.clone()),
     }
 }
 
@@ -72,6 +73,7 @@ pub(crate) fn plain_problem(status: u16, detail: String) -> Problem {
         rule: None,
         field: None,
         index: None,
+        message: None,
     }
 }
 

@@ -2,7 +2,7 @@
 //! recorded.
 
 use super::*;
-use crate::error::{Error, Result};
+use crate::error::{Error, Result, StorageError};
 use crate::ledger::Signed;
 use crate::wire::{Problem, RecordedOut, SignedStatement};
 use axum::body::Bytes;
@@ -132,14 +132,13 @@ pub(super) async fn statements(
     // and never holds up the writers (issue 12: four clients posting 4 MiB of
     // them took a valid POST from 3.6 ms to 1.9 s while each waited its turn).
     let (signed, array) = {
-        let _worker = app.checks.acquire().await.map_err(|e| {
-            ApiError::App(Error::Storage(crate::error::StorageError(e.to_string())))
-        })?;
+        let _worker =
+            app.checks.acquire().await.map_err(|e| {
+                ApiError::App(Error::Storage(StorageError::internal(e.to_string())))
+            })?;
         let (signed, array) = tokio::task::spawn_blocking(move || parse_statements(&body))
             .await
-            .map_err(|e| {
-                ApiError::App(Error::Storage(crate::error::StorageError(e.to_string())))
-            })??;
+            .map_err(|e| ApiError::App(Error::Storage(StorageError::internal(e.to_string()))))??;
         let signed = app
             .waymark
             .precheck(&id, signed)

@@ -15,5 +15,5 @@ mod rule7;
 mod store;
 
 pub use aggregate::{Ledger, LedgerError, LedgerEvent, Record, Signed};
-pub use rule7::{replayed, LedgerServices, SignatureIndex};
-pub use store::{chain, envelope_hash, system_clock, ChainedEventStore, Clock, Ctx};
+pub use rule7::{replay_rejection, LedgerServices, SignatureIndex};
+pub use store::{chain, envelope_hash, mark_of, system_clock, ChainedEventStore, Clock, Ctx};

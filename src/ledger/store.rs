@@ -6,7 +6,9 @@
 //! one snapshot row instead of replaying the ledger.
 
 use super::{Ledger, LedgerError, LedgerEvent};
-use crate::storage::{Append, AppendError, AppendEvent, Db, EventRepository, RowMeta};
+use crate::storage::{
+    Append, AppendError, AppendEvent, Db, EventRepository, RowMeta, Seq, SnapshotMark,
+};
 use cqrs_es::persist::{EventStoreAggregateContext, PersistedEventRepository, SerializedEvent};
 use cqrs_es::{Aggregate, AggregateError, EventEnvelope, EventStore};
 use std::collections::HashMap;
@@ -83,6 +85,14 @@ impl ChainedEventStore {
 
 pub type Ctx = EventStoreAggregateContext<Ledger>;
 
+/// Where the snapshot a context was loaded from stands (version 0: none yet).
+pub fn mark_of(ctx: &Ctx) -> SnapshotMark {
+    SnapshotMark {
+        last: Seq::from_cqrs(ctx.current_sequence),
+        version: Seq::from_cqrs(ctx.current_snapshot.unwrap_or(0)),
+    }
+}
+
 /// The hash of a committed envelope: the one `commit` computed and put in its
 /// metadata (hashing means JCS-serializing the event, so it is done once), or
 /// recomputed when the metadata does not carry it.
@@ -121,7 +131,7 @@ impl ChainedEventStore {
 pub fn chain(
     aggregate: &mut Ledger,
     aggregate_id: &str,
-    after: usize,
+    after: Seq,
     events: Vec<LedgerEvent>,
     recorded_at: &str,
     metadata: &HashMap<String, String>,
@@ -129,9 +139,10 @@ pub fn chain(
     let mut prev = aggregate.state.head.as_ref().map_or(Hash::ZERO, |h| h.hash);
     let mut rows = Vec::with_capacity(events.len());
     let mut envelopes = Vec::with_capacity(events.len());
-    for (i, LedgerEvent(mut event)) in events.into_iter().enumerate() {
-        let sequence = after + i + 1;
-        event.seq = sequence as u64;
+    let mut sequence = after;
+    for LedgerEvent(mut event) in events {
+        sequence = sequence.next();
+        event.seq = sequence.get();
         event.prev = prev;
         event.recorded_at = recorded_at.to_string();
         // The stored payload is the event's canonical bytes: the leaf that is
@@ -149,7 +160,7 @@ pub fn chain(
         }
         .write_into(&mut meta);
         rows.push(AppendEvent {
-            sequence: sequence as i64,
+            sequence,
             event_type: event.statement.event_type().as_str().to_string(),
             event_version: event.statement.version.clone(),
             payload: String::from_utf8_lossy(&leaf).into_owned(),
@@ -158,14 +169,14 @@ pub fn chain(
         });
         envelopes.push(EventEnvelope {
             aggregate_id: aggregate_id.to_string(),
-            sequence,
+            sequence: sequence.to_cqrs(),
             payload: LedgerEvent(event),
             metadata: meta,
         });
     }
-    if let Some(last) = envelopes.last() {
+    if sequence > after {
         aggregate.state.head = Some(waymark_core::Head {
-            seq: last.sequence as u64,
+            seq: sequence.get(),
             hash: prev,
             recorded_at: recorded_at.to_string(),
         });
@@ -219,26 +230,26 @@ impl EventStore<Ledger> for ChainedEventStore {
         if events.is_empty() {
             return Ok(Vec::new());
         }
+        let before = mark_of(&context);
         let mut aggregate = context.aggregate;
         let recorded_at = self.recorded_at(&aggregate);
         let (rows, envelopes) = chain(
             &mut aggregate,
             &context.aggregate_id,
-            context.current_sequence,
+            Seq::from_cqrs(context.current_sequence),
             events,
             &recorded_at,
             &metadata,
         )?;
-        let next_snapshot = context.current_snapshot.unwrap_or(0) + 1;
-        let last_sequence = context.current_sequence + envelopes.len();
+        let last = rows.last().map_or(Seq::ZERO, |r| r.sequence);
+        let mark = before.after(last);
         let appended = self
             .db
             .append(&Append {
                 ledger: &context.aggregate_id,
                 events: rows,
                 snapshot: serde_json::to_string(&aggregate)?,
-                last_sequence: last_sequence as i64,
-                snapshot_version: next_snapshot as i64,
+                mark,
             })
             .await;
         if let Err(e) = appended {
@@ -251,8 +262,8 @@ impl EventStore<Ledger> for ChainedEventStore {
         self.remember(&Ctx {
             aggregate_id: context.aggregate_id,
             aggregate,
-            current_sequence: last_sequence,
-            current_snapshot: Some(next_snapshot),
+            current_sequence: mark.last.to_cqrs(),
+            current_snapshot: Some(mark.version.to_cqrs()),
         });
         Ok(envelopes)
     }

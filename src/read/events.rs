@@ -1,6 +1,7 @@
 //! The recorded events, read back for folding.
 
 use super::*;
+use crate::storage::Seq;
 
 impl ReadModels {
     /// Recorded events after `after`, at most `limit`, in order.
@@ -8,7 +9,7 @@ impl ReadModels {
         &self,
         ledger: &str,
         after: u64,
-        limit: i64,
+        limit: usize,
     ) -> Result<Vec<(Event, Hash)>> {
         self.events_after_hashed(ledger, after, limit, Rehash::Always)
             .await
@@ -21,22 +22,18 @@ impl ReadModels {
         &self,
         ledger: &str,
         after: u64,
-        limit: i64,
+        limit: usize,
         rehash: Rehash,
     ) -> Result<Vec<(Event, Hash)>> {
-        let sql = "SELECT sequence, CAST(payload AS text), CAST(metadata AS text) FROM events
-                   WHERE aggregate_type = 'Ledger' AND aggregate_id = $1 AND sequence > $2
-                   ORDER BY sequence LIMIT $3";
-        let rows: Vec<(i64, String, String)> = on_pool!(&self.db, p => sqlx::query_as(sql)
-            .bind(ledger).bind(after as i64).bind(limit).fetch_all(p).await)
-        .map_err(|e| storage("reading events", e))?;
+        let rows = self.db.event_rows_after(ledger, Seq(after), limit).await?;
         // Parsing and hashing are independent per row: a page is done on every core.
-        let parsed = waymark_core::map_ordered(&rows, 256, |_, (_, text, meta)| {
-            let value: serde_json::Value = serde_json::from_str(text).map_err(|e| e.to_string())?;
+        let parsed = waymark_core::map_ordered(&rows, 256, |_, row| {
+            let value: serde_json::Value =
+                serde_json::from_str(&row.payload).map_err(|e| e.to_string())?;
             let event = Event::from_value(&value)?;
             let stored = match rehash {
                 Rehash::Always => None,
-                Rehash::Never => RowMeta::hash_in_text(meta),
+                Rehash::Never => RowMeta::hash_in_text(&row.metadata),
             };
             let hash = stored.unwrap_or_else(|| event.hash());
             Ok::<_, String>((event, hash))
@@ -44,8 +41,9 @@ impl ReadModels {
         let mut expected = after + 1;
         rows.iter()
             .zip(parsed)
-            .map(|((seq, _, _), parsed)| {
-                if *seq as u64 != expected {
+            .map(|(row, parsed)| {
+                let seq = row.seq;
+                if seq.get() != expected {
                     return Err(Error::BrokenChain {
                         seq: expected,
                         problem: "seq_gap",
@@ -67,10 +65,6 @@ impl ReadModels {
 
     /// The highest recorded seq (0 for no ledger).
     pub async fn head_seq(&self, ledger: &str) -> Result<u64> {
-        let sql = "SELECT MAX(sequence) FROM events WHERE aggregate_type = 'Ledger' AND aggregate_id = $1";
-        let n: Option<i64> =
-            on_pool!(&self.db, p => sqlx::query_scalar(sql).bind(ledger).fetch_one(p).await)
-                .map_err(|e| storage("reading the head", e))?;
-        Ok(n.unwrap_or(0) as u64)
+        Ok(self.db.head_seq(ledger).await?.get())
     }
 }

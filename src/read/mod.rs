@@ -52,7 +52,7 @@ use waymark_projections::{HistoryFold, HistoryRow, StatusFold};
 pub const CHECKPOINT_EVERY: u64 = 1024;
 
 /// Events read from the store per round trip when catching up or rebuilding.
-const PAGE: i64 = 2000;
+const PAGE: usize = 2000;
 
 /// Rows per multi-row INSERT.
 const INSERT_BATCH: usize = 500;
@@ -123,7 +123,7 @@ pub(super) struct Rows {
 const VIEWS: &str = "waymark_views";
 
 fn storage(what: &str, e: impl std::fmt::Display) -> Error {
-    Error::Storage(StorageError(format!("{what}: {e}")))
+    Error::Storage(StorageError::database(format!("{what}: {e}")))
 }
 
 /// The stored view is written at least every this many events; in between, this
@@ -131,10 +131,6 @@ fn storage(what: &str, e: impl std::fmt::Display) -> Error {
 /// many events on top of the stored one. (The audit rows are written for every
 /// event.)
 pub const VIEW_EVERY: u64 = 16;
-
-/// The audit trail's rows matching a `HistoryFilter`: `$1` ledger, then `$2` actor,
-/// `$3` type, `$4` season and `$5` milestone, each NULL to match everything. The
-/// history and its pages add their seq bounds and order.
 
 /// The stored read models of every ledger in one store.
 pub struct ReadModels {

@@ -30,7 +30,7 @@ impl ReadModels {
             None => StatusFold::new(),
         };
         while fold.seq() < n {
-            let limit = ((n - fold.seq()) as i64).min(PAGE);
+            let limit = usize::try_from(n - fold.seq()).unwrap_or(PAGE).min(PAGE);
             let events = self.events_after(ledger, fold.seq(), limit).await?;
             if events.is_empty() {
                 break;

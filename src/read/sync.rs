@@ -125,7 +125,7 @@ impl ReadModels {
                 self.remember(ledger, &view, ctx.version);
                 return Ok(view);
             }
-            let more = events.len() as i64 == PAGE;
+            let more = events.len() == PAGE;
             let (stored, view) = self.advance(ledger, view, ctx, &events).await?;
             if stored && !more {
                 return Ok(view);

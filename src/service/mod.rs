@@ -19,7 +19,7 @@ pub use as_of::AsOf;
 pub use record::{Recorded, StatementSource};
 
 use crate::error::{Error, Result, StorageError};
-use crate::ledger::{ChainedEventStore, Clock, Ctx, Ledger, LedgerError, LedgerServices};
+use crate::ledger::{mark_of, ChainedEventStore, Clock, Ctx, Ledger, LedgerError, LedgerServices};
 use crate::read::{Dispatcher, ReadModelQuery, ReadModels};
 use crate::storage::{Db, EventRepository};
 use cqrs_es::persist::PersistedEventRepository;
@@ -51,7 +51,7 @@ fn storage_err(e: AggregateError<LedgerError>) -> Error {
             rejection,
         },
         AggregateError::AggregateConflict => Error::Conflict("the ledger moved on".into()),
-        other => Error::Storage(StorageError(other.to_string())),
+        other => Error::Storage(StorageError::database(other.to_string())),
     }
 }
 
@@ -108,12 +108,8 @@ impl Waymark {
     /// loaded from the snapshot row.
     pub(super) async fn head(&self, ledger: &str) -> Result<Ctx> {
         if let Some(ctx) = self.store.remembered(ledger) {
-            let stored = self.db.snapshot_version(ledger).await?;
-            let mine = (
-                ctx.current_sequence as u64,
-                ctx.current_snapshot.unwrap_or(0) as u64,
-            );
-            if stored == Some(mine) {
+            let stored = self.db.snapshot_mark(ledger).await?;
+            if stored == Some(mark_of(&ctx)) {
                 return Ok(ctx);
             }
         }
@@ -148,7 +144,7 @@ impl Waymark {
         self.repo
             .get_events::<Ledger>(ledger)
             .await
-            .map_err(|e| Error::Storage(StorageError(e.to_string())))
+            .map_err(|e| Error::Storage(StorageError::database(e.to_string())))
     }
 
     /// Every recorded event with its hash, in order. Fails on a row that is not a

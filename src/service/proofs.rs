@@ -75,8 +75,8 @@ impl Waymark {
         let head = self.synced(ledger).await?;
         let status = self.status_at(ledger, cp.size, &head).await?;
         if status.as_of.as_ref().map(|a| a.seq) != Some(cp.size) {
-            return Err(Error::Storage(StorageError(
-                "the read models lag the tree: run `waymark rebuild`".into(),
+            return Err(Error::Storage(StorageError::inconsistent(
+                "the read models lag the tree: run `waymark rebuild`",
             )));
         }
         let head_hash = status.as_of.as_ref().map(|a| a.hash).unwrap_or(Hash::ZERO);
@@ -86,7 +86,7 @@ impl Waymark {
             head_hash,
             checkpoint: note,
             status: serde_json::to_value(&status)
-                .map_err(|e| Error::Storage(StorageError(e.to_string())))?,
+                .map_err(|e| Error::Storage(StorageError::database(e.to_string())))?,
         })
     }
 

@@ -133,7 +133,11 @@ impl Waymark {
         while after < hi {
             let page = self
                 .read_models
-                .events_after(ledger, after, (hi - after).min(10_000) as i64)
+                .events_after(
+                    ledger,
+                    after,
+                    usize::try_from(hi - after).unwrap_or(10_000).min(10_000),
+                )
                 .await?;
             let Some(last) = page.last() else { break };
             after = last.0.seq;
@@ -164,7 +168,7 @@ impl Waymark {
             .await?;
         waymark_projections::review(season, &start_status, &end_status, &events, &rows).map_err(
             |e| {
-                Error::Storage(StorageError(format!(
+                Error::Storage(StorageError::inconsistent(format!(
                     "the stored read models disagree with the events ({e}): run `waymark rebuild`"
                 )))
             },

@@ -4,8 +4,8 @@
 
 use super::{storage_err, Waymark};
 use crate::error::{Error, Result, StorageError};
-use crate::ledger::{Ledger, LedgerError, Record, Signed};
-use crate::storage::AppendError;
+use crate::ledger::{chain, mark_of, replay_rejection, Ledger, LedgerError, Record, Signed};
+use crate::storage::{AppendError, RowMeta, Seq};
 use cqrs_es::event_sink::EventSink;
 use cqrs_es::{Aggregate, AggregateContext, AggregateError, EventEnvelope, EventStore};
 use serde::Serialize;
@@ -158,9 +158,7 @@ impl Waymark {
             if !ctx.aggregate.state.is_open() {
                 return Err(self.no_ledger(ledger));
             }
-            let expected = ctx
-                .current_snapshot
-                .map(|v| (ctx.current_sequence as u64, v as u64));
+            let expected = ctx.current_snapshot.map(|_| mark_of(&ctx));
             match self.db.begin_append(ledger, expected).await {
                 Ok(tx) => break (ctx, tx),
                 Err(AppendError::Conflict) if tries < MAX_ATTEMPTS => {
@@ -169,7 +167,8 @@ impl Waymark {
                 Err(e) => return Err(append_err(e)),
             }
         };
-        let before = ctx.current_sequence;
+        let before = Seq::from_cqrs(ctx.current_sequence);
+        let mut last = before;
         let recorded_at = self.store.recorded_at(&ctx.aggregate);
         let metadata = HashMap::new();
         loop {
@@ -192,12 +191,9 @@ impl Waymark {
             // The first replay among the statements that passed comes before a
             // later rejection, as in `record`.
             if let Some(i) = sigs.iter().position(|s| recorded.contains(*s)) {
-                let LedgerError::Rejected { rejection, .. } = crate::ledger::replayed(i) else {
-                    unreachable!("replayed() is a rejection")
-                };
                 return Err(Error::Rejected {
                     line: Some(lines[i]),
-                    rejection,
+                    rejection: replay_rejection(),
                 });
             }
             match handled {
@@ -210,30 +206,29 @@ impl Waymark {
                 }
                 Err(LedgerError::Storage(e)) => return Err(Error::Storage(e)),
             }
-            let (rows, _) = crate::ledger::chain(
+            let (rows, _) = chain(
                 &mut ctx.aggregate,
                 ledger,
-                ctx.current_sequence,
+                last,
                 events,
                 &recorded_at,
                 &metadata,
             )
-            .map_err(|e| Error::Storage(StorageError(e.to_string())))?;
-            ctx.current_sequence += rows.len();
+            .map_err(|e| Error::Storage(StorageError::database(e.to_string())))?;
+            last = rows.last().map_or(last, |r| r.sequence);
             tx.insert(&rows).await.map_err(append_err)?;
         }
-        if ctx.current_sequence == before {
+        if last == before {
             return Ok(None);
         }
-        let version = ctx.current_snapshot.unwrap_or(0) + 1;
+        let mark = mark_of(&ctx).after(last);
         let snapshot = serde_json::to_string(&ctx.aggregate)
-            .map_err(|e| Error::Storage(StorageError(e.to_string())))?;
-        tx.finish(&snapshot, ctx.current_sequence as i64, version as i64)
-            .await
-            .map_err(append_err)?;
-        ctx.current_snapshot = Some(version);
+            .map_err(|e| Error::Storage(StorageError::internal(e.to_string())))?;
+        tx.finish(&snapshot, mark).await.map_err(append_err)?;
+        ctx.current_sequence = mark.last.to_cqrs();
+        ctx.current_snapshot = Some(mark.version.to_cqrs());
         self.store.remember(&ctx);
-        Ok(Some((before as u64 + 1, ctx.current_sequence as u64)))
+        Ok(Some((before.next().get(), last.get())))
     }
 
     /// The place of each recorded event of seq `lo..=hi`, in order, a page at a time
@@ -245,31 +240,23 @@ impl Waymark {
         hi: u64,
         f: &mut dyn FnMut(Recorded),
     ) -> Result<()> {
-        const PAGE: i64 = 5000;
-        let sql = "SELECT sequence, event_type, CAST(metadata AS text) FROM events
-                   WHERE aggregate_type = 'Ledger' AND aggregate_id = $1 AND sequence >= $2 AND sequence <= $3
-                   ORDER BY sequence LIMIT $4";
-        let mut from = lo;
+        const PAGE: usize = 5000;
+        let (mut from, hi) = (Seq(lo), Seq(hi));
         while from <= hi {
-            let rows: Vec<(i64, String, String)> =
-                crate::storage::on_pool!(&self.db, p => sqlx::query_as(sql)
-                .bind(ledger).bind(from as i64).bind(hi as i64).bind(PAGE).fetch_all(p).await)
-                .map_err(|e| Error::Storage(StorageError(format!("reading events: {e}"))))?;
+            let rows = self.db.event_places(ledger, from, hi, PAGE).await?;
             let Some(last) = rows.last() else { break };
-            from = last.0 as u64 + 1;
-            for (seq, event_type, meta) in rows {
-                let hash = serde_json::from_str::<HashMap<String, String>>(&meta)
-                    .ok()
-                    .and_then(|m| m.get("hash")?.parse().ok())
-                    .ok_or_else(|| Error::BrokenChain {
-                        seq: seq as u64,
+            from = last.seq.next();
+            for row in rows {
+                let hash =
+                    RowMeta::hash_in_text(&row.metadata).ok_or_else(|| Error::BrokenChain {
+                        seq: row.seq.get(),
                         problem: "malformed",
                         detail: "the stored row has no hash".into(),
                     })?;
                 f(Recorded {
-                    seq: seq as u64,
+                    seq: row.seq.get(),
                     hash,
-                    event_type,
+                    event_type: row.event_type,
                 });
             }
         }
@@ -379,6 +366,6 @@ impl Waymark {
             Ok(statements)
         })
         .await
-        .map_err(|e| Error::Storage(StorageError(format!("checking statements: {e}"))))?
+        .map_err(|e| Error::Storage(StorageError::database(format!("checking statements: {e}"))))?
     }
 }

@@ -85,7 +85,7 @@ impl Waymark {
                 .repo
                 .get_snapshot::<Ledger>(ledger)
                 .await
-                .map_err(|e| Error::Storage(StorageError(e.to_string())))?;
+                .map_err(|e| Error::Storage(StorageError::database(e.to_string())))?;
             if let Some(snap) = snap {
                 let stored = serde_json::from_value::<Ledger>(snap.aggregate).ok();
                 if let Some(l) = stored

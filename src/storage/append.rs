@@ -3,7 +3,7 @@
 //! rule 7 checked by the same statement or transaction.
 
 use super::signatures::sqlite_recorded_among;
-use super::{storage, Db, StorageError};
+use super::{storage, Db, Seq, StorageError};
 use std::collections::HashSet;
 
 /// One commit of the chained store: a batch of events and the aggregate snapshot
@@ -12,11 +12,37 @@ use std::collections::HashSet;
 pub struct Append<'a> {
     pub ledger: &'a str,
     pub events: Vec<AppendEvent>,
-    /// The snapshot after the batch (JSON text), its `last_sequence`, and its
-    /// version: 1 inserts it, `v > 1` replaces version `v - 1`.
+    /// The snapshot after the batch (JSON text) and where it stands.
     pub snapshot: String,
-    pub last_sequence: i64,
-    pub snapshot_version: i64,
+    pub mark: SnapshotMark,
+}
+
+/// Where the one snapshot row of a ledger stands: the seq of the last event it
+/// folds (`last_sequence`) and its version (`current_snapshot`; version 1 is
+/// inserted, version `v > 1` replaces `v - 1`, so a writer that loaded version
+/// `v - 1` wins the race for the next seq and every other loses).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SnapshotMark {
+    pub last: Seq,
+    pub version: Seq,
+}
+
+impl SnapshotMark {
+    /// From the row's `(last_sequence, current_snapshot)` columns.
+    pub(super) fn from_sql((last, version): (i64, i64)) -> Self {
+        SnapshotMark {
+            last: Seq::from_sql(last),
+            version: Seq::from_sql(version),
+        }
+    }
+
+    /// The snapshot of a commit on this one whose last event is `last`.
+    pub fn after(self, last: Seq) -> Self {
+        SnapshotMark {
+            last,
+            version: self.version.next(),
+        }
+    }
 }
 
 impl Append<'_> {
@@ -29,7 +55,7 @@ impl Append<'_> {
 /// An event row as sqlite-es and postgres-es lay it out.
 #[derive(Debug)]
 pub struct AppendEvent {
-    pub sequence: i64,
+    pub sequence: Seq,
     pub event_type: String,
     pub event_version: String,
     /// JSON text of the event (its canonical bytes) and of the row's metadata.
@@ -72,7 +98,7 @@ impl Db {
             Db::Postgres(p) => {
                 // Rule 7 in the same statement: one index probe per signature (see
                 // `recorded_among`), and the snapshot moves only if none is found.
-                let snap = if a.snapshot_version == 1 {
+                let snap = if a.mark.version == Seq(1) {
                     "INSERT INTO snapshots (aggregate_type, aggregate_id, last_sequence, current_snapshot, payload)
                      SELECT 'Ledger', $1, $2, $3, $4::json WHERE NOT EXISTS (SELECT 1 FROM dup)
                      ON CONFLICT DO NOTHING RETURNING 1"
@@ -97,10 +123,15 @@ impl Db {
                 };
                 let done = sqlx::query(&sql)
                     .bind(a.ledger)
-                    .bind(a.last_sequence)
-                    .bind(a.snapshot_version)
+                    .bind(a.mark.last.to_sql())
+                    .bind(a.mark.version.to_sql())
                     .bind(a.snapshot.as_str())
-                    .bind(a.events.iter().map(|e| e.sequence).collect::<Vec<i64>>())
+                    .bind(
+                        a.events
+                            .iter()
+                            .map(|e| e.sequence.to_sql())
+                            .collect::<Vec<i64>>(),
+                    )
                     .bind(col(|e| &e.event_type))
                     .bind(col(|e| &e.event_version))
                     .bind(col(|e| &e.payload))
@@ -116,7 +147,7 @@ impl Db {
             }
             Db::Sqlite(p) => {
                 let mut tx = p.begin().await.map_err(append_error)?;
-                let snap = if a.snapshot_version == 1 {
+                let snap = if a.mark.version == Seq(1) {
                     "INSERT INTO snapshots (aggregate_type, aggregate_id, last_sequence, current_snapshot, payload)
                      VALUES ('Ledger', $1, $2, $3, $4) ON CONFLICT DO NOTHING"
                 } else {
@@ -125,8 +156,8 @@ impl Db {
                 };
                 let moved = sqlx::query(snap)
                     .bind(a.ledger)
-                    .bind(a.last_sequence)
-                    .bind(a.snapshot_version)
+                    .bind(a.mark.last.to_sql())
+                    .bind(a.mark.version.to_sql())
                     .bind(a.snapshot.as_str())
                     .execute(&mut *tx)
                     .await
@@ -163,7 +194,7 @@ impl Db {
     pub async fn begin_append(
         &self,
         ledger: &str,
-        expected: Option<(u64, u64)>,
+        expected: Option<SnapshotMark>,
     ) -> Result<AppendTx, AppendError> {
         let q = "SELECT last_sequence, current_snapshot FROM snapshots WHERE aggregate_type = 'Ledger' AND aggregate_id = $1";
         let (tx, found) = match self {
@@ -197,7 +228,7 @@ impl Db {
                 (Tx::Postgres(tx), found)
             }
         };
-        if found.map(|(a, b)| (a as u64, b as u64)) != expected {
+        if found.map(SnapshotMark::from_sql) != expected {
             return Err(AppendError::Conflict);
         }
         Ok(AppendTx {
@@ -220,7 +251,7 @@ async fn sqlite_insert_events(
         q.push_values(chunk, |mut b, e| {
             b.push_bind("Ledger")
                 .push_bind(ledger)
-                .push_bind(e.sequence)
+                .push_bind(e.sequence.to_sql())
                 .push_bind(e.event_type.as_str())
                 .push_bind(e.event_version.as_str())
                 .push_bind(e.payload.as_str())
@@ -284,7 +315,7 @@ impl AppendTx {
                      FROM unnest($2::bigint[], $3::text[], $4::text[], $5::text[], $6::text[]) AS v(s, et, ev, p, m)",
                 )
                 .bind(&self.ledger)
-                .bind(events.iter().map(|e| e.sequence).collect::<Vec<i64>>())
+                .bind(events.iter().map(|e| e.sequence.to_sql()).collect::<Vec<i64>>())
                 .bind(col(|e| &e.event_type))
                 .bind(col(|e| &e.event_version))
                 .bind(col(|e| &e.payload))
@@ -297,15 +328,9 @@ impl AppendTx {
         }
     }
 
-    /// Stores the snapshot after the last event (version `snapshot_version`: 1
-    /// inserts it, `v > 1` replaces `v - 1`) and commits.
-    pub async fn finish(
-        self,
-        snapshot: &str,
-        last_sequence: i64,
-        snapshot_version: i64,
-    ) -> Result<(), AppendError> {
-        let sql = if snapshot_version == 1 {
+    /// Stores the snapshot after the last event (see [`SnapshotMark`]) and commits.
+    pub async fn finish(self, snapshot: &str, mark: SnapshotMark) -> Result<(), AppendError> {
+        let sql = if mark.version == Seq(1) {
             "INSERT INTO snapshots (aggregate_type, aggregate_id, last_sequence, current_snapshot, payload)
              VALUES ('Ledger', $1, $2, $3, $4{cast}) ON CONFLICT DO NOTHING"
         } else {
@@ -317,8 +342,8 @@ impl AppendTx {
                 let sql = sql.replace("{cast}", $cast);
                 let r = sqlx::query(&sql)
                     .bind(&self.ledger)
-                    .bind(last_sequence)
-                    .bind(snapshot_version)
+                    .bind(mark.last.to_sql())
+                    .bind(mark.version.to_sql())
                     .bind(snapshot)
                     .execute(&mut *$tx)
                     .await

@@ -13,19 +13,22 @@
 //! - [`lock`]: the writer lock of a ledger across processes.
 
 mod append;
+mod events;
 mod lock;
 mod nodes;
 mod readonly;
 mod repo;
 mod row;
+mod seq;
 mod signatures;
 mod url;
 
-pub use append::{Append, AppendError, AppendEvent};
+pub use append::{Append, AppendError, AppendEvent, SnapshotMark};
 pub use nodes::nodes;
 pub use readonly::ReadGuard;
 pub use repo::{EventRepository, ViewRepository};
 pub use row::RowMeta;
+pub use seq::Seq;
 pub use url::{in_memory, no_database, redact, target, Target};
 
 use crate::error::StorageError;
@@ -60,7 +63,7 @@ pub enum Db {
 }
 
 pub(crate) fn storage(what: &str, e: impl std::fmt::Display) -> StorageError {
-    StorageError(format!("{what}: {e}"))
+    StorageError::database(format!("{what}: {e}"))
 }
 
 /// A PostgreSQL pool whose first connection is made here, once: a refused or
@@ -74,8 +77,9 @@ pub(super) async fn pg_pool(
     max: u32,
 ) -> Result<sqlx::PgPool, StorageError> {
     use sqlx::{ConnectOptions, Connection};
-    let cannot =
-        |e: &dyn std::fmt::Display| StorageError(format!("cannot connect to {}: {e}", redact(url)));
+    let cannot = |e: &dyn std::fmt::Display| {
+        StorageError::database(format!("cannot connect to {}: {e}", redact(url)))
+    };
     let first = tokio::time::timeout(Duration::from_secs(10), opts.connect())
         .await
         .map_err(|_| cannot(&"no answer within 10 s"))?
@@ -125,7 +129,7 @@ impl Db {
                 .map_err(|e| storage("creating tables", e))?;
             Ok(Db::Sqlite(pool))
         } else {
-            Err(StorageError(format!(
+            Err(StorageError::database(format!(
                 "unsupported database URL {:?}: use sqlite://PATH or postgres://…",
                 redact(url)
             )))
@@ -200,14 +204,14 @@ impl Db {
         }
     }
 
-    /// The snapshot row's `(last_sequence, current_snapshot)`: whether an aggregate
-    /// kept in memory is still the head, without reading the snapshot itself.
-    pub async fn snapshot_version(&self, ledger: &str) -> Result<Option<(u64, u64)>, StorageError> {
+    /// Where the snapshot row stands: whether an aggregate kept in memory is still
+    /// the head, without reading the snapshot itself.
+    pub async fn snapshot_mark(&self, ledger: &str) -> Result<Option<SnapshotMark>, StorageError> {
         let q = "SELECT last_sequence, current_snapshot FROM snapshots WHERE aggregate_type = 'Ledger' AND aggregate_id = $1";
         let r: Option<(i64, i64)> =
             on_pool!(self, p => sqlx::query_as(q).bind(ledger).fetch_optional(p).await)
                 .map_err(|e| storage("reading the snapshot version", e))?;
-        Ok(r.map(|(a, b)| (a as u64, b as u64)))
+        Ok(r.map(SnapshotMark::from_sql))
     }
 
     pub async fn close(&self) {

@@ -59,7 +59,7 @@ impl ReadGuard {
             return Ok(());
         };
         if FileStamp::of(path).ok().as_ref() != Some(stamp) || wal_exists(path) {
-            return Err(Error::Storage(StorageError(format!(
+            return Err(Error::Storage(StorageError::database(format!(
                 "{} changed while it was read: it was read without locks (this user cannot create its -wal and -shm files in that directory), so run the command again",
                 path.display()
             ))));
@@ -82,7 +82,7 @@ impl Db {
                 redact(url)
             ))
         };
-        let (db, tables, guard) = match target(url).map_err(Error::Usage)? {
+        let (db, tables, guard) = match target(url)? {
             Target::Postgres => {
                 let opts = PgConnectOptions::from_str(url)
                     .map_err(|e| storage("bad PostgreSQL URL", e))?

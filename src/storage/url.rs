@@ -1,6 +1,7 @@
 //! What a `--db` URL names, and how messages print it.
 
 use super::StorageError;
+use crate::error::Error;
 use sqlx::sqlite::SqliteConnectOptions;
 use std::str::FromStr;
 
@@ -16,7 +17,7 @@ pub enum Target {
 /// Classifies a `--db` URL; `Err` is a usage message naming the URL. `sqlite://` with
 /// no path used to open a private temporary database per connection, so the tables
 /// created on one were missing on the next ("no such table: main.waymark_history").
-pub fn target(url: &str) -> Result<Target, String> {
+pub fn target(url: &str) -> Result<Target, Error> {
     if url.starts_with("postgres://") || url.starts_with("postgresql://") {
         return Ok(Target::Postgres);
     }
@@ -25,14 +26,14 @@ pub fn target(url: &str) -> Result<Target, String> {
         .or_else(|| url.strip_prefix("sqlite:"))
     else {
         if !url.contains(':') {
-            return Err(format!(
+            return Err(Error::Usage(format!(
                 "--db {url:?} has no scheme: did you mean sqlite://{url}? (or postgres://…)"
-            ));
+            )));
         }
-        return Err(format!(
+        return Err(Error::Usage(format!(
             "unsupported database URL {:?}: use sqlite://PATH or postgres://…",
             redact(url)
-        ));
+        )));
     };
     let (path, params) = rest.split_once('?').unwrap_or((rest, ""));
     let memory = path == ":memory:" || params.split('&').any(|kv| kv == "mode=memory");
@@ -40,19 +41,19 @@ pub fn target(url: &str) -> Result<Target, String> {
         return Ok(Target::SqliteMemory);
     }
     if path.is_empty() {
-        return Err(format!(
+        return Err(Error::Usage(format!(
             "database URL {url:?} names no file: use sqlite://PATH (for example sqlite://waymark.db)"
-        ));
+        )));
     }
-    let opts =
-        SqliteConnectOptions::from_str(url).map_err(|e| format!("bad SQLite URL {url:?}: {e}"))?;
+    let opts = SqliteConnectOptions::from_str(url)
+        .map_err(|e| Error::Usage(format!("bad SQLite URL {url:?}: {e}")))?;
     Ok(Target::SqliteFile(opts.get_filename().to_path_buf()))
 }
 
 /// A read, or a write other than `init`, against a SQLite file that is not there:
 /// refused before an empty database is created in its place (issue 15).
 pub fn no_database(path: &std::path::Path, url: &str) -> StorageError {
-    StorageError(format!(
+    StorageError::database(format!(
         "no database at {} (create one with `waymark --db {url} init --ledger ID --framework optimism`)",
         path.display()
     ))

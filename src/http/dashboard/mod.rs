@@ -326,9 +326,9 @@ async fn page_response(
         return Ok(html(page));
     }
     let _turn = app.pages.renders.acquire().await.map_err(|e| {
-        ApiError::App(crate::error::Error::Storage(crate::error::StorageError(
-            e.to_string(),
-        )))
+        ApiError::App(crate::error::Error::Storage(
+            crate::error::StorageError::internal(e.to_string()),
+        ))
     })?;
     // Rendered by another request while this one waited for its turn?
     if let Some(page) = app.pages.get(&key) {
