@@ -278,7 +278,10 @@ fn past_the_cap_with_all_busy_answers_503_problem() {
             c
         })
         .collect();
-    std::thread::sleep(Duration::from_millis(300));
+    // Long enough for the server to have read both requests' headers (so both are in
+    // service, not evictable) even on a loaded machine: at 300 ms, a CI run with every
+    // core busy compiling once answered 200 here.
+    std::thread::sleep(Duration::from_millis(1500));
     let mut c = connect(&s);
     c.write_all(b"GET /healthz HTTP/1.1\r\nhost: x\r\n\r\n")
         .unwrap();
