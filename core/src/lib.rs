@@ -5,10 +5,12 @@
 //! # Layout
 //! - `rules` — rule ids of SPEC section 5 and typed rejections.
 //! - `state` — the rule state: `check`/`judge` a statement, `apply` an event;
-//!   `KeyHints` for signatures checked ahead on other threads.
+//!   `KeyHints` for signatures checked ahead on other threads. One file per family
+//!   of event types (`state/mod.rs` lists them).
 //! - `replay` — the chain replayer behind `verify` and `verify-offline`.
 //! - `offline` — `verify-offline`: an export streamed through the replayer, checked
-//!   against snapshots, checkpoints and proofs, from files only, in flat memory.
+//!   against snapshots, checkpoints and proofs, from files only, in flat memory
+//!   (`offline/mod.rs` lists its parts, rule 7's index among them).
 //! - `command` — the `verify-offline` command line, shared with `waymark`.
 //! - `framework` — framework TOML (SPEC section 11) and the bundled frameworks.
 //! - `par` — an ordered parallel map on scoped threads.
@@ -24,7 +26,6 @@ mod offline;
 mod par;
 mod replay;
 mod rules;
-mod sig_index;
 mod state;
 
 pub use command::{print_report, run_verify_offline, VerifyOfflineArgs};
