@@ -16,7 +16,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 use waymark_core::LedgerState;
-use waymark_core::{Problem, Replayer, Report};
+use waymark_core::{Problem, ProblemKind, Replayer, Report};
 use waymark_events::{
     consistency_nodes, consistency_proof_from, inclusion_nodes, inclusion_proof_from, root_from,
     root_nodes, sign_checkpoint, verifier_key, Checkpoint, ConsistencyProofDoc, Event, Frontier,
@@ -589,7 +589,7 @@ impl<R: FromDb> Waymark<R> {
                 let e = Event::from_value(&r.payload).map_err(|m| Error::BrokenChain {
                     seq: r.sequence as u64,
                     problem: "malformed",
-                    detail: m,
+                    detail: m.to_string(),
                 })?;
                 let h = e.hash();
                 Ok((e, h))
@@ -616,7 +616,7 @@ impl<R: FromDb> Waymark<R> {
             };
             if row.sequence as u64 != position {
                 problem = bad(
-                    "seq_gap",
+                    ProblemKind::SeqGap,
                     format!(
                         "expected seq {position}, the next stored row is seq {}",
                         row.sequence
@@ -627,7 +627,7 @@ impl<R: FromDb> Waymark<R> {
             let event = match Event::from_value(&row.payload) {
                 Ok(e) => e,
                 Err(m) => {
-                    problem = bad("malformed", m);
+                    problem = bad(ProblemKind::Malformed, m.to_string());
                     break;
                 }
             };
@@ -637,7 +637,7 @@ impl<R: FromDb> Waymark<R> {
                 .and_then(|h| h.as_str())
                 .and_then(|h| h.parse::<Hash>().ok());
             if claimed.is_none() {
-                problem = bad("malformed", "the stored row has no hash".into());
+                problem = bad(ProblemKind::Malformed, "the stored row has no hash".into());
                 break;
             }
             let hash = match replayer.step(position, &event, claimed.as_ref()) {
@@ -662,7 +662,7 @@ impl<R: FromDb> Waymark<R> {
                 .unwrap_or("");
             if stored != expected.join(",") {
                 problem = bad(
-                    "hash_mismatch",
+                    ProblemKind::HashMismatch,
                     format!("the event verifies, but the Merkle tree nodes stored with seq {position} are not the ones its append completes"),
                 );
                 break;
@@ -682,7 +682,7 @@ impl<R: FromDb> Waymark<R> {
                 {
                     problem = Some(Problem {
                         seq: l.frontier.size(),
-                        problem: "hash_mismatch",
+                        problem: ProblemKind::HashMismatch,
                         detail: "the Merkle frontier kept in the snapshot (the root at the head) is not the one the events give".into(),
                     });
                 }
@@ -692,14 +692,14 @@ impl<R: FromDb> Waymark<R> {
                     Some(h) if h.seq > checked => {
                         problem = Some(Problem {
                             seq: checked + 1,
-                            problem: "truncated",
+                            problem: ProblemKind::Truncated,
                             detail: format!("the ledger's head is seq {}, but only {checked} events are stored", h.seq),
                         })
                     }
                     Some(h) if h.seq == checked && Some(h.hash) != replayer.report(None).head.map(|x| x.hash) => {
                         problem = Some(Problem {
                             seq: checked,
-                            problem: "hash_mismatch",
+                            problem: ProblemKind::HashMismatch,
                             detail: format!("the head recorded at commit has hash {}, the stored event hashes differently", h.hash),
                         })
                     }

@@ -674,7 +674,8 @@ impl<'a, R: FromDb> Session<'a, R> {
             } => {
                 let ledger = self.ledger().await?;
                 if let Some(t) = event_type {
-                    t.parse::<EventType>().map_err(Error::BadInput)?;
+                    t.parse::<EventType>()
+                        .map_err(|e| Error::BadInput(e.to_string()))?;
                 }
                 if milestone.is_some() || actor.is_some() {
                     let state = self.w.state(&ledger).await?;
@@ -1180,7 +1181,7 @@ pub(crate) trait Writer {
                         t.add_row(vec![
                             id.clone(),
                             a.name.clone(),
-                            a.roles.join(", "),
+                            Role::join(&a.roles),
                             a.public_key.clone(),
                             state.into(),
                         ]);
@@ -1244,7 +1245,7 @@ pub(crate) trait Writer {
                 let from = st
                     .milestones
                     .get(id)
-                    .map(|m| m.status.clone())
+                    .map(|m| m.status.to_string())
                     .ok_or_else(|| Error::Rejected {
                         line: None,
                         rejection: waymark_core::Rejection {
@@ -1614,7 +1615,7 @@ fn parse_apply_line(line: usize, raw: &[u8]) -> Result<ApplyLine> {
     let kind: EventType = text_of("type")
         .ok_or_else(|| bad("\"type\" must be a string".into()))?
         .parse()
-        .map_err(bad)?;
+        .map_err(|e: UnknownEventType| bad(e.to_string()))?;
     let payload_value = m
         .get("payload")
         .ok_or_else(|| bad("missing \"payload\"".into()))?;

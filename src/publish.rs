@@ -90,7 +90,7 @@ pub(crate) async fn publish_in<R: FromDb>(
     if !report.ok {
         return Err(Error::BrokenChain {
             seq: report.first_bad_seq.unwrap_or(0),
-            problem: report.problem.unwrap_or("malformed"),
+            problem: report.problem.map_or("malformed", |p| p.as_str()),
             detail: format!(
                 "the stored chain does not verify, nothing published: {}",
                 report.detail

@@ -279,7 +279,7 @@ impl<V: ViewRepository<LedgerView, Ledger>> ReadModels<V> {
         // Parsing and hashing are independent per row: a page is done on every core.
         let parsed = waymark_core::map_ordered(&rows, 256, |_, (_, text, meta)| {
             let value: serde_json::Value = serde_json::from_str(text).map_err(|e| e.to_string())?;
-            let event = Event::from_value(&value)?;
+            let event = Event::from_value(&value).map_err(|e| e.to_string())?;
             let stored = match rehash {
                 Rehash::Always => None,
                 Rehash::Never => stored_hash(meta),

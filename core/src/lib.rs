@@ -8,6 +8,7 @@
 //!   `KeyHints` for signatures checked ahead on other threads. One file per family
 //!   of event types (`state/mod.rs` lists them).
 //! - `replay` — the chain replayer behind `verify` and `verify-offline`.
+//! - `verdict` — what a verifier reports: `ProblemKind`, `Problem`, `Report`.
 //! - `offline` — `verify-offline`: an export streamed through the replayer, checked
 //!   against snapshots, checkpoints and proofs, from files only, in flat memory
 //!   (`offline/mod.rs` lists its parts, rule 7's index among them).
@@ -27,6 +28,7 @@ mod par;
 mod replay;
 mod rules;
 mod state;
+mod verdict;
 
 pub use command::{print_report, run_verify_offline, VerifyOfflineArgs};
 pub use error::{Error, Result};
@@ -37,9 +39,10 @@ pub use offline::{
     verify_offline, OfflineInputs, OfflineOutcome, MAX_DOC_BYTES, MAX_LINE_BYTES, TOFU_WARNING,
 };
 pub use par::map_ordered;
-pub use replay::{HeadRef, Problem, ReplayIndex, Replayer, Report};
+pub use replay::{ReplayIndex, Replayer};
 pub use rules::{is_evidence_url, is_ledger_id, is_milestone_id, reject, Rejection, Rule};
 pub use state::{
     allowed_roles, Actor, Head, KeyHints, LedgerState, Milestone, Season, MAX_EVIDENCE,
     MAX_LEAF_BYTES, MAX_STATEMENT_BYTES, MAX_STRING_CHARS, ROLES, STATUSES,
 };
+pub use verdict::{HeadRef, Problem, ProblemKind, Report};

@@ -2,7 +2,8 @@
 //! snapshot's consistency, inclusion and consistency proofs.
 
 use super::plan::Plan;
-use super::{show_key, Fail};
+use super::{show_key, Doc, Fail};
+use crate::verdict::ProblemKind;
 use serde_json::Value;
 use waymark_events::{
     canonical_bytes, consistency_proof_from, open_checkpoint, verify_consistency, Checkpoint,
@@ -28,7 +29,7 @@ impl Checks<'_> {
             Ok(())
         } else {
             Err(Fail::new(
-                "malformed",
+                ProblemKind::Malformed,
                 format!(
                     "{what} is for ledger {ledger:?}, the log is ledger {:?}",
                     self.ledger
@@ -41,25 +42,25 @@ impl Checks<'_> {
     /// `tree_size` and the log's origin, and within the log.
     pub(super) fn open_bundle<'b>(
         &self,
-        doc: &'b std::result::Result<SnapshotBundle, String>,
+        doc: &'b Doc<SnapshotBundle>,
         what: &str,
     ) -> Checked<(&'b SnapshotBundle, Checkpoint)> {
         let bundle = doc
             .as_ref()
-            .map_err(|e| Fail::new("malformed", e.clone()))?;
+            .map_err(|e| Fail::new(ProblemKind::Malformed, e.to_string()))?;
         self.same_ledger(&bundle.ledger, what)?;
         if bundle.tree_size == 0 {
             return Err(Fail::new(
-                "malformed",
+                ProblemKind::Malformed,
                 format!("{what}: tree_size is 0 (a snapshot covers at least seq 1)"),
             ));
         }
         let cp = open_checkpoint(&bundle.checkpoint, self.key).map_err(|e| {
             let problem = match e {
                 NoteError::UnknownKey | NoteError::BadSignature | NoteError::WrongOrigin { .. } => {
-                    "checkpoint_mismatch"
+                    ProblemKind::CheckpointMismatch
                 }
-                _ => "malformed",
+                _ => ProblemKind::Malformed,
             };
             Fail::new(
                 problem,
@@ -71,7 +72,7 @@ impl Checks<'_> {
         })?;
         if cp.size != bundle.tree_size {
             return Err(Fail::new(
-                "checkpoint_mismatch",
+                ProblemKind::CheckpointMismatch,
                 format!(
                     "{what}: the checkpoint is for tree size {}, the bundle's tree_size is {}",
                     cp.size, bundle.tree_size
@@ -80,7 +81,7 @@ impl Checks<'_> {
         }
         if cp.origin != self.origin {
             return Err(Fail::new(
-                "checkpoint_mismatch",
+                ProblemKind::CheckpointMismatch,
                 format!(
                     "{what}: checkpoint origin {:?} is not the ledger's origin {:?}",
                     cp.origin, self.origin
@@ -89,7 +90,7 @@ impl Checks<'_> {
         }
         if cp.size > self.n {
             return Err(Fail::new(
-                "truncated",
+                ProblemKind::Truncated,
                 format!(
                     "{what} covers {} events, the export has {}",
                     cp.size, self.n
@@ -110,7 +111,7 @@ impl Checks<'_> {
         let root = self.plan.root(size).ok_or_else(|| self.missing(size))?;
         if root != cp.root {
             return Err(Fail::new(
-                "checkpoint_mismatch",
+                ProblemKind::CheckpointMismatch,
                 format!(
                     "{what}: the root of the first {size} events of the export is {root}, the checkpoint's is {}",
                     cp.root
@@ -120,7 +121,7 @@ impl Checks<'_> {
         let head = self.plan.leaf(size).ok_or_else(|| self.missing(size))?;
         if head != bundle.head_hash {
             return Err(Fail::new(
-                "checkpoint_mismatch",
+                ProblemKind::CheckpointMismatch,
                 format!(
                     "{what}: head_hash {} is not the hash {head} of seq {size}",
                     bundle.head_hash
@@ -137,7 +138,7 @@ impl Checks<'_> {
             let diff = first_difference(computed, &bundle.status, "status")
                 .unwrap_or_else(|| "status differs".into());
             return Err(Fail::new(
-                "status_mismatch",
+                ProblemKind::StatusMismatch,
                 format!("{what}: the status projection recomputed at seq {size} differs: {diff}"),
             ));
         }
@@ -146,7 +147,7 @@ impl Checks<'_> {
 
     pub(super) fn snapshot<'b>(
         &self,
-        doc: &'b std::result::Result<SnapshotBundle, String>,
+        doc: &'b Doc<SnapshotBundle>,
         what: &str,
     ) -> Checked<(&'b SnapshotBundle, Checkpoint)> {
         let (bundle, cp) = self.open_bundle(doc, what)?;
@@ -164,7 +165,7 @@ impl Checks<'_> {
         };
         if old.size > new {
             return Err(Fail::new(
-                "checkpoint_mismatch",
+                ProblemKind::CheckpointMismatch,
                 format!(
                     "--prev-snapshot is for tree size {}, later than {new_name} (size {new})",
                     old.size
@@ -188,7 +189,7 @@ impl Checks<'_> {
             Ok(_) => return Err(self.missing(new)),
             Err(e) => {
                 return Err(Fail::new(
-                    "checkpoint_mismatch",
+                    ProblemKind::CheckpointMismatch,
                     format!("consistency {} -> {new}: {e}", old.size),
                 ))
             }
@@ -206,7 +207,7 @@ impl Checks<'_> {
                 e.to_string()
             };
             return Err(Fail::new(
-                "checkpoint_mismatch",
+                ProblemKind::CheckpointMismatch,
                 format!(
                     "{new_name} (size {new}) does not extend --prev-snapshot (size {}): {why}",
                     old.size
@@ -218,15 +219,15 @@ impl Checks<'_> {
 
     pub(super) fn inclusion<'b>(
         &self,
-        doc: &'b std::result::Result<InclusionProofDoc, String>,
+        doc: &'b Doc<InclusionProofDoc>,
     ) -> Checked<&'b InclusionProofDoc> {
         let d = doc
             .as_ref()
-            .map_err(|e| Fail::new("malformed", e.clone()))?;
+            .map_err(|e| Fail::new(ProblemKind::Malformed, e.to_string()))?;
         self.same_ledger(&d.ledger, "--inclusion")?;
         if d.tree_size > self.n {
             return Err(Fail::new(
-                "truncated",
+                ProblemKind::Truncated,
                 format!(
                     "--inclusion is at tree size {}, the export has {} events",
                     d.tree_size, self.n
@@ -235,7 +236,7 @@ impl Checks<'_> {
         }
         if d.seq > d.tree_size {
             return Err(Fail::new(
-                "checkpoint_mismatch",
+                ProblemKind::CheckpointMismatch,
                 format!(
                     "--inclusion: seq {} is not in a tree of size {}",
                     d.seq, d.tree_size
@@ -245,7 +246,7 @@ impl Checks<'_> {
         let leaf = self.plan.leaf(d.seq).ok_or_else(|| self.missing(d.seq))?;
         if leaf != d.leaf_hash {
             return Err(Fail::new(
-                "checkpoint_mismatch",
+                ProblemKind::CheckpointMismatch,
                 format!(
                     "--inclusion: leaf_hash {} is not the hash {leaf} of seq {}",
                     d.leaf_hash, d.seq
@@ -258,7 +259,7 @@ impl Checks<'_> {
             .ok_or_else(|| self.missing(d.tree_size))?;
         d.verify(&root).map_err(|e| {
             Fail::new(
-                "checkpoint_mismatch",
+                ProblemKind::CheckpointMismatch,
                 format!(
                     "--inclusion of seq {} at tree size {} does not verify against the export's root {root}: {e}",
                     d.seq, d.tree_size
@@ -270,16 +271,16 @@ impl Checks<'_> {
 
     pub(super) fn consistency<'b>(
         &self,
-        doc: &'b std::result::Result<ConsistencyProofDoc, String>,
+        doc: &'b Doc<ConsistencyProofDoc>,
     ) -> Checked<&'b ConsistencyProofDoc> {
         let d = doc
             .as_ref()
-            .map_err(|e| Fail::new("malformed", e.clone()))?;
+            .map_err(|e| Fail::new(ProblemKind::Malformed, e.to_string()))?;
         self.same_ledger(&d.ledger, "--consistency")?;
         for (size, name) in [(d.old_size, "old_size"), (d.new_size, "new_size")] {
             if size > self.n {
                 return Err(Fail::new(
-                    "truncated",
+                    ProblemKind::Truncated,
                     format!(
                         "--consistency: {name} {size} is beyond the export ({} events)",
                         self.n
@@ -297,7 +298,7 @@ impl Checks<'_> {
             .ok_or_else(|| self.missing(d.new_size))?;
         d.verify(&old, &new).map_err(|e| {
             Fail::new(
-                "checkpoint_mismatch",
+                ProblemKind::CheckpointMismatch,
                 format!(
                     "--consistency {} -> {} does not verify against the export's roots: {e}",
                     d.old_size, d.new_size
@@ -311,7 +312,7 @@ impl Checks<'_> {
     /// within the log; reported rather than panicking).
     fn missing(&self, size: u64) -> Fail {
         Fail::new(
-            "truncated",
+            ProblemKind::Truncated,
             format!(
                 "nothing recorded at size {size} while streaming the export ({} events)",
                 self.n

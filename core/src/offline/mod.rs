@@ -41,7 +41,8 @@ mod sig_index;
 mod stream;
 
 use crate::error::{Error, Result};
-use crate::replay::{Replayer, Report};
+use crate::replay::Replayer;
+use crate::verdict::{ProblemKind, Report};
 use checks::Checks;
 use plan::Plan;
 use sig_index::SigIndex;
@@ -168,7 +169,10 @@ pub fn verify_offline(inputs: &OfflineInputs) -> Result<OfflineOutcome> {
         warnings: Vec::new(),
     };
     if n == 0 {
-        return Ok(fail(Fail::new("truncated", "the export is empty")));
+        return Ok(fail(Fail::new(
+            ProblemKind::Truncated,
+            "the export is empty",
+        )));
     }
 
     // The log key: pinned, or the log's own.
@@ -178,7 +182,7 @@ pub fn verify_offline(inputs: &OfflineInputs) -> Result<OfflineOutcome> {
         Err(e) => {
             return Ok(fail(Fail::at(
                 1,
-                "malformed",
+                ProblemKind::Malformed,
                 format!("LedgerOpened.log_key: {e}"),
             )))
         }
@@ -187,7 +191,7 @@ pub fn verify_offline(inputs: &OfflineInputs) -> Result<OfflineOutcome> {
     let key = match pinned {
         Some(k) if k != declared => {
             return Ok(fail(Fail::new(
-                "checkpoint_mismatch",
+                ProblemKind::CheckpointMismatch,
                 format!(
                     "--key {} is not the log key {} that LedgerOpened (seq 1) declares",
                     show_key(&k),
@@ -263,13 +267,13 @@ pub fn verify_offline(inputs: &OfflineInputs) -> Result<OfflineOutcome> {
 /// A failure outside the chain itself (an artifact, or the export's end).
 #[derive(Debug)]
 struct Fail {
-    problem: &'static str,
+    problem: ProblemKind,
     detail: String,
     seq: Option<u64>,
 }
 
 impl Fail {
-    fn new(problem: &'static str, detail: impl Into<String>) -> Fail {
+    fn new(problem: ProblemKind, detail: impl Into<String>) -> Fail {
         Fail {
             problem,
             detail: detail.into(),
@@ -277,7 +281,7 @@ impl Fail {
         }
     }
 
-    fn at(seq: u64, problem: &'static str, detail: impl Into<String>) -> Fail {
+    fn at(seq: u64, problem: ProblemKind, detail: impl Into<String>) -> Fail {
         Fail {
             seq: Some(seq),
             ..Fail::new(problem, detail)
@@ -323,13 +327,30 @@ fn trusted_key(arg: &str) -> Result<VerifierKey> {
         .map_err(|e| Error::Usage(format!("--key {}: {e}", path.display())))
 }
 
-/// Reads and parses an artifact: `Err` for I/O, `Some(Err(detail))` when it is not
-/// what it should be (reported as `malformed` once the log has verified).
+/// Why an artifact given with the log is not what it should be (reported as
+/// `malformed` once the log has verified).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+enum Unusable {
+    #[error("{what} {path}: larger than {MAX_DOC_BYTES} bytes")]
+    TooLarge { what: &'static str, path: String },
+    #[error("{what} {path}: {detail}")]
+    Unparsable {
+        what: &'static str,
+        path: String,
+        detail: String,
+    },
+}
+
+/// An artifact as read: parsed, or why it is unusable.
+type Doc<T> = std::result::Result<T, Unusable>;
+
+/// Reads and parses an artifact: `Err` for I/O, `Some(Err(why))` when it is not what
+/// it should be.
 fn load_doc<T, E: std::fmt::Display>(
     path: Option<&Path>,
-    what: &str,
+    what: &'static str,
     parse: impl Fn(&[u8]) -> std::result::Result<T, E>,
-) -> Result<Option<std::result::Result<T, String>>> {
+) -> Result<Option<Doc<T>>> {
     let Some(path) = path else {
         return Ok(None);
     };
@@ -338,14 +359,16 @@ fn load_doc<T, E: std::fmt::Display>(
         .and_then(|f| f.take(MAX_DOC_BYTES + 1).read_to_end(&mut bytes))
         .map_err(|e| io_error(path, e))?;
     if bytes.len() as u64 > MAX_DOC_BYTES {
-        return Ok(Some(Err(format!(
-            "{what} {}: larger than {MAX_DOC_BYTES} bytes",
-            path.display()
-        ))));
+        return Ok(Some(Err(Unusable::TooLarge {
+            what,
+            path: path.display().to_string(),
+        })));
     }
-    Ok(Some(
-        parse(&bytes).map_err(|e| format!("{what} {}: {e}", path.display())),
-    ))
+    Ok(Some(parse(&bytes).map_err(|e| Unusable::Unparsable {
+        what,
+        path: path.display().to_string(),
+        detail: e.to_string(),
+    })))
 }
 
 /// The number of newline characters in the file: the number of events in an export

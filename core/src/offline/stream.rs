@@ -5,8 +5,9 @@ use super::io_error;
 use super::plan::Plan;
 use super::sig_index::SigIndex;
 use crate::error::{Error, Result};
-use crate::replay::{Problem, Replayer};
+use crate::replay::Replayer;
 use crate::state::KeyHints;
+use crate::verdict::{Problem, ProblemKind};
 use serde_json::Value;
 use std::fs::File;
 use std::io::{self, BufRead, BufReader};
@@ -64,29 +65,29 @@ fn prepare(
     body: &[u8],
     position: u64,
     hints: &KeyHints,
-) -> Result<Prepared, (&'static str, String)> {
+) -> Result<Prepared, (ProblemKind, String)> {
     let value = parse_strict(body).map_err(|e| {
         (
-            "malformed",
+            ProblemKind::Malformed,
             format!("line {position}: not strict JSON: {e}"),
         )
     })?;
     let canonical = canonical_value(&value);
     if canonical != body {
         return Err((
-            "malformed",
+            ProblemKind::Malformed,
             format!("line {position}: not byte-identical to its JCS encoding (SPEC section 7)"),
         ));
     }
     let (event, claimed) = Event::from_export_value(&value)
-        .map_err(|e| ("malformed", format!("line {position}: {e}")))?;
+        .map_err(|e| (ProblemKind::Malformed, format!("line {position}: {e}")))?;
     drop(value);
     // The hash first, as the independent verifier does: a line that was edited
     // without rehashing is a hash mismatch, whatever field was edited.
     let hash = event.hash();
     if hash != claimed {
         return Err((
-            "hash_mismatch",
+            ProblemKind::HashMismatch,
             format!("line {position}: hash {claimed}, but SHA-256(0x00 || JCS(event)) is {hash}"),
         ));
     }
@@ -110,7 +111,7 @@ fn learn_keys(hints: &mut KeyHints, event: &Event) {
     }
 }
 
-type PreparedLine = Option<Result<Prepared, (&'static str, String)>>;
+type PreparedLine = Option<Result<Prepared, (ProblemKind, String)>>;
 
 /// Prepares a chunk of lines on every core, in order. A line too long or without
 /// its newline is left to the replay, which reports it in its place.
@@ -221,13 +222,13 @@ fn replay_chunks(
             };
             if line.bytes.len() > max_line {
                 return bad(
-                    "malformed",
+                    ProblemKind::Malformed,
                     format!("line {position} is longer than {max_line} bytes (a statement is at most 64 KiB)"),
                 );
             }
             let Some(prepared) = prepared else {
                 return bad(
-                    "truncated",
+                    ProblemKind::Truncated,
                     format!(
                         "line {position} does not end with a newline: the export was cut short"
                     ),

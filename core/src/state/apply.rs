@@ -1,7 +1,7 @@
 //! Folding a recorded event into the rule state.
 
 use super::{Actor, Head, LedgerState, Milestone, Season};
-use waymark_events::{Event, Hash, Payload};
+use waymark_events::{Event, Hash, MilestoneState, Payload, Role};
 
 impl LedgerState {
     /// Folds a recorded event into the state. Assumes `check` passed.
@@ -20,7 +20,7 @@ impl LedgerState {
                     p.founder.actor.clone(),
                     Actor {
                         name: p.founder.name.clone(),
-                        roles: vec!["steward".into()],
+                        roles: vec![Role::Steward],
                         public_key: p.founder.public_key.clone(),
                         retired: false,
                     },
@@ -31,7 +31,7 @@ impl LedgerState {
                     p.actor.clone(),
                     Actor {
                         name: p.name.clone(),
-                        roles: p.roles.clone(),
+                        roles: Role::from_names(&p.roles),
                         public_key: p.public_key.clone(),
                         retired: false,
                     },
@@ -39,7 +39,7 @@ impl LedgerState {
             }
             Payload::ActorRolesChanged(p) => {
                 if let Some(a) = self.actors.get_mut(&p.actor) {
-                    a.roles = p.roles.clone();
+                    a.roles = Role::from_names(&p.roles);
                 }
             }
             Payload::ActorKeyRotated(p) => {
@@ -59,7 +59,7 @@ impl LedgerState {
                         title: p.title.clone(),
                         layer: p.layer.clone(),
                         phase: p.phase.clone(),
-                        status: "not_started".into(),
+                        status: MilestoneState::NotStarted,
                         depends_on: p.depends_on.clone(),
                         retired: false,
                     },
@@ -76,8 +76,9 @@ impl LedgerState {
                 }
             }
             Payload::MilestoneStatusChanged(p) => {
-                if let Some(m) = self.milestones.get_mut(&p.id) {
-                    m.status = p.to.clone();
+                // Rule 3 let only a status through.
+                if let (Some(m), Ok(to)) = (self.milestones.get_mut(&p.id), p.to.parse()) {
+                    m.status = to;
                 }
             }
             Payload::PhaseTransitioned(p) => {

@@ -1,10 +1,9 @@
 //! Checks of single values, shared by the rules: non-empty text, roles, keys, dates,
 //! SPEC section 2's grammar, and the size an event's leaf will have.
 
-use super::ROLES;
 use crate::rules::{reject, Rejection, Rule};
 use std::collections::BTreeSet;
-use waymark_events::{decode_public_key, is_date, is_timestamp, Payload, Statement};
+use waymark_events::{decode_public_key, is_date, is_timestamp, Payload, Role, Statement};
 
 pub(super) fn non_empty(s: &str, rule: Rule, field: &str) -> Result<(), Rejection> {
     if s.trim().is_empty() {
@@ -19,7 +18,7 @@ pub(super) fn check_roles(roles: &[String], field: &str) -> Result<(), Rejection
     }
     let mut seen = BTreeSet::new();
     for (i, r) in roles.iter().enumerate() {
-        if !ROLES.contains(&r.as_str()) {
+        if r.parse::<Role>().is_err() {
             return reject(
                 Rule::Signer,
                 format!("{field}[{i}]"),

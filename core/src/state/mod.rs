@@ -29,14 +29,27 @@ pub use hints::KeyHints;
 pub use signer::allowed_roles;
 
 use crate::rules::{reject, Rejection, Rule};
+use crate::verdict::ProblemKind;
 use fields::{check_grammar, leaf_len};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use strings::string_faults;
-use waymark_events::{canonical_value, verify_canonical, Framework, Hash, Payload, Statement};
+use waymark_events::{
+    canonical_value, verify_canonical, Framework, Hash, MilestoneState, Payload, Role, Statement,
+};
 
-pub const ROLES: [&str; 3] = ["steward", "reviewer", "reporter"];
-pub const STATUSES: [&str; 3] = ["not_started", "in_progress", "achieved"];
+/// The roles of SPEC section 5, as their SPEC strings.
+pub const ROLES: [&str; 3] = [
+    Role::ALL[0].as_str(),
+    Role::ALL[1].as_str(),
+    Role::ALL[2].as_str(),
+];
+/// The milestone statuses of rule 3, as their SPEC strings.
+pub const STATUSES: [&str; 3] = [
+    MilestoneState::ALL[0].as_str(),
+    MilestoneState::ALL[1].as_str(),
+    MilestoneState::ALL[2].as_str(),
+];
 pub const MAX_STRING_CHARS: usize = 4096;
 pub const MAX_EVIDENCE: usize = 16;
 pub const MAX_STATEMENT_BYTES: usize = 64 * 1024;
@@ -46,7 +59,7 @@ pub const MAX_LEAF_BYTES: usize = 65_535;
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Actor {
     pub name: String,
-    pub roles: Vec<String>,
+    pub roles: Vec<Role>,
     pub public_key: String,
     pub retired: bool,
 }
@@ -56,7 +69,7 @@ pub struct Milestone {
     pub title: String,
     pub layer: String,
     pub phase: String,
-    pub status: String,
+    pub status: MilestoneState,
     pub depends_on: Vec<String>,
     pub retired: bool,
 }
@@ -140,7 +153,7 @@ impl LedgerState {
         st: &Statement,
         sig: &str,
         verified_with: Option<&str>,
-    ) -> Result<(), (&'static str, Rejection)> {
+    ) -> Result<(), (ProblemKind, Rejection)> {
         let value = st.to_value();
         let jcs = canonical_value(&value);
         let rule = |r: Rejection| (r.rule.problem(), r);
@@ -154,7 +167,7 @@ impl LedgerState {
             .map_err(rule);
         }
         let strings = string_faults(&value);
-        check_grammar(st, strings.nul).map_err(|r| ("malformed", r))?;
+        check_grammar(st, strings.nul).map_err(|r| (ProblemKind::Malformed, r))?;
         self.check_rules(ledger, st, sig, verified_with, strings.long, &jcs)
             .map_err(rule)
     }

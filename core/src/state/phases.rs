@@ -3,7 +3,7 @@
 use super::fields::non_empty;
 use super::LedgerState;
 use crate::rules::{reject, Rejection, Rule};
-use waymark_events::PhaseTransitioned;
+use waymark_events::{MilestoneState, PhaseTransitioned};
 
 impl LedgerState {
     pub(super) fn check_phase_transitioned(&self, p: &PhaseTransitioned) -> Result<(), Rejection> {
@@ -47,7 +47,10 @@ impl LedgerState {
             .milestones
             .iter()
             .filter(|(_, m)| {
-                !m.retired && m.layer == p.layer && &m.phase == current && m.status != "achieved"
+                !m.retired
+                    && m.layer == p.layer
+                    && &m.phase == current
+                    && m.status != MilestoneState::Achieved
             })
             .map(|(id, _)| id.as_str())
             .collect();

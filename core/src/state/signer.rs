@@ -3,7 +3,7 @@
 use super::fields::check_key;
 use super::LedgerState;
 use crate::rules::{reject, Rejection, Rule};
-use waymark_events::{EventType, Payload, Statement};
+use waymark_events::{EventType, Payload, Role, Statement};
 
 /// Roles that may sign each type (SPEC section 5 table). `LedgerOpened` is the founder's.
 pub fn allowed_roles(t: EventType) -> &'static [&'static str] {
@@ -72,7 +72,7 @@ impl LedgerState {
                     "{t} needs one of the roles {}; {:?} has {}",
                     allowed.join(", "),
                     st.actor,
-                    actor.roles.join(", ")
+                    Role::join(&actor.roles)
                 ),
             );
         }

@@ -1,8 +1,9 @@
 //! Rule 3: `MilestoneStatusChanged`, its values and transitions.
 
 use super::fields::non_empty;
-use super::{LedgerState, MAX_EVIDENCE, STATUSES};
+use super::{LedgerState, MAX_EVIDENCE};
 use crate::rules::{is_evidence_url, reject, Rejection, Rule};
+use waymark_events::MilestoneState;
 
 impl LedgerState {
     pub(super) fn check_status_change(
@@ -10,23 +11,31 @@ impl LedgerState {
         p: &waymark_events::MilestoneStatusChanged,
     ) -> Result<(), Rejection> {
         let m = self.live_milestone(&p.id, "payload.id")?;
-        for (field, v) in [("payload.from", &p.from), ("payload.to", &p.to)] {
-            if !STATUSES.contains(&v.as_str()) {
-                return reject(
+        // The payload keeps the strings it was signed with; they become statuses here.
+        let status = |field: &str, v: &String| {
+            v.parse::<MilestoneState>().or_else(|_| {
+                reject(
                     Rule::Status,
                     field,
                     format!("{v:?} is not a status (not_started, in_progress, achieved)"),
-                );
-            }
-        }
-        if p.from != m.status {
+                )
+            })
+        };
+        let from = status("payload.from", &p.from)?;
+        let to = status("payload.to", &p.to)?;
+        if from != m.status {
             return reject(
                 Rule::Status,
                 "payload.from",
-                format!("milestone {:?} is {:?}, not {:?}", p.id, m.status, p.from),
+                format!(
+                    "milestone {:?} is {:?}, not {:?}",
+                    p.id,
+                    m.status.as_str(),
+                    p.from
+                ),
             );
         }
-        if p.to == p.from {
+        if to == from {
             return reject(
                 Rule::Status,
                 "payload.to",
@@ -50,14 +59,14 @@ impl LedgerState {
                 );
             }
         }
-        if p.to == "achieved" {
+        if to == MilestoneState::Achieved {
             let unmet: Vec<&str> = m
                 .depends_on
                 .iter()
                 .filter(|d| {
                     self.milestones
                         .get(*d)
-                        .is_none_or(|x| x.status != "achieved")
+                        .is_none_or(|x| x.status != MilestoneState::Achieved)
                 })
                 .map(String::as_str)
                 .collect();
