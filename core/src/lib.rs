@@ -14,7 +14,7 @@
 //!   (`offline/mod.rs` lists its parts, rule 7's index among them).
 //! - `command` — the `verify-offline` command line, shared with `waymark`.
 //! - `framework` — framework TOML (SPEC section 11) and the bundled frameworks.
-//! - `par` — an ordered parallel map on scoped threads.
+//! - `par` — an ordered parallel map on rayon's pool.
 //! - `error` — the core's errors and their exit codes.
 #![forbid(unsafe_code)]
 // No unwrap/expect on input paths: failures are typed errors (tests may unwrap).
