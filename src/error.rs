@@ -79,7 +79,7 @@ pub enum Error {
     )]
     BrokenChain {
         seq: u64,
-        problem: &'static str,
+        problem: waymark_core::ProblemKind,
         detail: String,
     },
     #[error("storage failure: {0}")]

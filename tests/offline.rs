@@ -127,7 +127,7 @@ fn assert_problem(inputs: &OfflineInputs, problem: &str, seq: Option<u64>) {
     let r = check(inputs).report;
     assert!(!r.ok, "{inputs:?} verified");
     assert_eq!(
-        (r.problem, r.first_bad_seq),
+        (r.problem.map(|p| p.as_str()), r.first_bad_seq),
         (Some(problem), seq),
         "{inputs:?}: {}",
         r.detail
@@ -1183,7 +1183,7 @@ fn fixtures_give_their_problem() {
     for f in fixtures() {
         let r = check(&fixture_inputs(&f.args)).report;
         assert_eq!(
-            (r.ok, r.problem.map(str::to_string), r.first_bad_seq),
+            (r.ok, r.problem.map(|p| p.to_string()), r.first_bad_seq),
             (f.problem.is_none(), f.problem.clone(), f.first_bad_seq),
             "{}: {}",
             f.name,

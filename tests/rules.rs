@@ -919,3 +919,37 @@ async fn a_key_rotated_inside_a_long_batch_decides_which_signatures_count() {
         other => panic!("expected R1-signature at index 15, got {other:?}"),
     }
 }
+
+/// The same across several of the pre-verifier's steps (it hands its outcomes over
+/// 32 statements at a time): the rotation in the second step, the stale signatures
+/// in the third.
+#[tokio::test]
+async fn a_key_rotated_across_the_pre_verifiers_steps_decides_which_signatures_count() {
+    let rotate = sign_as(
+        "alice",
+        Payload::ActorKeyRotated(ActorKeyRotated {
+            actor: "bob".into(),
+            public_key: encode_public_key(&key(78).verifying_key()),
+        }),
+    );
+    let mut good = toggles(0..50, &key(3));
+    good.push(rotate.clone());
+    good.extend(toggles(50..120, &key(78)));
+    let events = when_batch(base(), good).await.expect("the whole batch");
+    assert_eq!(events.len(), 121);
+
+    let mut bad = toggles(0..50, &key(3));
+    bad.push(rotate);
+    bad.extend(toggles(50..90, &key(78)));
+    bad.extend(toggles(90..120, &key(3)));
+    match when_batch(base(), bad).await {
+        Err(LedgerError::Rejected { index, rejection }) => {
+            assert_eq!(
+                (index, rejection.rule),
+                (91, Rule::Signature),
+                "{rejection}"
+            );
+        }
+        other => panic!("expected R1-signature at index 91, got {other:?}"),
+    }
+}

@@ -3,7 +3,7 @@
 
 use crate::error::Result;
 use crate::offline::{verify_offline, OfflineInputs};
-use crate::replay::Report;
+use crate::verdict::Report;
 use std::path::PathBuf;
 
 /// Verify from files only (no database): the export, streamed, and the snapshot,
@@ -94,13 +94,13 @@ pub fn print_report(report: &Report, json: bool) {
         match report.first_bad_seq {
             Some(seq) => println!(
                 "verify: FAILED at seq {seq}: {}: {} ({} events verified before it)",
-                report.problem.unwrap_or("?"),
+                report.problem.map_or("?", |p| p.as_str()),
                 report.detail,
                 report.checked
             ),
             None => println!(
                 "verify: FAILED: {}: {} (the log's {} events verified; this check failed after)",
-                report.problem.unwrap_or("?"),
+                report.problem.map_or("?", |p| p.as_str()),
                 report.detail,
                 report.checked
             ),

@@ -5,13 +5,16 @@
 //! # Layout
 //! - `rules` — rule ids of SPEC section 5 and typed rejections.
 //! - `state` — the rule state: `check`/`judge` a statement, `apply` an event;
-//!   `KeyHints` for signatures checked ahead on other threads.
+//!   `KeyHints` for signatures checked ahead on other threads. One file per family
+//!   of event types (`state/mod.rs` lists them).
 //! - `replay` — the chain replayer behind `verify` and `verify-offline`.
+//! - `verdict` — what a verifier reports: `ProblemKind`, `Problem`, `Report`.
 //! - `offline` — `verify-offline`: an export streamed through the replayer, checked
-//!   against snapshots, checkpoints and proofs, from files only, in flat memory.
+//!   against snapshots, checkpoints and proofs, from files only, in flat memory
+//!   (`offline/mod.rs` lists its parts, rule 7's index among them).
 //! - `command` — the `verify-offline` command line, shared with `waymark`.
 //! - `framework` — framework TOML (SPEC section 11) and the bundled frameworks.
-//! - `par` — an ordered parallel map on scoped threads.
+//! - `par` — an ordered parallel map on rayon's pool.
 //! - `error` — the core's errors and their exit codes.
 #![forbid(unsafe_code)]
 // No unwrap/expect on input paths: failures are typed errors (tests may unwrap).
@@ -24,8 +27,8 @@ mod offline;
 mod par;
 mod replay;
 mod rules;
-mod sig_index;
 mod state;
+mod verdict;
 
 pub use command::{print_report, run_verify_offline, VerifyOfflineArgs};
 pub use error::{Error, Result};
@@ -36,9 +39,10 @@ pub use offline::{
     verify_offline, OfflineInputs, OfflineOutcome, MAX_DOC_BYTES, MAX_LINE_BYTES, TOFU_WARNING,
 };
 pub use par::map_ordered;
-pub use replay::{HeadRef, Problem, ReplayIndex, Replayer, Report};
+pub use replay::{ReplayIndex, Replayer};
 pub use rules::{is_evidence_url, is_ledger_id, is_milestone_id, reject, Rejection, Rule};
 pub use state::{
     allowed_roles, Actor, Head, KeyHints, LedgerState, Milestone, Season, MAX_EVIDENCE,
     MAX_LEAF_BYTES, MAX_STATEMENT_BYTES, MAX_STRING_CHARS, ROLES, STATUSES,
 };
+pub use verdict::{HeadRef, Problem, ProblemKind, Report};

@@ -1,48 +1,31 @@
-//! A parallel map over a slice that keeps the order, on scoped threads (one per
-//! core). The work here is flat and coarse (hashing and parsing pages of events,
-//! checking signatures), so a thread-pool crate would add a dependency for nothing.
+//! An ordered parallel map over a slice, on rayon's pool (the one pool for CPU work:
+//! the aggregate checks a batch's signatures on it too, so the two never compete
+//! with threads of their own).
 
-/// `items.iter().enumerate().map(f)`, split across the cores when each would get at
-/// least `min_per_thread` items. A worker that panics has its share redone on the
-/// calling thread, so the result is always complete and in order.
+use rayon::prelude::*;
+
+/// `items.iter().enumerate().map(f)`, split across the pool when each piece would get
+/// at least `min_per_thread` items; the result keeps the order. Below two such pieces
+/// it runs on the calling thread, which spares a hand-over to the pool for the work of
+/// a few microseconds.
+///
+/// The caller waits for the result (rayon's pool threads do the work; a caller on the
+/// pool helps). A panic in `f` reaches the caller, as it would from a plain loop.
 pub fn map_ordered<T: Sync, U: Send>(
     items: &[T],
     min_per_thread: usize,
     f: impl Fn(usize, &T) -> U + Sync,
 ) -> Vec<U> {
-    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
-    let threads = cores.min(items.len() / min_per_thread.max(1));
-    if threads < 2 {
+    let min = min_per_thread.max(1);
+    if items.len() < 2 * min || rayon::current_num_threads() < 2 {
         return items.iter().enumerate().map(|(i, t)| f(i, t)).collect();
     }
-    let per = items.len().div_ceil(threads);
-    let f = &f;
-    std::thread::scope(|scope| {
-        let parts: Vec<_> = items
-            .chunks(per)
-            .enumerate()
-            .map(|(k, part)| {
-                scope.spawn(move || {
-                    part.iter()
-                        .enumerate()
-                        .map(|(i, t)| f(k * per + i, t))
-                        .collect::<Vec<U>>()
-                })
-            })
-            .collect();
-        let mut out = Vec::with_capacity(items.len());
-        for (k, part) in parts.into_iter().enumerate() {
-            match part.join() {
-                Ok(p) => out.extend(p),
-                Err(_) => {
-                    let start = k * per;
-                    let end = (start + per).min(items.len());
-                    out.extend((start..end).map(|i| f(i, &items[i])));
-                }
-            }
-        }
-        out
-    })
+    items
+        .par_iter()
+        .enumerate()
+        .with_min_len(min)
+        .map(|(i, t)| f(i, t))
+        .collect()
 }
 
 #[cfg(test)]
@@ -53,11 +36,29 @@ mod tests {
     fn keeps_order_and_indices_whatever_the_split() {
         for n in [0usize, 1, 5, 63, 64, 1000, 1001] {
             let items: Vec<usize> = (0..n).map(|i| i * 3).collect();
-            for min in [1, 7, 64, 10_000] {
+            for min in [0, 1, 7, 64, 10_000] {
                 let out = map_ordered(&items, min, |i, x| (i, x + 1));
                 let want: Vec<(usize, usize)> = (0..n).map(|i| (i, i * 3 + 1)).collect();
                 assert_eq!(out, want, "n {n} min {min}");
             }
         }
+    }
+
+    #[test]
+    fn large_inputs_are_shared_across_the_pool() {
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(2)
+            .build()
+            .unwrap();
+        let items: Vec<u64> = (0..4096).collect();
+        let threads = pool.install(|| {
+            let ids = map_ordered(&items, 16, |_, _| {
+                // Long enough that one thread cannot take every piece.
+                std::thread::sleep(std::time::Duration::from_micros(50));
+                std::thread::current().id()
+            });
+            ids.into_iter().collect::<std::collections::HashSet<_>>()
+        });
+        assert_eq!(threads.len(), 2, "both pool threads took a share");
     }
 }

@@ -2,34 +2,9 @@
 //! a time. Pure (no I/O): `verify` feeds it stored rows, `verify-offline` export lines.
 
 use crate::state::LedgerState;
-use serde::Serialize;
+use crate::verdict::{HeadRef, Problem, ProblemKind, Report};
 use std::collections::HashSet;
 use waymark_events::{is_timestamp, Event, Hash};
-
-/// Where and why a chain stopped verifying.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Problem {
-    pub seq: u64,
-    pub problem: &'static str,
-    pub detail: String,
-}
-
-/// `{"ok","checked","head":{"seq","hash"},"first_bad_seq","problem","detail"}` (SPEC 10).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Report {
-    pub ok: bool,
-    pub checked: u64,
-    pub head: Option<HeadRef>,
-    pub first_bad_seq: Option<u64>,
-    pub problem: Option<&'static str>,
-    pub detail: String,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct HeadRef {
-    pub seq: u64,
-    pub hash: Hash,
-}
 
 /// Rule 7's memory of the signatures recorded so far. It must answer exactly: never
 /// call a new signature a replay, never miss one.
@@ -109,7 +84,7 @@ impl<I: ReplayIndex> Replayer<I> {
             if *c != hash {
                 return Err(Problem {
                     seq: position,
-                    problem: "hash_mismatch",
+                    problem: ProblemKind::HashMismatch,
                     detail: format!("stored hash {c}, recomputed {hash}"),
                 });
             }
@@ -142,14 +117,14 @@ impl<I: ReplayIndex> Replayer<I> {
         };
         if event.seq != position {
             return Err(bad(
-                "seq_gap",
+                ProblemKind::SeqGap,
                 format!("expected seq {position}, found seq {}", event.seq),
             ));
         }
         let prev = self.head.as_ref().map_or(Hash::ZERO, |h| h.hash);
         if event.prev != prev {
             return Err(bad(
-                "prev_mismatch",
+                ProblemKind::PrevMismatch,
                 format!(
                     "prev is {}, but the hash of seq {} is {prev}",
                     event.prev,
@@ -175,7 +150,7 @@ impl<I: ReplayIndex> Replayer<I> {
         };
         if !is_timestamp(&event.recorded_at) {
             return Err(bad(
-                "malformed",
+                ProblemKind::Malformed,
                 format!(
                     "recorded_at {:?} is not a SPEC timestamp",
                     event.recorded_at
@@ -189,7 +164,7 @@ impl<I: ReplayIndex> Replayer<I> {
             .filter(|h| event.recorded_at < h.recorded_at)
         {
             return Err(bad(
-                "time_regression",
+                ProblemKind::TimeRegression,
                 format!(
                     "recorded_at {} is before {} of seq {}",
                     event.recorded_at, last.recorded_at, last.seq
@@ -209,7 +184,7 @@ impl<I: ReplayIndex> Replayer<I> {
         }
         if !self.sigs.insert_sig(position, &event.sig) {
             return Err(bad(
-                "rule_violation",
+                ProblemKind::RuleViolation,
                 "rule R7-replay violated at sig: this signature was already recorded".into(),
             ));
         }

@@ -1,5 +1,6 @@
 //! Rule rejections: which SPEC section 5 rule a statement broke, and where.
 
+use crate::verdict::ProblemKind;
 use serde::Serialize;
 use std::fmt;
 
@@ -69,11 +70,11 @@ impl Rule {
     }
 
     /// The `problem` that `verify` reports when a recorded event breaks this rule.
-    pub fn problem(self) -> &'static str {
+    pub fn problem(self) -> ProblemKind {
         match self {
-            Rule::UnknownActor => "unknown_actor",
-            Rule::Signature => "bad_signature",
-            _ => "rule_violation",
+            Rule::UnknownActor => ProblemKind::UnknownActor,
+            Rule::Signature => ProblemKind::BadSignature,
+            _ => ProblemKind::RuleViolation,
         }
     }
 }

@@ -11,6 +11,7 @@
 //! - `payload` — one struct per event type of SPEC section 5.
 //! - `statement` — statements, events, signing and verification.
 //! - `time` — the timestamp and date formats of SPEC section 2.
+//! - `values` — roles, milestone statuses and season states, typed.
 //! - `merkle` — the RFC 9162 tree: roots, the compact frontier, inclusion and
 //!   consistency proofs and their verifiers.
 //! - `note` — log-key verifier strings (C2SP signed-note keys).
@@ -31,6 +32,7 @@ mod payload;
 mod proof;
 mod statement;
 mod time;
+mod values;
 
 pub use canonical::{
     canonical_bytes, canonical_value, parse_strict, write_canonical, InputError, MAX_SAFE_INTEGER,
@@ -52,8 +54,8 @@ pub use note::{
 pub use payload::{
     ActorKeyRotated, ActorRegistered, ActorRetired, ActorRolesChanged, Assessment, EventType,
     Founder, Framework, LayerDef, LedgerOpened, MilestoneDefined, MilestoneRetired,
-    MilestoneRevised, MilestoneStatusChanged, Payload, PhaseDef, PhaseTransitioned, Principle,
-    SeasonOpened, SeasonReEvaluated,
+    MilestoneRevised, MilestoneStatusChanged, Payload, PayloadError, PhaseDef, PhaseTransitioned,
+    Principle, SeasonOpened, SeasonReEvaluated, UnknownEventType,
 };
 pub use proof::{
     ConsistencyProofDoc, DocError, InclusionProofDoc, SnapshotBundle, CONSISTENCY_FORMAT,
@@ -61,6 +63,7 @@ pub use proof::{
 };
 pub use statement::{
     decode_public_key, encode_public_key, sign, verify_canonical, verify_canonical_with, Event,
-    SignatureError, Statement, SIGNED_PREFIX,
+    ShapeError, SignatureError, Statement, SIGNED_PREFIX,
 };
 pub use time::{format_timestamp, is_date, is_timestamp};
+pub use values::{MilestoneState, Role, SeasonState, UnknownValue};

@@ -63,14 +63,30 @@ impl fmt::Display for EventType {
     }
 }
 
+/// A `type` that names no event type of SPEC section 5.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("unknown event type {0:?}")]
+pub struct UnknownEventType(pub String);
+
 impl FromStr for EventType {
-    type Err = String;
+    type Err = UnknownEventType;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         EventType::ALL
             .into_iter()
             .find(|t| t.as_str() == s)
-            .ok_or_else(|| format!("unknown event type {s:?}"))
+            .ok_or_else(|| UnknownEventType(s.to_owned()))
     }
+}
+
+/// Why a JSON value is not the payload of its event type.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum PayloadError {
+    /// An unknown or missing key, or a value of the wrong type (serde's message).
+    #[error("{0}")]
+    Shape(String),
+    /// `null` where an optional key should have been left out.
+    #[error("optional keys must be omitted, not null")]
+    NullOptional,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -354,9 +370,9 @@ impl Payload {
 
     /// Reads a payload of the given type. Refuses unknown keys, wrong types, and `null`
     /// in place of an omitted optional key (the value must round-trip exactly).
-    pub fn from_value(kind: EventType, value: &Value) -> Result<Payload, String> {
-        fn read<T: serde::de::DeserializeOwned>(v: &Value) -> Result<T, String> {
-            T::deserialize(v).map_err(|e| e.to_string())
+    pub fn from_value(kind: EventType, value: &Value) -> Result<Payload, PayloadError> {
+        fn read<T: serde::de::DeserializeOwned>(v: &Value) -> Result<T, PayloadError> {
+            T::deserialize(v).map_err(|e| PayloadError::Shape(e.to_string()))
         }
         let payload = match kind {
             EventType::LedgerOpened => Payload::LedgerOpened(read(value)?),
@@ -373,7 +389,7 @@ impl Payload {
             EventType::SeasonReEvaluated => Payload::SeasonReEvaluated(read(value)?),
         };
         if &payload.to_value() != value {
-            return Err("optional keys must be omitted, not null".into());
+            return Err(PayloadError::NullOptional);
         }
         Ok(payload)
     }

@@ -2,8 +2,8 @@
 //! SPEC sections 3 and 4.
 
 use crate::canonical::{write_canonical, write_string};
-use crate::hash::{leaf_hash, Hash};
-use crate::payload::{EventType, Payload};
+use crate::hash::{leaf_hash, Hash, HashParseError};
+use crate::payload::{EventType, Payload, PayloadError, UnknownEventType};
 use base64::engine::general_purpose::STANDARD as B64;
 use base64::Engine;
 use ed25519_dalek::{Signature, Signer, SigningKey, VerifyingKey};
@@ -110,35 +110,70 @@ impl Statement {
     }
 
     /// Reads a statement object with exactly the six keys of SPEC section 3.
-    pub fn from_value(v: &Value) -> Result<Statement, String> {
-        let m = v.as_object().ok_or("a statement is a JSON object")?;
+    pub fn from_value(v: &Value) -> Result<Statement, ShapeError> {
+        let m = v
+            .as_object()
+            .ok_or(ShapeError::NotAnObject("a statement"))?;
         check_keys(m, &STATEMENT_KEYS)?;
         statement_from_map(m)
     }
 }
 
-fn check_keys(m: &Map<String, Value>, groups: &[&str]) -> Result<(), String> {
+/// Why a JSON value is not a statement (SPEC section 3), an event (section 4) or an
+/// export line (section 7). The messages are those `verify` and the API report.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ShapeError {
+    /// Not an object: `a statement`, `an event` or `an export line`.
+    #[error("{0} is a JSON object")]
+    NotAnObject(&'static str),
+    #[error("missing key {0:?}")]
+    MissingKey(&'static str),
+    #[error("unexpected key {0:?}")]
+    UnexpectedKey(String),
+    #[error("{0} must be a string")]
+    NotAString(&'static str),
+    #[error("seq must be an integer ≥ 1")]
+    BadSeq,
+    /// `prev` or `hash` is not a hash.
+    #[error("{field}: {source}")]
+    BadHash {
+        field: &'static str,
+        source: HashParseError,
+    },
+    #[error(transparent)]
+    UnknownType(#[from] UnknownEventType),
+    #[error("payload: {0}")]
+    Payload(#[from] PayloadError),
+}
+
+fn check_keys(m: &Map<String, Value>, groups: &[&'static str]) -> Result<(), ShapeError> {
     for k in groups {
         if !m.contains_key(*k) {
-            return Err(format!("missing key {k:?}"));
+            return Err(ShapeError::MissingKey(k));
         }
     }
     if let Some(extra) = m.keys().find(|k| !groups.contains(&k.as_str())) {
-        return Err(format!("unexpected key {extra:?}"));
+        return Err(ShapeError::UnexpectedKey(extra.clone()));
     }
     Ok(())
 }
 
-fn string_at(m: &Map<String, Value>, key: &str) -> Result<String, String> {
+fn string_at(m: &Map<String, Value>, key: &'static str) -> Result<String, ShapeError> {
     m.get(key)
         .and_then(Value::as_str)
         .map(str::to_owned)
-        .ok_or_else(|| format!("{key} must be a string"))
+        .ok_or(ShapeError::NotAString(key))
 }
 
-fn statement_from_map(m: &Map<String, Value>) -> Result<Statement, String> {
+fn hash_at(m: &Map<String, Value>, key: &'static str) -> Result<Hash, ShapeError> {
+    string_at(m, key)?
+        .parse()
+        .map_err(|source| ShapeError::BadHash { field: key, source })
+}
+
+fn statement_from_map(m: &Map<String, Value>) -> Result<Statement, ShapeError> {
     let kind: EventType = string_at(m, "type")?.parse()?;
-    let payload = Payload::from_value(kind, &m["payload"]).map_err(|e| format!("payload: {e}"))?;
+    let payload = Payload::from_value(kind, &m["payload"])?;
     Ok(Statement {
         ledger: string_at(m, "ledger")?,
         version: string_at(m, "version")?,
@@ -253,21 +288,19 @@ impl Event {
     }
 
     /// Reads an event object with exactly the 10 keys of SPEC section 4.
-    pub fn from_value(v: &Value) -> Result<Event, String> {
-        let m = v.as_object().ok_or("an event is a JSON object")?;
-        let keys: Vec<&str> = STATEMENT_KEYS.iter().chain(&CHAIN_KEYS).copied().collect();
+    pub fn from_value(v: &Value) -> Result<Event, ShapeError> {
+        let m = v.as_object().ok_or(ShapeError::NotAnObject("an event"))?;
+        let keys: Vec<&'static str> = STATEMENT_KEYS.iter().chain(&CHAIN_KEYS).copied().collect();
         check_keys(m, &keys)?;
         Self::from_map(m)
     }
 
-    fn from_map(m: &Map<String, Value>) -> Result<Event, String> {
+    fn from_map(m: &Map<String, Value>) -> Result<Event, ShapeError> {
         let seq = m["seq"]
             .as_u64()
             .filter(|s| *s >= 1)
-            .ok_or("seq must be an integer ≥ 1")?;
-        let prev = string_at(m, "prev")?
-            .parse()
-            .map_err(|e| format!("prev: {e}"))?;
+            .ok_or(ShapeError::BadSeq)?;
+        let prev = hash_at(m, "prev")?;
         Ok(Event {
             statement: statement_from_map(m)?,
             seq,
@@ -278,18 +311,18 @@ impl Event {
     }
 
     /// Reads one export line's object: the event and the `hash` it claims.
-    pub fn from_export_value(v: &Value) -> Result<(Event, Hash), String> {
-        let m = v.as_object().ok_or("an export line is a JSON object")?;
-        let keys: Vec<&str> = STATEMENT_KEYS
+    pub fn from_export_value(v: &Value) -> Result<(Event, Hash), ShapeError> {
+        let m = v
+            .as_object()
+            .ok_or(ShapeError::NotAnObject("an export line"))?;
+        let keys: Vec<&'static str> = STATEMENT_KEYS
             .iter()
             .chain(&CHAIN_KEYS)
             .chain(&["hash"])
             .copied()
             .collect();
         check_keys(m, &keys)?;
-        let hash = string_at(m, "hash")?
-            .parse()
-            .map_err(|e| format!("hash: {e}"))?;
+        let hash = hash_at(m, "hash")?;
         Ok((Self::from_map(m)?, hash))
     }
 }

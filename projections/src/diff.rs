@@ -6,7 +6,7 @@ use crate::status::{AsOf, LayerStatus, MilestoneStatus, SeasonStatus, Status};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::{self, Display, Write as _};
-use waymark_events::Hash;
+use waymark_events::{Hash, SeasonState};
 
 /// A position in the chain. A status before any event is at seq 0 with the all-zero hash
 /// (the `prev` of seq 1).
@@ -97,7 +97,7 @@ pub struct MilestoneDiff {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SeasonRef {
     pub number: i64,
-    pub state: String,
+    pub state: SeasonState,
 }
 
 impl Display for SeasonRef {
@@ -128,7 +128,7 @@ pub struct StatusDiff {
 fn season_ref(s: Option<&SeasonStatus>) -> Option<SeasonRef> {
     s.map(|s| SeasonRef {
         number: s.number,
-        state: s.state.clone(),
+        state: s.state,
     })
 }
 

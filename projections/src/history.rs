@@ -2,7 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
-use waymark_events::{Event, Hash, Payload};
+use waymark_events::{Event, Hash, Payload, Role};
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct HistoryRow {
@@ -81,7 +81,9 @@ impl HistoryFilter {
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct HistoryFold {
-    actors: BTreeMap<String, (String, Vec<String>)>,
+    /// Each actor's name and roles (folded after rule 1, which lets only SPEC roles
+    /// through).
+    actors: BTreeMap<String, (String, Vec<Role>)>,
     keys: BTreeMap<String, String>,
     milestones: BTreeMap<String, Seen>,
     open_season: Option<i64>,
@@ -95,11 +97,13 @@ impl HistoryFold {
     /// The row for this event; folds it so later rows see its effects.
     pub fn row(&mut self, event: &Event, hash: &Hash) -> HistoryRow {
         let st = &event.statement;
-        let (actor_name, actor_roles) = self
-            .actors
-            .get(&st.actor)
-            .cloned()
-            .unwrap_or_else(|| (String::new(), Vec::new()));
+        let (actor_name, actor_roles) = self.actors.get(&st.actor).map_or_else(
+            || (String::new(), Vec::new()),
+            |(name, roles)| {
+                let roles = roles.iter().map(|r| r.as_str().to_owned()).collect();
+                (name.clone(), roles)
+            },
+        );
         let mut milestones = Vec::new();
         let mut reason = None;
         let mut evidence = Vec::new();
@@ -110,7 +114,7 @@ impl HistoryFold {
             Payload::LedgerOpened(p) => {
                 self.actors.insert(
                     p.founder.actor.clone(),
-                    (p.founder.name.clone(), vec!["steward".into()]),
+                    (p.founder.name.clone(), vec![Role::Steward]),
                 );
                 self.keys
                     .insert(p.founder.actor.clone(), p.founder.public_key.clone());
@@ -120,8 +124,10 @@ impl HistoryFold {
                 )
             }
             Payload::ActorRegistered(p) => {
-                self.actors
-                    .insert(p.actor.clone(), (p.name.clone(), p.roles.clone()));
+                self.actors.insert(
+                    p.actor.clone(),
+                    (p.name.clone(), Role::from_names(&p.roles)),
+                );
                 self.keys.insert(p.actor.clone(), p.public_key.clone());
                 changes.push(changed("roles", None, p.roles.join(", ")));
                 changes.push(changed("public_key", None, p.public_key.clone()));
@@ -136,10 +142,10 @@ impl HistoryFold {
                 let old = self
                     .actors
                     .get(&p.actor)
-                    .map(|a| a.1.join(", "))
+                    .map(|a| Role::join(&a.1))
                     .unwrap_or_default();
                 if let Some(a) = self.actors.get_mut(&p.actor) {
-                    a.1 = p.roles.clone();
+                    a.1 = Role::from_names(&p.roles);
                 }
                 changes.push(changed("roles", Some(old.clone()), p.roles.join(", ")));
                 format!("{}: roles {old} → {}", p.actor, p.roles.join(", "))

@@ -3,7 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
-use waymark_events::{Event, Framework, Hash, Payload};
+use waymark_events::{Event, Framework, Hash, MilestoneState, Payload, SeasonState};
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AsOf {
@@ -52,7 +52,7 @@ pub struct MilestoneStatus {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SeasonStatus {
     pub number: i64,
-    pub state: String,
+    pub state: SeasonState,
     pub starts_on: String,
     pub ends_on: Option<String>,
     pub focus: Vec<String>,
@@ -75,7 +75,7 @@ struct Milestone {
     title: String,
     layer: String,
     phase: String,
-    status: String,
+    status: MilestoneState,
     depends_on: Vec<String>,
     ever_achieved: bool,
     retired: bool,
@@ -125,7 +125,7 @@ impl StatusFold {
                         title: p.title.clone(),
                         layer: p.layer.clone(),
                         phase: p.phase.clone(),
-                        status: "not_started".into(),
+                        status: MilestoneState::NotStarted,
                         depends_on: p.depends_on.clone(),
                         ever_achieved: false,
                         retired: false,
@@ -146,9 +146,10 @@ impl StatusFold {
                 }
             }
             Payload::MilestoneStatusChanged(p) => {
-                if let Some(m) = self.milestones.get_mut(&p.id) {
-                    m.status = p.to.clone();
-                    m.ever_achieved |= p.to == "achieved";
+                // Folded after rule 3, which lets only a status through.
+                if let (Some(m), Ok(to)) = (self.milestones.get_mut(&p.id), p.to.parse()) {
+                    m.status = to;
+                    m.ever_achieved |= to == MilestoneState::Achieved;
                     m.last_change = change;
                 }
             }
@@ -158,7 +159,7 @@ impl StatusFold {
             Payload::SeasonOpened(p) => {
                 self.season = Some(SeasonStatus {
                     number: p.season,
-                    state: "open".into(),
+                    state: SeasonState::Open,
                     starts_on: p.starts_on.clone(),
                     ends_on: None,
                     focus: p.focus.clone(),
@@ -166,7 +167,7 @@ impl StatusFold {
             }
             Payload::SeasonReEvaluated(p) => {
                 if let Some(s) = self.season.as_mut().filter(|s| s.number == p.season) {
-                    s.state = "closed".into();
+                    s.state = SeasonState::Closed;
                     s.ends_on = Some(p.ends_on.clone());
                 }
             }
@@ -185,13 +186,13 @@ impl StatusFold {
     fn achieved(&self, id: &str) -> bool {
         self.milestones
             .get(id)
-            .is_some_and(|m| m.status == "achieved")
+            .is_some_and(|m| m.status == MilestoneState::Achieved)
     }
 
     /// The view at the last folded event.
     pub fn status(&self) -> Status {
         let open_focus: BTreeSet<&str> = match &self.season {
-            Some(s) if s.state == "open" => s.focus.iter().map(String::as_str).collect(),
+            Some(s) if s.state == SeasonState::Open => s.focus.iter().map(String::as_str).collect(),
             _ => BTreeSet::new(),
         };
         let layers: Vec<LayerStatus> = self
@@ -213,7 +214,7 @@ impl StatusFold {
                         let (mut achieved, mut total) = (0, 0);
                         for m in live {
                             total += 1;
-                            achieved += u64::from(m.status == "achieved");
+                            achieved += u64::from(m.status == MilestoneState::Achieved);
                         }
                         PhaseProgress {
                             phase: ph.clone(),
@@ -236,7 +237,8 @@ impl StatusFold {
                 title: m.title.clone(),
                 layer: m.layer.clone(),
                 phase: m.phase.clone(),
-                status: m.status.clone(),
+                // The view keeps the SPEC string (`review` and the dashboard read it).
+                status: m.status.as_str().to_owned(),
                 depends_on: m.depends_on.clone(),
                 blocked_by: m
                     .depends_on
@@ -245,7 +247,7 @@ impl StatusFold {
                     .cloned()
                     .collect(),
                 focus: open_focus.contains(id.as_str()),
-                regressed: m.ever_achieved && m.status != "achieved",
+                regressed: m.ever_achieved && m.status != MilestoneState::Achieved,
                 retired: m.retired,
                 last_change: m.last_change.clone(),
             })

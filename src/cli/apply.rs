@@ -275,7 +275,7 @@ pub(super) fn parse_apply_line(line: usize, raw: &[u8]) -> Result<ApplyLine> {
     let kind: EventType = text_of("type")
         .ok_or_else(|| bad("\"type\" must be a string".into()))?
         .parse()
-        .map_err(bad)?;
+        .map_err(|e: UnknownEventType| bad(e.to_string()))?;
     let payload_value = m
         .get("payload")
         .ok_or_else(|| bad("missing \"payload\"".into()))?;

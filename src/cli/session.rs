@@ -90,7 +90,8 @@ impl<'a> Session<'a> {
             } => {
                 let ledger = self.ledger().await?;
                 if let Some(t) = event_type {
-                    t.parse::<EventType>().map_err(Error::BadInput)?;
+                    t.parse::<EventType>()
+                        .map_err(|e| Error::BadInput(e.to_string()))?;
                 }
                 if milestone.is_some() || actor.is_some() {
                     let state = self.w.state(&ledger).await?;

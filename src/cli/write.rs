@@ -273,7 +273,7 @@ pub(crate) trait Writer {
                         t.add_row(vec![
                             id.clone(),
                             a.name.clone(),
-                            a.roles.join(", "),
+                            Role::join(&a.roles),
                             a.public_key.clone(),
                             state.into(),
                         ]);
@@ -337,7 +337,7 @@ pub(crate) trait Writer {
                 let from = st
                     .milestones
                     .get(id)
-                    .map(|m| m.status.clone())
+                    .map(|m| m.status.to_string())
                     .ok_or_else(|| Error::Rejected {
                         line: None,
                         rejection: waymark_core::Rejection {

@@ -21,6 +21,7 @@
 //! through a symlink (`safe_fs`): one at a file's name, or a symlinked subdirectory
 //! such as `checkpoints`, is refused (exit 4).
 
+use waymark_core::ProblemKind;
 use crate::error::{Error, Result};
 use crate::files::safe::{io_err, SafeDir};
 use crate::service::Waymark;
@@ -56,7 +57,7 @@ fn put(dir: &SafeDir, name: &str, bytes: &[u8], written: &mut Vec<String>) -> Re
 fn refuse(detail: String) -> Error {
     Error::BrokenChain {
         seq: 0,
-        problem: "checkpoint_mismatch",
+        problem: ProblemKind::CheckpointMismatch,
         detail,
     }
 }
@@ -90,7 +91,7 @@ pub async fn publish_in(
     if !report.ok {
         return Err(Error::BrokenChain {
             seq: report.first_bad_seq.unwrap_or(0),
-            problem: report.problem.unwrap_or("malformed"),
+            problem: report.problem.unwrap_or(ProblemKind::Malformed),
             detail: format!(
                 "the stored chain does not verify, nothing published: {}",
                 report.detail
@@ -139,7 +140,7 @@ pub async fn publish_in(
         if cp.size > snapshot.tree_size {
             return Err(Error::BrokenChain {
                 seq: snapshot.tree_size + 1,
-                problem: "truncated",
+                problem: ProblemKind::Truncated,
                 detail: format!(
                     "{} already publishes {} events, this ledger has {}: refusing to publish a shorter log",
                     dir.display(),

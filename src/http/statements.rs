@@ -48,7 +48,8 @@ pub(super) fn signed_from_value(v: &Value, at: &str) -> Result<Signed, ApiError>
             },
         }));
     }
-    let statement = Statement::from_value(&Value::Object(m)).map_err(malformed)?;
+    let statement =
+        Statement::from_value(&Value::Object(m)).map_err(|e| malformed(e.to_string()))?;
     Ok(Signed { statement, sig })
 }
 

@@ -1,5 +1,6 @@
 //! The recorded events, read back for folding.
 
+use waymark_core::ProblemKind;
 use super::*;
 use crate::storage::Seq;
 
@@ -30,7 +31,7 @@ impl ReadModels {
         let parsed = waymark_core::map_ordered(&rows, 256, |_, row| {
             let value: serde_json::Value =
                 serde_json::from_str(&row.payload).map_err(|e| e.to_string())?;
-            let event = Event::from_value(&value)?;
+            let event = Event::from_value(&value).map_err(|e| e.to_string())?;
             let stored = match rehash {
                 Rehash::Always => None,
                 Rehash::Never => RowMeta::hash_in_text(&row.metadata),
@@ -46,7 +47,7 @@ impl ReadModels {
                 if seq.get() != expected {
                     return Err(Error::BrokenChain {
                         seq: expected,
-                        problem: "seq_gap",
+                        problem: ProblemKind::SeqGap,
                         detail: format!(
                             "expected seq {expected}, the next stored row is seq {seq}"
                         ),
@@ -54,7 +55,7 @@ impl ReadModels {
                 }
                 let (event, hash) = parsed.map_err(|detail| Error::BrokenChain {
                     seq: expected,
-                    problem: "malformed",
+                    problem: ProblemKind::Malformed,
                     detail,
                 })?;
                 expected += 1;

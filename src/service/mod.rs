@@ -18,6 +18,7 @@ mod verify;
 pub use as_of::AsOf;
 pub use record::{Recorded, StatementSource};
 
+use waymark_core::ProblemKind;
 use crate::error::{Error, Result, StorageError};
 use crate::ledger::{mark_of, ChainedEventStore, Clock, Ctx, Ledger, LedgerError, LedgerServices};
 use crate::read::{Dispatcher, ReadModelQuery, ReadModels};
@@ -158,8 +159,8 @@ impl Waymark {
             .map(|r| {
                 let e = Event::from_value(&r.payload).map_err(|m| Error::BrokenChain {
                     seq: r.sequence as u64,
-                    problem: "malformed",
-                    detail: m,
+                    problem: ProblemKind::Malformed,
+                    detail: m.to_string(),
                 })?;
                 let h = e.hash();
                 Ok((e, h))

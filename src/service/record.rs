@@ -2,6 +2,7 @@
 //! all or nothing, with optimistic-lock retry; streamed recording for `apply`; the
 //! precheck the server runs before a statement waits for its turn to write.
 
+use waymark_core::ProblemKind;
 use super::{storage_err, Waymark};
 use crate::error::{Error, Result, StorageError};
 use crate::ledger::{chain, mark_of, replay_rejection, Ledger, LedgerError, Record, Signed};
@@ -250,7 +251,7 @@ impl Waymark {
                 let hash =
                     RowMeta::hash_in_text(&row.metadata).ok_or_else(|| Error::BrokenChain {
                         seq: row.seq.get(),
-                        problem: "malformed",
+                        problem: ProblemKind::Malformed,
                         detail: "the stored row has no hash".into(),
                     })?;
                 f(Recorded {

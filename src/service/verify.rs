@@ -1,5 +1,6 @@
 //! `verify` (the stored chain re-checked) and `rebuild` (the read models recomputed).
 
+use waymark_core::ProblemKind;
 use super::Waymark;
 use crate::error::{Error, Result, StorageError};
 use crate::ledger::Ledger;
@@ -27,8 +28,7 @@ impl Waymark {
                 })
             };
             if row.sequence as u64 != position {
-                problem = bad(
-                    "seq_gap",
+                problem = bad(ProblemKind::SeqGap,
                     format!(
                         "expected seq {position}, the next stored row is seq {}",
                         row.sequence
@@ -39,7 +39,7 @@ impl Waymark {
             let event = match Event::from_value(&row.payload) {
                 Ok(e) => e,
                 Err(m) => {
-                    problem = bad("malformed", m);
+                    problem = bad(ProblemKind::Malformed, m.to_string());
                     break;
                 }
             };
@@ -49,7 +49,7 @@ impl Waymark {
                 .and_then(|h| h.as_str())
                 .and_then(|h| h.parse::<Hash>().ok());
             if claimed.is_none() {
-                problem = bad("malformed", "the stored row has no hash".into());
+                problem = bad(ProblemKind::Malformed, "the stored row has no hash".into());
                 break;
             }
             let hash = match replayer.step(position, &event, claimed.as_ref()) {
@@ -73,8 +73,7 @@ impl Waymark {
                 .and_then(|n| n.as_str())
                 .unwrap_or("");
             if stored != expected.join(",") {
-                problem = bad(
-                    "hash_mismatch",
+                problem = bad(ProblemKind::HashMismatch,
                     format!("the event verifies, but the Merkle tree nodes stored with seq {position} are not the ones its append completes"),
                 );
                 break;
@@ -94,7 +93,7 @@ impl Waymark {
                 {
                     problem = Some(Problem {
                         seq: l.frontier.size(),
-                        problem: "hash_mismatch",
+                        problem: ProblemKind::HashMismatch,
                         detail: "the Merkle frontier kept in the snapshot (the root at the head) is not the one the events give".into(),
                     });
                 }
@@ -104,14 +103,14 @@ impl Waymark {
                     Some(h) if h.seq > checked => {
                         problem = Some(Problem {
                             seq: checked + 1,
-                            problem: "truncated",
+                            problem: ProblemKind::Truncated,
                             detail: format!("the ledger's head is seq {}, but only {checked} events are stored", h.seq),
                         })
                     }
                     Some(h) if h.seq == checked && Some(h.hash) != replayer.report(None).head.map(|x| x.hash) => {
                         problem = Some(Problem {
                             seq: checked,
-                            problem: "hash_mismatch",
+                            problem: ProblemKind::HashMismatch,
                             detail: format!("the head recorded at commit has hash {}, the stored event hashes differently", h.hash),
                         })
                     }

@@ -3,6 +3,7 @@
 //! `nodes` (levels 1…, comma-separated hex) of the subtrees that row's append
 //! completed. Any root or proof reads O(log n) rows and hashes O(log n) nodes.
 
+use waymark_core::ProblemKind;
 use super::{storage, Db, RowMeta};
 use crate::error::{Error, Result};
 use std::collections::HashMap;
@@ -54,7 +55,7 @@ pub async fn nodes(db: &Db, ledger: &str, ids: &[NodeId]) -> Result<HashMap<Node
         let seq = id.completed_at();
         let broken = |detail: String| Error::BrokenChain {
             seq,
-            problem: "malformed",
+            problem: ProblemKind::Malformed,
             detail: format!("{detail} (run `waymark verify`)"),
         };
         let meta = rows

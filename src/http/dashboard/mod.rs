@@ -439,7 +439,7 @@ pub fn render(p: &Page, links: &Links, ledgers: &[String]) -> String {
             o,
             "<p class=\"summary\">Season {} ({}): {}{}; focus: {}.</p>",
             se.number,
-            esc(&se.state),
+            esc(se.state.as_str()),
             esc(&se.starts_on),
             se.ends_on
                 .as_ref()
@@ -815,9 +815,9 @@ fn timeline(o: &mut String, p: &Page, links: &Links) {
             "<li class=\"{}\"><strong>Season {}</strong> ({}) {}{} · seq {}–{} · focus: {}<br>\
              Review: <a href=\"{}\">HTML</a> · <a href=\"{}\">Markdown</a> · <a href=\"{}\">JSON</a> · \
              <a href=\"{}\">the board at its end</a></li>",
-            esc(&ss.state),
+            esc(ss.state.as_str()),
             se.number,
-            esc(&ss.state),
+            esc(ss.state.as_str()),
             esc(&ss.starts_on),
             ss.ends_on
                 .as_ref()
