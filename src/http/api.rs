@@ -46,7 +46,7 @@ pub(super) async fn ledgers(
     responses((status = 200, description = "the status projection (SPEC section 9)"), (status = 400, body = Problem), (status = 404, body = Problem)))]
 pub(super) async fn status(
     State(app): State<Shared>,
-    P(id): P<String>,
+    LedgerId(id): LedgerId,
     Q(q): Q<AsOfQuery>,
 ) -> Result<Typed, ApiError> {
     json_bytes(&app.status(&id, q.as_of.as_deref()).await?)
@@ -54,8 +54,10 @@ pub(super) async fn status(
 
 #[utoipa::path(get, path = "/api/ledgers/{id}/state", params(("id" = String, Path)),
     responses((status = 200, description = "the rule state at the head: actors with roles and public keys, milestones, each layer's phase, the season, the head; what a client needs to fill in a statement (`from` of a status change) before it signs"), (status = 404, body = Problem)))]
-pub(super) async fn state(State(app): State<Shared>, P(id): P<String>) -> Result<Typed, ApiError> {
-    app.known(&id).await?;
+pub(super) async fn state(
+    State(app): State<Shared>,
+    LedgerId(id): LedgerId,
+) -> Result<Typed, ApiError> {
     json_bytes(&app.waymark.state(&id).await?)
 }
 
@@ -63,10 +65,9 @@ pub(super) async fn state(State(app): State<Shared>, P(id): P<String>) -> Result
     responses((status = 200, description = "the audit trail, filtered: at most 50 rows, newest first; a `Link: <…?before=SEQ>; rel=\"next\"` header names the next page"), (status = 400, body = Problem), (status = 404, body = Problem)))]
 pub(super) async fn history(
     State(app): State<Shared>,
-    P(id): P<String>,
+    LedgerId(id): LedgerId,
     Q(q): Q<HistoryQuery>,
 ) -> Result<Response, ApiError> {
-    app.known(&id).await?;
     let filter = q.filter()?;
     let mut rows = app
         .waymark
@@ -92,10 +93,9 @@ pub(super) async fn history(
     responses((status = 200, description = "JSON Lines, one JCS(event ∪ {hash}) per line (SPEC section 7), streamed", content_type = "application/jsonl"), (status = 400, body = Problem), (status = 404, body = Problem)))]
 pub(super) async fn events(
     State(app): State<Shared>,
-    P(id): P<String>,
+    LedgerId(id): LedgerId,
     Q(q): Q<EventsQuery>,
 ) -> Result<Response, ApiError> {
-    app.known(&id).await?;
     let from = q.from.unwrap_or(1);
     if from == 0 || q.limit == Some(0) {
         return Err(ApiError::BadRequest(
@@ -135,10 +135,9 @@ pub(super) async fn events(
     responses((status = 200, description = "the C2SP signed note of the tree of the first `size` events", content_type = "text/plain"), (status = 400, body = Problem), (status = 404, body = Problem), (status = 503, body = Problem)))]
 pub(super) async fn checkpoint(
     State(app): State<Shared>,
-    P(id): P<String>,
+    LedgerId(id): LedgerId,
     Q(q): Q<SizeQuery>,
 ) -> Result<Typed, ApiError> {
-    app.known(&id).await?;
     let key = app.log_key(&id)?;
     let (_, note) = app.waymark.checkpoint(&id, q.size, &key).await?;
     Ok(Typed(TEXT, note.into_bytes()))
@@ -148,10 +147,9 @@ pub(super) async fn checkpoint(
     responses((status = 200, description = "the snapshot bundle (SPEC section 8)"), (status = 400, body = Problem), (status = 404, body = Problem), (status = 503, body = Problem)))]
 pub(super) async fn snapshot(
     State(app): State<Shared>,
-    P(id): P<String>,
+    LedgerId(id): LedgerId,
     Q(q): Q<SizeQuery>,
 ) -> Result<Typed, ApiError> {
-    app.known(&id).await?;
     let key = app.log_key(&id)?;
     let bundle = app.waymark.snapshot(&id, q.size, &key).await?;
     Ok(Typed(JSON, bundle.to_bytes()))
@@ -161,10 +159,10 @@ pub(super) async fn snapshot(
     responses((status = 200, description = "waymark-inclusion/v1 (SPEC section 6)"), (status = 400, body = Problem), (status = 404, body = Problem)))]
 pub(super) async fn inclusion(
     State(app): State<Shared>,
-    P((id, seq)): P<(String, u64)>,
+    LedgerId(id): LedgerId,
+    P((_, seq)): P<(String, u64)>,
     Q(q): Q<SizeQuery>,
 ) -> Result<Typed, ApiError> {
-    app.known(&id).await?;
     let proof = app.waymark.prove_inclusion(&id, seq, q.size).await?;
     Ok(Typed(JSON, proof.to_bytes()))
 }
@@ -173,10 +171,9 @@ pub(super) async fn inclusion(
     responses((status = 200, description = "waymark-consistency/v1 (SPEC section 6)"), (status = 400, body = Problem), (status = 404, body = Problem)))]
 pub(super) async fn consistency(
     State(app): State<Shared>,
-    P(id): P<String>,
+    LedgerId(id): LedgerId,
     Q(q): Q<ConsistencyQuery>,
 ) -> Result<Typed, ApiError> {
-    app.known(&id).await?;
     let proof = app.waymark.prove_consistency(&id, q.old, q.new).await?;
     Ok(Typed(JSON, proof.to_bytes()))
 }
@@ -203,10 +200,10 @@ pub(crate) async fn review_bytes(
     responses((status = 200, description = "the end-of-Season review"), (status = 400, body = Problem), (status = 404, body = Problem)))]
 pub(super) async fn review(
     State(app): State<Shared>,
-    P((id, season)): P<(String, i64)>,
+    LedgerId(id): LedgerId,
+    P((_, season)): P<(String, i64)>,
     Q(q): Q<ReviewQuery>,
 ) -> Result<Typed, ApiError> {
-    app.known(&id).await?;
     review_bytes(&app.waymark, &id, season, q.format.unwrap_or_default()).await
 }
 
@@ -222,7 +219,7 @@ pub(crate) fn graph_bytes(status: &waymark_projections::Status, format: GraphFor
     responses((status = 200, description = "the dependency graph coloured by status"), (status = 400, body = Problem), (status = 404, body = Problem)))]
 pub(super) async fn graph(
     State(app): State<Shared>,
-    P(id): P<String>,
+    LedgerId(id): LedgerId,
     Q(q): Q<GraphQuery>,
 ) -> Result<Typed, ApiError> {
     let s = app.status(&id, q.as_of.as_deref()).await?;

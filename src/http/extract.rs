@@ -35,6 +35,24 @@ impl<S: Send + Sync, T: DeserializeOwned + Send> FromRequestParts<S> for P<T> {
     }
 }
 
+/// The `{id}` of a `/api/ledgers/{id}/…` route, checked to name a ledger of the store
+/// (404 otherwise): the step every ledger handler starts with, taken once here.
+pub struct LedgerId(pub String);
+
+impl FromRequestParts<Shared> for LedgerId {
+    type Rejection = ApiError;
+    async fn from_request_parts(parts: &mut Parts, app: &Shared) -> Result<Self, ApiError> {
+        let P(params) =
+            P::<std::collections::HashMap<String, String>>::from_request_parts(parts, app).await?;
+        let id = params
+            .get("id")
+            .cloned()
+            .ok_or_else(|| ApiError::BadRequest("the route names no ledger".into()))?;
+        app.known(&id).await?;
+        Ok(LedgerId(id))
+    }
+}
+
 // ---------------------------------------------------------------------------------
 // Responses with a content type.
 

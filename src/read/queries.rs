@@ -1,6 +1,7 @@
 //! What the read models answer: status as of a point, seasons, times, the audit trail.
 
 use super::*;
+use crate::storage::Seq;
 use waymark_projections::HistoryFilter;
 
 /// The audit trail's rows matching a `HistoryFilter`: `$1` ledger, then `$2` actor,
@@ -22,7 +23,7 @@ impl ReadModels {
         let sql = "SELECT fold FROM waymark_status_checkpoints
                    WHERE ledger = $1 AND seq <= $2 ORDER BY seq DESC LIMIT 1";
         let cp: Option<String> = on_pool!(&self.db, p => sqlx::query_scalar(sql)
-            .bind(ledger).bind(n as i64).fetch_optional(p).await)
+            .bind(ledger).bind(Seq(n).to_sql()).fetch_optional(p).await)
         .map_err(|e| storage("reading a status checkpoint", e))?;
         let mut fold = match cp {
             Some(text) => serde_json::from_str::<StatusFold>(&text)
@@ -59,17 +60,17 @@ impl ReadModels {
                 p.rows
                     .iter()
                     .filter(|r| r.season == Some(season))
-                    .map(|r| (r.seq as i64, r.event_type.clone())),
+                    .map(|r| (Seq(r.seq).to_sql(), r.event_type.clone())),
             );
         }
         let opened = rows
             .iter()
             .find(|r| r.1 == "SeasonOpened")
-            .map(|r| r.0 as u64);
+            .map(|r| Seq::from_sql(r.0).get());
         let closed = rows
             .iter()
             .find(|r| r.1 == "SeasonReEvaluated")
-            .map(|r| r.0 as u64);
+            .map(|r| Seq::from_sql(r.0).get());
         Ok(opened.map(|o| (o, closed)))
     }
 
@@ -86,7 +87,7 @@ impl ReadModels {
                 .find(|r| r.recorded_at.as_str() <= time)
                 .map(|r| r.seq)
         });
-        Ok(held.or(n.map(|n| n as u64)))
+        Ok(held.or(n.map(|n| Seq::from_sql(n).get())))
     }
 
     /// Audit-trail rows matching `filter`, in seq order, optionally within a seq range.
@@ -102,7 +103,7 @@ impl ReadModels {
             " AND seq >= $6 AND seq <= $7 ORDER BY seq"
         );
         let milestone = filter.milestone.as_ref().map(|m| like_escape(m));
-        let (lo, hi) = range.unwrap_or((1, i64::MAX as u64));
+        let (lo, hi) = range.unwrap_or((1, Seq::from_sql(i64::MAX).get()));
         // A reader that caught up in memory holds the rows past `stored_upto`: the
         // stored ones are read up to there only, or a row a writer stored since would
         // be read twice (seen: 215 rows for 115 events while `serve` was writing).
@@ -114,8 +115,8 @@ impl ReadModels {
             .bind(filter.event_type.as_deref())
             .bind(filter.season)
             .bind(milestone.as_deref())
-            .bind(lo as i64)
-            .bind(stored_hi as i64)
+            .bind(Seq(lo).to_sql())
+            .bind(Seq(stored_hi).to_sql())
             .fetch_all(p).await)
         .map_err(|e| storage("reading the audit trail", e))?;
         let mut out = rows
@@ -145,7 +146,7 @@ impl ReadModels {
     ) -> Result<Vec<HistoryRow>> {
         let sql = concat!(history_where!(), " AND seq < $6 ORDER BY seq DESC LIMIT $7");
         let milestone = filter.milestone.as_ref().map(|m| like_escape(m));
-        let before = before.min(i64::MAX as u64) as i64;
+        let before = Seq(before).to_sql();
         let rows: Vec<String> = on_pool!(&self.db, p => sqlx::query_scalar(sql)
             .bind(ledger)
             .bind(filter.actor.as_deref())
@@ -153,7 +154,7 @@ impl ReadModels {
             .bind(filter.season)
             .bind(milestone.as_deref())
             .bind(before)
-            .bind(limit.min(i64::MAX as usize) as i64)
+            .bind(Seq::from_cqrs(limit).to_sql())
             .fetch_all(p).await)
         .map_err(|e| storage("reading the audit trail", e))?;
         rows.iter()
@@ -166,7 +167,7 @@ impl ReadModels {
     pub(super) async fn checkpoint(&self, ledger: &str, seq: u64) -> Result<Option<StatusFold>> {
         let sql = "SELECT fold FROM waymark_status_checkpoints WHERE ledger = $1 AND seq = $2";
         let cp: Option<String> = on_pool!(&self.db, p => sqlx::query_scalar(sql)
-            .bind(ledger).bind(seq as i64).fetch_optional(p).await)
+            .bind(ledger).bind(Seq(seq).to_sql()).fetch_optional(p).await)
         .map_err(|e| storage("reading a status checkpoint", e))?;
         // An unreadable checkpoint is a difference, not an error: rebuild replaces it.
         Ok(cp.and_then(|t| serde_json::from_str(&t).ok()))

@@ -1,6 +1,7 @@
 //! `rebuild`: the read models recomputed from the events and compared with the stored ones.
 
 use super::*;
+use crate::storage::Seq;
 use waymark_projections::HistoryFilter;
 
 /// What `rebuild` found.
@@ -128,11 +129,11 @@ impl ReadModels {
         let sql =
             "SELECT seq, row FROM waymark_history WHERE ledger = $1 AND seq >= $2 AND seq <= $3";
         let rows: Vec<(i64, String)> = on_pool!(&self.db, p => sqlx::query_as(sql)
-            .bind(ledger).bind(lo as i64).bind(hi as i64).fetch_all(p).await)
+            .bind(ledger).bind(Seq(lo).to_sql()).bind(Seq(hi).to_sql()).fetch_all(p).await)
         .map_err(|e| storage("reading the audit trail", e))?;
         Ok(rows
             .into_iter()
-            .map(|(seq, row)| (seq as u64, row))
+            .map(|(seq, row)| (Seq::from_sql(seq).get(), row))
             .collect())
     }
 
@@ -140,7 +141,7 @@ impl ReadModels {
     pub(super) async fn trim_after(&self, ledger: &str, head: u64) -> Result<()> {
         for table in ["waymark_history", "waymark_status_checkpoints"] {
             let sql = format!("DELETE FROM {table} WHERE ledger = $1 AND seq > $2");
-            on_pool!(&self.db, p => sqlx::query(&sql).bind(ledger).bind(head as i64).execute(p).await.map(|r| r.rows_affected()))
+            on_pool!(&self.db, p => sqlx::query(&sql).bind(ledger).bind(Seq(head).to_sql()).execute(p).await.map(|r| r.rows_affected()))
                 .map_err(|e| storage("clearing a read model", e))?;
         }
         Ok(())

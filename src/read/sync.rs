@@ -1,6 +1,7 @@
 //! Catching the read models up with the events, and writing them.
 
 use super::*;
+use crate::storage::Seq;
 use cqrs_es::persist::PersistenceError;
 
 impl ReadModels {
@@ -29,7 +30,7 @@ impl ReadModels {
                 );
                 q.push_values(&values, |mut b, (r, json, milestones)| {
                     b.push_bind(ledger)
-                        .push_bind(r.seq as i64)
+                        .push_bind(Seq(r.seq).to_sql())
                         .push_bind(r.recorded_at.as_str())
                         .push_bind(r.actor.as_str())
                         .push_bind(r.event_type.as_str())
@@ -60,7 +61,7 @@ impl ReadModels {
                        ON CONFLICT (ledger, seq) DO UPDATE SET fold = excluded.fold"
                 }
             };
-            on_pool!(&self.db, p => sqlx::query(sql).bind(ledger).bind(*seq as i64).bind(json.as_str()).execute(p).await.map(|r| r.rows_affected()))
+            on_pool!(&self.db, p => sqlx::query(sql).bind(ledger).bind(Seq(*seq).to_sql()).bind(json.as_str()).execute(p).await.map(|r| r.rows_affected()))
                 .map_err(|e| storage("writing a status checkpoint", e))?;
         }
         Ok(())
@@ -153,7 +154,7 @@ impl ReadModels {
                     .bind(ledger).fetch_one(p).await)
                 .map_err(|e| storage("reading the audit trail", e))?;
                 Pending {
-                    stored_upto: n.unwrap_or(0) as u64,
+                    stored_upto: n.map_or(0, |n| Seq::from_sql(n).get()),
                     rows: Vec::new(),
                 }
             }

@@ -18,15 +18,15 @@ mod verify;
 pub use as_of::AsOf;
 pub use record::{Recorded, StatementSource};
 
-use waymark_core::ProblemKind;
 use crate::error::{Error, Result, StorageError};
 use crate::ledger::{mark_of, ChainedEventStore, Clock, Ctx, Ledger, LedgerError, LedgerServices};
 use crate::read::{Dispatcher, ReadModelQuery, ReadModels};
-use crate::storage::{Db, EventRepository};
+use crate::storage::{Db, EventRepository, Seq};
 use cqrs_es::persist::PersistedEventRepository;
 use cqrs_es::{AggregateError, EventStore};
 use std::sync::Arc;
 use waymark_core::LedgerState;
+use waymark_core::ProblemKind;
 use waymark_events::{Event, Hash};
 
 pub struct Waymark {
@@ -158,7 +158,7 @@ impl Waymark {
         rows.into_iter()
             .map(|r| {
                 let e = Event::from_value(&r.payload).map_err(|m| Error::BrokenChain {
-                    seq: r.sequence as u64,
+                    seq: Seq::from_cqrs(r.sequence).get(),
                     problem: ProblemKind::Malformed,
                     detail: m.to_string(),
                 })?;

@@ -1,13 +1,14 @@
 //! `verify` (the stored chain re-checked) and `rebuild` (the read models recomputed).
 
-use waymark_core::ProblemKind;
 use super::Waymark;
 use crate::error::{Error, Result, StorageError};
 use crate::ledger::Ledger;
 use crate::read::RebuildReport;
+use crate::storage::{RowMeta, Seq};
 use cqrs_es::persist::PersistedEventRepository;
+use waymark_core::ProblemKind;
 use waymark_core::{Problem, Replayer, Report};
-use waymark_events::{Event, Frontier, Hash};
+use waymark_events::{Event, Frontier};
 
 impl Waymark {
     /// Re-checks the whole stored chain: seq, links, stored hashes, time, signatures
@@ -27,8 +28,9 @@ impl Waymark {
                     detail,
                 })
             };
-            if row.sequence as u64 != position {
-                problem = bad(ProblemKind::SeqGap,
+            if Seq::from_cqrs(row.sequence).get() != position {
+                problem = bad(
+                    ProblemKind::SeqGap,
                     format!(
                         "expected seq {position}, the next stored row is seq {}",
                         row.sequence
@@ -43,11 +45,7 @@ impl Waymark {
                     break;
                 }
             };
-            let claimed = row
-                .metadata
-                .get("hash")
-                .and_then(|h| h.as_str())
-                .and_then(|h| h.parse::<Hash>().ok());
+            let claimed = RowMeta::hash_in_value(&row.metadata);
             if claimed.is_none() {
                 problem = bad(ProblemKind::Malformed, "the stored row has no hash".into());
                 break;
@@ -61,18 +59,16 @@ impl Waymark {
             };
             // The event verifies; the tree nodes kept in its row (what roots, proofs
             // and checkpoints are read from) must be the ones its append completes.
-            let expected: Vec<String> = frontier
-                .push_nodes(hash)
-                .iter()
-                .skip(1)
-                .map(|(_, h)| h.to_hex())
-                .collect();
-            let stored = row
-                .metadata
-                .get("nodes")
-                .and_then(|n| n.as_str())
-                .unwrap_or("");
-            if stored != expected.join(",") {
+            let expected = RowMeta {
+                hash,
+                nodes: frontier
+                    .push_nodes(hash)
+                    .iter()
+                    .skip(1)
+                    .map(|(_, h)| *h)
+                    .collect(),
+            };
+            if RowMeta::stored_nodes_text(&row.metadata) != expected.nodes_text() {
                 problem = bad(ProblemKind::HashMismatch,
                     format!("the event verifies, but the Merkle tree nodes stored with seq {position} are not the ones its append completes"),
                 );

@@ -3,15 +3,18 @@
 //! `nodes` (levels 1…, comma-separated hex) of the subtrees that row's append
 //! completed. Any root or proof reads O(log n) rows and hashes O(log n) nodes.
 
-use waymark_core::ProblemKind;
-use super::{storage, Db, RowMeta};
+use super::{storage, Db, RowMeta, Seq};
 use crate::error::{Error, Result};
 use std::collections::HashMap;
+use waymark_core::ProblemKind;
 use waymark_events::{Hash, NodeId};
 
 /// The hashes of `ids`, read from the rows that completed them.
 pub async fn nodes(db: &Db, ledger: &str, ids: &[NodeId]) -> Result<HashMap<NodeId, Hash>> {
-    let mut seqs: Vec<i64> = ids.iter().map(|id| id.completed_at() as i64).collect();
+    let mut seqs: Vec<i64> = ids
+        .iter()
+        .map(|id| Seq(id.completed_at()).to_sql())
+        .collect();
     seqs.sort_unstable();
     seqs.dedup();
     let mut rows: HashMap<u64, String> = HashMap::with_capacity(seqs.len());
@@ -48,7 +51,11 @@ pub async fn nodes(db: &Db, ledger: &str, ids: &[NodeId]) -> Result<HashMap<Node
                 .await,
             };
         let fetched = fetched.map_err(|e| Error::Storage(storage("reading tree nodes", e)))?;
-        rows.extend(fetched.into_iter().map(|(s, m)| (s as u64, m)));
+        rows.extend(
+            fetched
+                .into_iter()
+                .map(|(s, m)| (Seq::from_sql(s).get(), m)),
+        );
     }
     let mut out = HashMap::with_capacity(ids.len());
     for id in ids {

@@ -9,28 +9,6 @@ use crate::error::StorageError;
 use std::collections::HashSet;
 
 impl Db {
-    /// The seq of the event that recorded this signature, if any.
-    pub async fn seq_of_sig(&self, ledger: &str, sig: &str) -> Result<Option<u64>, StorageError> {
-        let r: Result<Option<i64>, sqlx::Error> = match self {
-            Db::Sqlite(p) => sqlx::query_scalar(
-                "SELECT sequence FROM events WHERE aggregate_type = 'Ledger' AND aggregate_id = ?1 AND json_extract(payload, '$.sig') = ?2 LIMIT 1",
-            )
-            .bind(ledger)
-            .bind(sig)
-            .fetch_optional(p)
-            .await,
-            Db::Postgres(p) => sqlx::query_scalar(
-                "SELECT sequence FROM events WHERE aggregate_type = 'Ledger' AND aggregate_id = $1 AND (payload->>'sig') = $2 LIMIT 1",
-            )
-            .bind(ledger)
-            .bind(sig)
-            .fetch_optional(p)
-            .await,
-        };
-        r.map(|x| x.map(|s| s as u64))
-            .map_err(|e| storage("looking up a signature", e))
-    }
-
     /// One query per 500 signatures (the batch of an `apply`), through the same index.
     pub async fn recorded_among(
         &self,
