@@ -382,6 +382,11 @@ fn pages_are_golden(kind: Kind) {
             "server-filtered.html",
             "/ledgers/test?milestone=M2&actor=bob&type=MilestoneStatusChanged",
         ),
+        // As the filter form sends it: every field, the unused ones empty.
+        (
+            "server-filtered-season.html",
+            "/ledgers/test?as_of=&milestone=&actor=bob&season=6&type=",
+        ),
         (
             "server-no-match.html",
             "/ledgers/test?milestone=M3&type=PhaseTransitioned",
@@ -396,6 +401,14 @@ fn pages_are_golden(kind: Kind) {
         let html = page(&server.base, path).replace(&keys, "$KEYS");
         no_raw_text(name, &html);
         golden(name, &html);
+    }
+    // A filter that is not a number is a problem, not a page.
+    for (query, field) in [("season=six", "season"), ("before=x", "before")] {
+        let p = common::served::get(&format!("{}/ledgers/test?{query}", server.base)).problem(400);
+        assert!(
+            p["detail"].as_str().unwrap().starts_with(field),
+            "{query}: {p}"
+        );
     }
     drop(server);
 

@@ -85,13 +85,46 @@ impl Pages {
     }
 }
 
-/// The query of `/` and `/ledgers/{id}`: the point, and the audit log's filters.
+/// The query of `/` and `/ledgers/{id}`: the point, and the audit log's filters as
+/// the filter form sends them (every field, empty for "any"). The numbers are read as
+/// text: serde's `flatten` hands a `HistoryQuery` its values as strings, which its
+/// `season: Option<i64>` refused, so every submit of the form was a 400.
 #[derive(Debug, Default, Deserialize)]
 pub struct PageQuery {
     pub ledger: Option<String>,
     pub as_of: Option<String>,
-    #[serde(flatten)]
-    pub filter: HistoryQuery,
+    milestone: Option<String>,
+    actor: Option<String>,
+    season: Option<String>,
+    #[serde(rename = "type")]
+    event_type: Option<String>,
+    before: Option<String>,
+}
+
+impl PageQuery {
+    /// The audit log's filters; a number that is not one is refused (400).
+    fn filter(&self) -> Result<HistoryQuery, ApiError> {
+        fn number<T: std::str::FromStr>(
+            name: &str,
+            what: &str,
+            v: &Option<String>,
+        ) -> Result<Option<T>, ApiError> {
+            match v.as_deref() {
+                None | Some("") => Ok(None),
+                Some(t) => t
+                    .parse()
+                    .map(Some)
+                    .map_err(|_| ApiError::BadRequest(format!("{name}: {t:?} is not {what}"))),
+            }
+        }
+        Ok(HistoryQuery {
+            milestone: self.milestone.clone(),
+            actor: self.actor.clone(),
+            season: number("season", "a Season number", &self.season)?,
+            event_type: self.event_type.clone(),
+            before: number("before", "a seq", &self.before)?,
+        })
+    }
 }
 
 fn base_of(headers: &HeaderMap) -> String {
@@ -120,6 +153,7 @@ async fn page_response(
     q: PageQuery,
 ) -> Result<Response, ApiError> {
     app.known(id).await?;
+    let filter = q.filter()?;
     let point = q.as_of.filter(|p| !p.is_empty());
     let ledgers = app.waymark.db().ledgers().await?;
     let head = app.waymark.state(id).await?.head.map_or(0, |h| h.seq);
@@ -128,8 +162,8 @@ async fn page_response(
         "{id}\n{head}\n{base}\n{}\n{}\n{}{:?}",
         ledgers.join(","),
         point.as_deref().unwrap_or(""),
-        q.filter.query_string(),
-        q.filter.before
+        filter.query_string(),
+        filter.before
     );
     if let Some(page) = app.pages.get(&key) {
         return Ok(html(page));
@@ -143,15 +177,7 @@ async fn page_response(
     if let Some(page) = app.pages.get(&key) {
         return Ok(html(page));
     }
-    let page = gather(
-        &app.waymark,
-        &app.keys,
-        id,
-        point.as_deref(),
-        q.filter,
-        true,
-    )
-    .await?;
+    let page = gather(&app.waymark, &app.keys, id, point.as_deref(), filter, true).await?;
     let links = Links::Server { base };
     let page = app.hold(Bytes::from(render(&page, &links, &ledgers)))?;
     app.pages.put(key, page.clone());
