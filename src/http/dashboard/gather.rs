@@ -32,7 +32,7 @@ pub struct Page {
     pub filter: HistoryQuery,
     /// Whether the audit log is filterable (the server) or complete (the site).
     pub filters: bool,
-    pub checkpoint: Result<String, String>,
+    pub checkpoint: LatestCheckpoint,
     /// Every Season the ledger has opened (the as-of selector moves back and forward).
     pub all_seasons: Vec<i64>,
     /// Every actor in the audit trail (the audit log's filter).
@@ -84,12 +84,13 @@ pub async fn gather(
         rows.last().map_or(0, |r| r.seq)
     });
     let checkpoint = match keys.load(&keys.log_path(id)) {
-        Ok(key) => waymark
-            .checkpoint(id, None, &key)
-            .await
-            .map(|(_, note)| note)
-            .map_err(|e| e.to_string()),
-        Err(e) => Err(format!("no log key for {id:?} in this key store: {e}")),
+        Ok(key) => match waymark.checkpoint(id, None, &key).await {
+            Ok((_, note)) => LatestCheckpoint::Signed(note),
+            Err(e) => LatestCheckpoint::Unavailable(e.to_string()),
+        },
+        Err(e) => {
+            LatestCheckpoint::Unavailable(format!("no log key for {id:?} in this key store: {e}"))
+        }
     };
     Ok(Page {
         id: id.to_string(),
@@ -107,4 +108,11 @@ pub async fn gather(
         all_seasons,
         all_actors,
     })
+}
+
+/// The page's latest checkpoint: the signed note, or why there is none (shown as is).
+#[derive(Debug, Clone)]
+pub enum LatestCheckpoint {
+    Signed(String),
+    Unavailable(String),
 }

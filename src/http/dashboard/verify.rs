@@ -1,6 +1,7 @@
 //! The latest signed checkpoint, the log key, and how to verify both offline: the
 //! commands to download the artifacts and check them with or without Waymark.
 
+use super::gather::LatestCheckpoint;
 use super::{Links, Page};
 use maud::{html, Markup, PreEscaped};
 use waymark_projections::html::Text;
@@ -19,7 +20,7 @@ pub(super) fn verify(p: &Page, links: &Links) -> Markup {
             "\n"
             h2 id="verify-h" { "Latest signed checkpoint, and how to verify it offline" } "\n"
             @match &p.checkpoint {
-                Ok(note) => {
+                LatestCheckpoint::Signed(note) => {
                     p {
                         "The ledger's log key signs this C2SP checkpoint (origin, tree size, \
                          Merkle root) of all " (p.head_seq) " events ("
@@ -27,7 +28,7 @@ pub(super) fn verify(p: &Page, links: &Links) -> Markup {
                     } "\n"
                     pre id="checkpoint" { (Text(note)) } "\n"
                 }
-                Err(why) => { p { "No checkpoint: " (Text(why)) } "\n" }
+                LatestCheckpoint::Unavailable(why) => { p { "No checkpoint: " (Text(why)) } "\n" }
             }
             p { "The log key, as " code { "LedgerOpened" } " (seq 1) records it:" } "\n"
             pre id="log-key" { (Text(&p.log_key)) } "\n"
