@@ -305,7 +305,7 @@ mod tests {
     #[test]
     fn unknown_keys_nulls_and_wrong_types_are_refused_at_every_depth() {
         let shape = |v: serde_json::Value| Payload::from_value(EventType::DecisionDefined, &v);
-        let mut with = |path: &[&str], value: serde_json::Value| {
+        let with = |path: &[&str], value: serde_json::Value| {
             let mut v = decision();
             let mut at = &mut v;
             for k in &path[..path.len() - 1] {

@@ -340,6 +340,7 @@ pub struct SeasonReEvaluated {
 }
 
 /// A typed payload. Serialized on its own (the `type` lives beside it in the statement).
+/// The payloads that carry designs are boxed: they are several times the size of the rest.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Payload {
     LedgerOpened(LedgerOpened),
@@ -357,9 +358,9 @@ pub enum Payload {
     BodyDefined(BodyDefined),
     BodyRevised(BodyRevised),
     BodyRetired(BodyRetired),
-    DecisionDefined(DecisionDefined),
-    DecisionRevised(DecisionRevised),
-    AuthorityTransferred(AuthorityTransferred),
+    DecisionDefined(Box<DecisionDefined>),
+    DecisionRevised(Box<DecisionRevised>),
+    AuthorityTransferred(Box<AuthorityTransferred>),
     HypothesisStated(HypothesisStated),
     HypothesisConcluded(HypothesisConcluded),
 }
