@@ -21,13 +21,13 @@
 //! through a symlink (`safe_fs`): one at a file's name, or a symlinked subdirectory
 //! such as `checkpoints`, is refused (exit 4).
 
-use waymark_core::ProblemKind;
 use crate::error::{Error, Result};
 use crate::files::safe::{io_err, SafeDir};
 use crate::service::Waymark;
 use ed25519_dalek::SigningKey;
 use serde::Serialize;
 use std::path::{Path, PathBuf};
+use waymark_core::ProblemKind;
 use waymark_events::{parse_verifier_key, SnapshotBundle};
 
 /// What `publish` wrote.

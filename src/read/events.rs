@@ -1,8 +1,8 @@
 //! The recorded events, read back for folding.
 
-use waymark_core::ProblemKind;
 use super::*;
 use crate::storage::Seq;
+use waymark_core::ProblemKind;
 
 impl ReadModels {
     /// Recorded events after `after`, at most `limit`, in order.

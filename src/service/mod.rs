@@ -18,7 +18,6 @@ mod verify;
 pub use as_of::AsOf;
 pub use record::{Recorded, StatementSource};
 
-use waymark_core::ProblemKind;
 use crate::error::{Error, Result, StorageError};
 use crate::ledger::{mark_of, ChainedEventStore, Clock, Ctx, Ledger, LedgerError, LedgerServices};
 use crate::read::{Dispatcher, ReadModelQuery, ReadModels};
@@ -27,6 +26,7 @@ use cqrs_es::persist::PersistedEventRepository;
 use cqrs_es::{AggregateError, EventStore};
 use std::sync::Arc;
 use waymark_core::LedgerState;
+use waymark_core::ProblemKind;
 use waymark_events::{Event, Hash};
 
 pub struct Waymark {

@@ -2,7 +2,6 @@
 //! all or nothing, with optimistic-lock retry; streamed recording for `apply`; the
 //! precheck the server runs before a statement waits for its turn to write.
 
-use waymark_core::ProblemKind;
 use super::{storage_err, Waymark};
 use crate::error::{Error, Result, StorageError};
 use crate::ledger::{chain, mark_of, replay_rejection, Ledger, LedgerError, Record, Signed};
@@ -13,6 +12,7 @@ use serde::Serialize;
 use std::collections::HashMap;
 use std::time::Duration;
 use waymark_core::LedgerState;
+use waymark_core::ProblemKind;
 use waymark_events::Hash;
 
 /// How many times a write is re-validated and re-chained after losing the race for

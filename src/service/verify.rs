@@ -1,11 +1,11 @@
 //! `verify` (the stored chain re-checked) and `rebuild` (the read models recomputed).
 
-use waymark_core::ProblemKind;
 use super::Waymark;
 use crate::error::{Error, Result, StorageError};
 use crate::ledger::Ledger;
 use crate::read::RebuildReport;
 use cqrs_es::persist::PersistedEventRepository;
+use waymark_core::ProblemKind;
 use waymark_core::{Problem, Replayer, Report};
 use waymark_events::{Event, Frontier, Hash};
 
@@ -28,7 +28,8 @@ impl Waymark {
                 })
             };
             if row.sequence as u64 != position {
-                problem = bad(ProblemKind::SeqGap,
+                problem = bad(
+                    ProblemKind::SeqGap,
                     format!(
                         "expected seq {position}, the next stored row is seq {}",
                         row.sequence

@@ -3,10 +3,10 @@
 //! `nodes` (levels 1…, comma-separated hex) of the subtrees that row's append
 //! completed. Any root or proof reads O(log n) rows and hashes O(log n) nodes.
 
-use waymark_core::ProblemKind;
 use super::{storage, Db, RowMeta};
 use crate::error::{Error, Result};
 use std::collections::HashMap;
+use waymark_core::ProblemKind;
 use waymark_events::{Hash, NodeId};
 
 /// The hashes of `ids`, read from the rows that completed them.
