@@ -167,10 +167,10 @@ pub struct StatusFold {
     milestones: BTreeMap<String, Milestone>,
     season: Option<SeasonStatus>,
     as_of: Option<AsOf>,
-    /// Section 13 (absent from a fold kept before v1.1).
-    #[serde(default)]
+    /// Section 13: absent from a fold kept before v1.1, left out while empty.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     bodies: BTreeMap<String, Body>,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     decisions: BTreeMap<String, Decision>,
 }
 

@@ -128,10 +128,11 @@ pub struct LedgerState {
     pub layer_phase: BTreeMap<String, String>,
     pub season: Option<Season>,
     pub head: Option<Head>,
-    /// Section 13's bodies and decisions (absent from a state kept before v1.1).
-    #[serde(default)]
+    /// Section 13's bodies and decisions: absent from a state kept before v1.1, and
+    /// left out while empty (a v1 ledger's state keeps its bytes).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub bodies: BTreeMap<String, Body>,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub decisions: BTreeMap<String, Decision>,
 }
 
