@@ -103,7 +103,7 @@ impl Error {
     /// signed is not established), `R1-signer` 403 (a signer who may not make this
     /// statement here: its role, the ledger or the version it is for), `R8-limits`
     /// 413 (too large), any other rule 422 (well-formed and signed, but the ledger's
-    /// state refuses it).
+    /// state refuses it), section 13's rules 9 to 12 among them.
     pub fn http_status(&self) -> u16 {
         use waymark_core::Rule;
         match self {
@@ -112,7 +112,16 @@ impl Error {
                 Rule::Signature | Rule::UnknownActor => 401,
                 Rule::Signer => 403,
                 Rule::Limits => 413,
-                _ => 422,
+                Rule::Milestone
+                | Rule::Status
+                | Rule::Phase
+                | Rule::Season
+                | Rule::Retired
+                | Rule::Replay
+                | Rule::Body
+                | Rule::Decision
+                | Rule::Transfer
+                | Rule::Hypothesis => 422,
             },
             Error::BadInput(_) | Error::Usage(_) => 400,
             Error::Conflict(_) => 409,
@@ -131,5 +140,47 @@ impl From<waymark_core::Error> for Error {
             waymark_core::Error::Usage(m) => Error::Usage(m),
             waymark_core::Error::Io(m) => Error::Storage(StorageError::file(m)),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use waymark_core::{Rejection, Rule};
+
+    #[test]
+    fn each_rule_has_its_http_status() {
+        let status = |rule: Rule| {
+            Error::Rejected {
+                rejection: Rejection {
+                    rule,
+                    field: "payload".into(),
+                    message: "m".into(),
+                },
+                line: None,
+            }
+            .http_status()
+        };
+        let got: Vec<(&str, u16)> = Rule::ALL.iter().map(|r| (r.id(), status(*r))).collect();
+        assert_eq!(
+            got,
+            [
+                ("R0-format", 400),
+                ("R1-signer", 403),
+                ("R1-unknown-actor", 401),
+                ("R1-signature", 401),
+                ("R2-milestone", 422),
+                ("R3-status", 422),
+                ("R4-phase", 422),
+                ("R5-season", 422),
+                ("R6-retired", 422),
+                ("R7-replay", 422),
+                ("R8-limits", 413),
+                ("R9-body", 422),
+                ("R10-decision", 422),
+                ("R11-transfer", 422),
+                ("R12-hypothesis", 422),
+            ]
+        );
     }
 }

@@ -1,5 +1,5 @@
-//! Authorization: who may sign what (SPEC section 5, rule 1 and the "who may sign"
-//! column), replays (rule 7), rotated-out keys, retired actors (rule 6) and statements
+//! Authorization: who may sign what (SPEC sections 5 and 13, rule 1 and the "who may
+//! sign" columns), replays (rule 7), rotated-out keys, retired actors (rule 6) and statements
 //! for another ledger, through the real `waymark` binary (and, where the command line
 //! has no way to hand in a statement signed elsewhere, through `Waymark::record`), on
 //! SQLite and PostgreSQL.
@@ -22,10 +22,10 @@ use std::process::Output;
 use waymark::{Error, KeyStore, Recorded, Signed, Waymark};
 use waymark_events::{encode_public_key, parse_strict, Event, EventType, Payload, Statement};
 
-/// SPEC section 5, the "who may sign" column, copied by hand (do not derive it from the
-/// code: this test exists to catch the code drifting from the page). `LedgerOpened` is
-/// "the founder, seq 1 only": after seq 1 no role may sign it.
-const SPEC_WHO_MAY_SIGN: [(&str, &[&str]); 12] = [
+/// SPEC section 5's "who may sign" column, then section 13's, copied by hand (do not
+/// derive it from the code: this test exists to catch the code drifting from the page).
+/// `LedgerOpened` is "the founder, seq 1 only": after seq 1 no role may sign it.
+const SPEC_WHO_MAY_SIGN: [(&str, &[&str]); 20] = [
     ("LedgerOpened", &[]),
     ("ActorRegistered", &["steward"]),
     ("ActorRolesChanged", &["steward"]),
@@ -41,6 +41,14 @@ const SPEC_WHO_MAY_SIGN: [(&str, &[&str]); 12] = [
     ("PhaseTransitioned", &["steward", "reviewer"]),
     ("SeasonOpened", &["steward"]),
     ("SeasonReEvaluated", &["steward", "reviewer"]),
+    ("BodyDefined", &["steward"]),
+    ("BodyRevised", &["steward"]),
+    ("BodyRetired", &["steward"]),
+    ("DecisionDefined", &["steward"]),
+    ("DecisionRevised", &["steward"]),
+    ("AuthorityTransferred", &["steward", "reviewer"]),
+    ("HypothesisStated", &["steward", "reviewer"]),
+    ("HypothesisConcluded", &["steward", "reviewer"]),
 ];
 
 /// SPEC section 5: "Roles: `steward` …, `reviewer`, `reporter`".
@@ -59,7 +67,10 @@ fn the_code_table_is_the_spec_table() {
     let sorted = |r: &[&str]| r.iter().map(|s| s.to_string()).collect::<BTreeSet<_>>();
     let spec_types: Vec<&str> = SPEC_WHO_MAY_SIGN.iter().map(|(t, _)| *t).collect();
     let code_types: Vec<&str> = EventType::ALL.iter().map(|t| t.as_str()).collect();
-    assert_eq!(spec_types, code_types, "event types (SPEC section 5 order)");
+    assert_eq!(
+        spec_types, code_types,
+        "event types (SPEC section 5's order, then section 13's)"
+    );
     for (name, roles) in SPEC_WHO_MAY_SIGN {
         let t: EventType = name.parse().unwrap();
         assert_eq!(
@@ -77,6 +88,9 @@ fn the_code_table_is_the_spec_table() {
 /// A framework for the matrix: `tech` (A, B) holds the milestones; `ladder` has twelve
 /// phases and no milestones, so every allowed `PhaseTransitioned` has a next phase and
 /// no blocker. `S` is the milestone whose status flips; `X0`… are retired one by one.
+/// Section 13: bodies `house` and `council`, `Y0`… (named by no design, retired one by
+/// one), and the decision `mod`, decided by `house`, whose authority moves back and
+/// forth between `house` and `council`.
 fn framework(env: &Env) -> PathBuf {
     let ladder: Vec<String> = (0..12).map(|i| format!("L{i}")).collect();
     let mut t = String::from(
@@ -101,6 +115,17 @@ fn framework(env: &Env) -> PathBuf {
             "[[milestones]]\nid = \"X{i}\"\ntitle = \"To retire\"\nlayer = \"tech\"\nphase = \"B\"\n"
         );
     }
+    t += "[[bodies]]\nid = \"house\"\ntitle = \"House\"\nkind = \"house\"\ndescription = \"d\"\n";
+    t += "[[bodies]]\nid = \"council\"\ntitle = \"Council\"\nkind = \"council\"\ndescription = \"d\"\n";
+    for i in 0..ROWS.len() {
+        t += &format!(
+            "[[bodies]]\nid = \"Y{i}\"\ntitle = \"To retire\"\nkind = \"other\"\ndescription = \"d\"\n"
+        );
+    }
+    t += "[[decisions]]\nid = \"mod\"\ntitle = \"Module\"\ndescription = \"d\"\nlayer = \"tech\"\n\
+          principles = [\"p\"]\nmilestones = [\"S\"]\nprofile = {}\n\
+          [decisions.current]\nproposers = []\ndeciders = [\"house\"]\nprocess = \"vote\"\n\
+          vetoes = []\nexecutors = []\n";
     let p = env.path("authz.toml");
     std::fs::write(&p, t).unwrap();
     p
@@ -332,6 +357,14 @@ struct Model {
     open: bool,
     victims: usize,
     retired_milestones: usize,
+    /// Who decides `mod` now (section 13).
+    decider: &'static str,
+    retired_bodies: usize,
+}
+
+/// A design of `mod`, decided by `decider` alone.
+fn design(decider: &str) -> Value {
+    json!({"proposers": [], "deciders": [decider], "process": "vote", "vetoes": [], "executors": []})
 }
 
 impl Model {
@@ -395,6 +428,46 @@ impl Model {
                     prep.push(line("alice", "SeasonOpened", self.open_next()));
                 }
                 self.close()
+            }
+            "BodyDefined" => json!({
+                "id": format!("B{n}"), "title": "Board", "kind": "board", "description": "d"
+            }),
+            "BodyRevised" => {
+                json!({"id": "house", "reason": "renamed", "title": format!("House {n}")})
+            }
+            "BodyRetired" => {
+                self.retired_bodies += 1;
+                json!({"id": format!("Y{}", self.retired_bodies - 1), "reason": "dissolved"})
+            }
+            "DecisionDefined" => json!({
+                "id": format!("Q{n}"), "title": "Q", "description": "", "layer": "tech",
+                "principles": ["p"], "profile": {}, "current": design("house"), "milestones": ["S"]
+            }),
+            "DecisionRevised" => {
+                json!({"id": "mod", "reason": "clarified", "title": format!("Revised {n}")})
+            }
+            "AuthorityTransferred" => {
+                let from = self.decider;
+                self.decider = if from == "house" { "council" } else { "house" };
+                json!({
+                    "decision": "mod", "from": design(from), "to": design(self.decider),
+                    "reason": "moved", "evidence": ["https://example.org/vote"],
+                    "effective_on": "2025-01-01"
+                })
+            }
+            "HypothesisStated" => json!({
+                "decision": "mod", "id": format!("H{n}"), "statement": "s", "measure": "m"
+            }),
+            "HypothesisConcluded" => {
+                prep.push(line(
+                    "alice",
+                    "HypothesisStated",
+                    json!({"decision": "mod", "id": format!("C{n}"), "statement": "s", "measure": "m"}),
+                ));
+                json!({
+                    "decision": "mod", "id": format!("C{n}"), "outcome": "supported",
+                    "note": "held", "evidence": []
+                })
             }
             other => panic!("no statement for {other}"),
         };
@@ -494,6 +567,8 @@ fn matrix_ledger(env: &Env) -> Model {
         open: false,
         victims: 0,
         retired_milestones: 0,
+        decider: "house",
+        retired_bodies: 0,
     }
 }
 
@@ -570,7 +645,7 @@ fn authorization_matrix(kind: Kind) {
     }
     assert!(
         mismatches.is_empty(),
-        "the code disagrees with SPEC section 5:\n{}\n\nobserved:\n{table}",
+        "the code disagrees with SPEC sections 5 and 13:\n{}\n\nobserved:\n{table}",
         mismatches.join("\n")
     );
     // Everything that was recorded replays: `verify` re-checks the same rule 1.

@@ -953,3 +953,1269 @@ async fn a_key_rotated_across_the_pre_verifiers_steps_decides_which_signatures_c
         other => panic!("expected R1-signature at index 91, got {other:?}"),
     }
 }
+
+// ---- SPEC section 13: rules 9 to 12 (bodies, decisions, transfers, hypotheses) ----
+
+fn ids(v: &[&str]) -> Vec<String> {
+    v.iter().map(|s| s.to_string()).collect()
+}
+
+/// A design decided by `deciders` by vote, with no one else named.
+fn decided_by(deciders: &[&str]) -> Design {
+    Design {
+        proposers: vec![],
+        deciders: ids(deciders),
+        process: "vote".into(),
+        threshold_bps: None,
+        quorum_bps: None,
+        signers: None,
+        vetoes: vec![],
+        executors: vec![],
+    }
+}
+
+fn veto(body: &str, bps: Option<i64>) -> Veto {
+    Veto {
+        body: body.into(),
+        threshold_bps: bps,
+    }
+}
+
+fn body(id: &str, kind: &str) -> Payload {
+    Payload::BodyDefined(BodyDefined {
+        id: id.into(),
+        title: format!("Body {id}"),
+        kind: kind.into(),
+        description: String::new(),
+        charter: None,
+    })
+}
+
+fn body_retired(id: &str) -> Payload {
+    Payload::BodyRetired(BodyRetired {
+        id: id.into(),
+        reason: "dissolved".into(),
+    })
+}
+
+fn decision_def(id: &str, current: Design, target: Option<Design>) -> DecisionDefined {
+    DecisionDefined {
+        id: id.into(),
+        title: format!("Decision {id}"),
+        description: String::new(),
+        layer: "tech".into(),
+        principles: vec![],
+        profile: Profile::default(),
+        current,
+        target,
+        milestones: vec![],
+        source: None,
+    }
+}
+
+fn decision(id: &str, current: Design, target: Option<Design>) -> Payload {
+    Payload::DecisionDefined(Box::new(decision_def(id, current, target)))
+}
+
+fn revised(id: &str) -> DecisionRevised {
+    DecisionRevised {
+        id: id.into(),
+        reason: "clarified".into(),
+        ..Default::default()
+    }
+}
+
+fn transfer_of(decision: &str, from: Design, to: Design) -> AuthorityTransferred {
+    AuthorityTransferred {
+        decision: decision.into(),
+        from,
+        to,
+        reason: "the vote passed".into(),
+        evidence: vec!["https://gov.optimism.io/t/vote/1".into()],
+        effective_on: "2025-05-01".into(),
+    }
+}
+
+fn transfer(decision: &str, from: Design, to: Design) -> Payload {
+    Payload::AuthorityTransferred(Box::new(transfer_of(decision, from, to)))
+}
+
+fn hypothesis(decision: &str, id: &str) -> HypothesisStated {
+    HypothesisStated {
+        decision: decision.into(),
+        id: id.into(),
+        statement: "retro funding rewards impact".into(),
+        measure: "share of funded projects still active after a year".into(),
+    }
+}
+
+fn conclusion(decision: &str, id: &str, outcome: &str) -> HypothesisConcluded {
+    HypothesisConcluded {
+        decision: decision.into(),
+        id: id.into(),
+        outcome: outcome.into(),
+        note: "as measured".into(),
+        evidence: vec!["https://example.org/report".into()],
+    }
+}
+
+/// The current design of `upg`: the Foundation proposes, decides and executes; the
+/// Token House can veto.
+fn upg_current() -> Design {
+    Design {
+        proposers: ids(&["fnd"]),
+        deciders: ids(&["fnd"]),
+        process: "approval".into(),
+        threshold_bps: None,
+        quorum_bps: None,
+        signers: None,
+        vetoes: vec![veto("th", Some(3000))],
+        executors: ids(&["fnd"]),
+    }
+}
+
+/// The target of `upg`: the Token House proposes, it and the Security Council
+/// decide, the Citizens' House can veto, the Council executes (10 of 13).
+fn upg_target() -> Design {
+    Design {
+        proposers: ids(&["th"]),
+        deciders: ids(&["sc", "th"]),
+        process: "vote".into(),
+        threshold_bps: Some(5000),
+        quorum_bps: Some(3000),
+        signers: Some(Signers { m: 10, n: 13 }),
+        vetoes: vec![veto("ch", None)],
+        executors: ids(&["sc"]),
+    }
+}
+
+/// `base()` with principle `gm` in the framework, bodies `fnd` (foundation), `th`,
+/// `ch` (houses), `sc` (council), `spare` (named by nothing), `gone` (retired);
+/// decisions `upg` (current and target above, milestones M1 M2) and `grants`
+/// (decided by `th`, no target); hypothesis `h1` of `upg` stated, `h0` concluded.
+fn gov_base() -> Vec<(String, Payload)> {
+    let mut h = base();
+    if let Payload::LedgerOpened(p) = &mut h[0].1 {
+        p.framework.principles.push(Principle {
+            id: "gm".into(),
+            title: "Governance minimization".into(),
+        });
+    }
+    let mut upg = decision_def("upg", upg_current(), Some(upg_target()));
+    upg.principles = ids(&["gm"]);
+    upg.milestones = ids(&["M1", "M2"]);
+    upg.source = Some("https://gov.optimism.io/t/om".into());
+    upg.profile.stakes = Some("high".into());
+    upg.profile.leverage = Some(5);
+    with(
+        h,
+        &[
+            ("alice", body("fnd", "foundation")),
+            ("alice", body("th", "house")),
+            ("alice", body("ch", "house")),
+            ("alice", body("sc", "council")),
+            ("alice", body("spare", "other")),
+            ("alice", body("gone", "other")),
+            ("alice", body_retired("gone")),
+            ("alice", Payload::DecisionDefined(Box::new(upg))),
+            ("alice", decision("grants", decided_by(&["th"]), None)),
+            ("rita", Payload::HypothesisStated(hypothesis("upg", "h0"))),
+            (
+                "rita",
+                Payload::HypothesisConcluded(conclusion("upg", "h0", "refuted")),
+            ),
+            ("rita", Payload::HypothesisStated(hypothesis("upg", "h1"))),
+        ],
+    )
+}
+
+// ---- Rule 9: bodies ----
+
+#[tokio::test]
+async fn a_body_with_a_fresh_id_a_known_kind_and_an_http_charter_is_defined() {
+    for kind in BodyKind::ALL {
+        accepted(when(gov_base(), "alice", body("new", kind.as_str())).await);
+    }
+    let mut b = BodyDefined {
+        id: "bb".into(),
+        title: "Budget Board".into(),
+        kind: "board".into(),
+        description: "d".into(),
+        charter: Some("https://gov.optimism.io/charter".into()),
+    };
+    accepted(when(gov_base(), "alice", Payload::BodyDefined(b.clone())).await);
+    b.charter = Some("ipfs://charter".into());
+    rejected(
+        when(gov_base(), "alice", Payload::BodyDefined(b)).await,
+        Rule::Body,
+        "payload.charter",
+    );
+}
+
+#[tokio::test]
+async fn body_ids_match_the_pattern_and_are_unique_even_once_retired() {
+    for id in ["-x", "", "a b", &"b".repeat(65)] {
+        rejected(
+            when(gov_base(), "alice", body(id, "other")).await,
+            Rule::Body,
+            "payload.id",
+        );
+    }
+    rejected(
+        when(gov_base(), "alice", body("th", "house")).await,
+        Rule::Body,
+        "payload.id",
+    );
+    rejected(
+        when(gov_base(), "alice", body("gone", "other")).await,
+        Rule::Body,
+        "payload.id",
+    );
+    // Bodies and milestones are separate namespaces.
+    accepted(when(gov_base(), "alice", body("M1", "other")).await);
+}
+
+#[tokio::test]
+async fn a_body_kind_is_one_of_the_eight() {
+    for kind in ["guild", "Foundation", ""] {
+        let msg = rejected(
+            when(gov_base(), "alice", body("new", kind)).await,
+            Rule::Body,
+            "payload.kind",
+        );
+        assert!(msg.contains("foundation, house, council"), "{msg}");
+    }
+}
+
+#[tokio::test]
+async fn a_body_revision_names_a_live_body_and_changes_something() {
+    let title = |id: &str| {
+        Payload::BodyRevised(BodyRevised {
+            id: id.into(),
+            reason: "renamed".into(),
+            title: Some("New title".into()),
+            ..Default::default()
+        })
+    };
+    accepted(when(gov_base(), "alice", title("th")).await);
+    rejected(
+        when(gov_base(), "alice", title("ghost")).await,
+        Rule::Body,
+        "payload.id",
+    );
+    rejected(
+        when(gov_base(), "alice", title("gone")).await,
+        Rule::Retired,
+        "payload.id",
+    );
+    let nothing = Payload::BodyRevised(BodyRevised {
+        id: "th".into(),
+        reason: "r".into(),
+        ..Default::default()
+    });
+    rejected(
+        when(gov_base(), "alice", nothing).await,
+        Rule::Body,
+        "payload",
+    );
+    let charter = Payload::BodyRevised(BodyRevised {
+        id: "th".into(),
+        reason: "r".into(),
+        charter: Some("gov.optimism.io".into()),
+        ..Default::default()
+    });
+    rejected(
+        when(gov_base(), "alice", charter).await,
+        Rule::Body,
+        "payload.charter",
+    );
+}
+
+#[tokio::test]
+async fn a_body_is_retired_once_and_only_while_no_design_names_it() {
+    accepted(when(gov_base(), "alice", body_retired("spare")).await);
+    rejected(
+        when(gov_base(), "alice", body_retired("ghost")).await,
+        Rule::Body,
+        "payload.id",
+    );
+    rejected(
+        when(gov_base(), "alice", body_retired("gone")).await,
+        Rule::Retired,
+        "payload.id",
+    );
+    // th decides grants and vetoes upg now, and is in upg's target: both listed.
+    let msg = rejected(
+        when(gov_base(), "alice", body_retired("th")).await,
+        Rule::Body,
+        "payload.id",
+    );
+    assert!(msg.contains("grants, upg"), "{msg}");
+    // ch is named by upg's target only.
+    let msg = rejected(
+        when(gov_base(), "alice", body_retired("ch")).await,
+        Rule::Body,
+        "payload.id",
+    );
+    assert!(msg.contains("upg") && !msg.contains("grants"), "{msg}");
+    // Once no design names it, it can go.
+    let mut t = upg_target();
+    t.vetoes = vec![];
+    let moved = with(
+        gov_base(),
+        &[(
+            "alice",
+            Payload::DecisionRevised(Box::new(DecisionRevised {
+                target: Some(t),
+                ..revised("upg")
+            })),
+        )],
+    );
+    accepted(when(moved, "alice", body_retired("ch")).await);
+}
+
+// ---- Rule 10: decisions ----
+
+#[tokio::test]
+async fn a_decision_in_a_framework_layer_with_live_bodies_is_defined() {
+    let mut d = decision_def("new", upg_current(), Some(upg_target()));
+    d.principles = ids(&["gm"]);
+    d.milestones = ids(&["E1", "M1"]);
+    d.source = Some("https://gov.optimism.io/t/om".into());
+    d.profile = Profile {
+        cadence: Some("seasonal".into()),
+        stakes: Some("low".into()),
+        complexity: Some("multi".into()),
+        answer: Some("judgement".into()),
+        space: Some("concave".into()),
+        leverage: Some(12),
+    };
+    accepted(when(gov_base(), "alice", Payload::DecisionDefined(Box::new(d))).await);
+    // A suspended process may name no decider.
+    let mut s = decided_by(&[]);
+    s.process = "suspended".into();
+    accepted(when(gov_base(), "alice", decision("paused", s, None)).await);
+}
+
+#[tokio::test]
+async fn decision_ids_match_the_pattern_and_are_unique() {
+    rejected(
+        when(
+            gov_base(),
+            "alice",
+            decision("-d", decided_by(&["th"]), None),
+        )
+        .await,
+        Rule::Decision,
+        "payload.id",
+    );
+    rejected(
+        when(
+            gov_base(),
+            "alice",
+            decision("upg", decided_by(&["th"]), None),
+        )
+        .await,
+        Rule::Decision,
+        "payload.id",
+    );
+    // Decisions, bodies and milestones are three namespaces.
+    accepted(
+        when(
+            gov_base(),
+            "alice",
+            decision("th", decided_by(&["th"]), None),
+        )
+        .await,
+    );
+    accepted(
+        when(
+            gov_base(),
+            "alice",
+            decision("M1", decided_by(&["th"]), None),
+        )
+        .await,
+    );
+}
+
+#[tokio::test]
+async fn a_decision_names_a_framework_layer_and_framework_principles_in_order() {
+    let mut d = decision_def("new", decided_by(&["th"]), None);
+    d.layer = "social".into();
+    rejected(
+        when(gov_base(), "alice", Payload::DecisionDefined(Box::new(d))).await,
+        Rule::Decision,
+        "payload.layer",
+    );
+    let mut d = decision_def("new", decided_by(&["th"]), None);
+    d.principles = ids(&["gm", "nope"]);
+    rejected(
+        when(
+            gov_base(),
+            "alice",
+            Payload::DecisionDefined(Box::new(d.clone())),
+        )
+        .await,
+        Rule::Decision,
+        "payload.principles[1]",
+    );
+    d.principles = ids(&["gm", "gm"]);
+    rejected(
+        when(gov_base(), "alice", Payload::DecisionDefined(Box::new(d))).await,
+        Rule::Decision,
+        "payload.principles[1]",
+    );
+}
+
+#[tokio::test]
+async fn a_decisions_milestones_are_defined_unretired_and_sorted() {
+    let with_milestones = |m: &[&str]| {
+        let mut d = decision_def("new", decided_by(&["th"]), None);
+        d.milestones = ids(m);
+        Payload::DecisionDefined(Box::new(d))
+    };
+    for (m, field) in [
+        (&["M1", "ghost"][..], "payload.milestones[1]"),
+        (&["R"][..], "payload.milestones[0]"),
+        (&["M2", "M1"][..], "payload.milestones[1]"),
+        (&["M1", "M1"][..], "payload.milestones[1]"),
+    ] {
+        rejected(
+            when(gov_base(), "alice", with_milestones(m)).await,
+            Rule::Decision,
+            field,
+        );
+    }
+    accepted(when(gov_base(), "alice", with_milestones(&["E1", "M3"])).await);
+}
+
+#[tokio::test]
+async fn a_recorded_design_is_canonical_and_never_repaired() {
+    let cases: Vec<(Design, &str)> = vec![
+        (decided_by(&["th", "sc"]), "payload.current.deciders[1]"),
+        (decided_by(&["sc", "sc"]), "payload.current.deciders[1]"),
+        (
+            Design {
+                proposers: ids(&["th", "fnd"]),
+                ..decided_by(&["th"])
+            },
+            "payload.current.proposers[1]",
+        ),
+        (
+            Design {
+                vetoes: vec![veto("th", None), veto("ch", Some(10))],
+                ..decided_by(&["sc"])
+            },
+            "payload.current.vetoes[1].body",
+        ),
+        (
+            Design {
+                vetoes: vec![veto("ch", None), veto("ch", Some(10))],
+                ..decided_by(&["sc"])
+            },
+            "payload.current.vetoes[1].body",
+        ),
+        (
+            Design {
+                executors: ids(&["sc", "fnd"]),
+                ..decided_by(&["th"])
+            },
+            "payload.current.executors[1]",
+        ),
+    ];
+    for (design, field) in cases {
+        rejected(
+            when(gov_base(), "alice", decision("new", design, None)).await,
+            Rule::Decision,
+            field,
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_design_names_only_defined_unretired_bodies() {
+    let cases: Vec<(Design, &str)> = vec![
+        (decided_by(&["ghost"]), "payload.current.deciders[0]"),
+        (decided_by(&["gone"]), "payload.current.deciders[0]"),
+        (
+            Design {
+                proposers: ids(&["M1"]),
+                ..decided_by(&["th"])
+            },
+            "payload.current.proposers[0]",
+        ),
+        (
+            Design {
+                vetoes: vec![veto("ch", None), veto("gone", None)],
+                ..decided_by(&["th"])
+            },
+            "payload.current.vetoes[1].body",
+        ),
+        (
+            Design {
+                executors: ids(&["ghost"]),
+                ..decided_by(&["th"])
+            },
+            "payload.current.executors[0]",
+        ),
+    ];
+    for (design, field) in cases {
+        rejected(
+            when(gov_base(), "alice", decision("new", design, None)).await,
+            Rule::Decision,
+            field,
+        );
+    }
+    rejected(
+        when(
+            gov_base(),
+            "alice",
+            decision("new", decided_by(&["th"]), Some(decided_by(&["gone"]))),
+        )
+        .await,
+        Rule::Decision,
+        "payload.target.deciders[0]",
+    );
+}
+
+#[tokio::test]
+async fn process_basis_points_and_signers_are_in_their_sets_and_ranges() {
+    let base_design = decided_by(&["sc"]);
+    let cases: Vec<(Design, &str)> = vec![
+        (
+            Design {
+                process: "lottery".into(),
+                ..base_design.clone()
+            },
+            "payload.current.process",
+        ),
+        (
+            Design {
+                process: "Vote".into(),
+                ..base_design.clone()
+            },
+            "payload.current.process",
+        ),
+        (decided_by(&[]), "payload.current.deciders"),
+        (
+            Design {
+                threshold_bps: Some(0),
+                ..base_design.clone()
+            },
+            "payload.current.threshold_bps",
+        ),
+        (
+            Design {
+                threshold_bps: Some(10_001),
+                ..base_design.clone()
+            },
+            "payload.current.threshold_bps",
+        ),
+        (
+            Design {
+                quorum_bps: Some(-5),
+                ..base_design.clone()
+            },
+            "payload.current.quorum_bps",
+        ),
+        (
+            Design {
+                vetoes: vec![veto("ch", Some(10_001))],
+                ..base_design.clone()
+            },
+            "payload.current.vetoes[0].threshold_bps",
+        ),
+        (
+            Design {
+                signers: Some(Signers { m: 0, n: 13 }),
+                ..base_design.clone()
+            },
+            "payload.current.signers.m",
+        ),
+        (
+            Design {
+                signers: Some(Signers { m: 14, n: 13 }),
+                ..base_design.clone()
+            },
+            "payload.current.signers.m",
+        ),
+        (
+            Design {
+                signers: Some(Signers { m: 10, n: 1001 }),
+                ..base_design.clone()
+            },
+            "payload.current.signers.n",
+        ),
+    ];
+    for (design, field) in cases {
+        rejected(
+            when(gov_base(), "alice", decision("new", design, None)).await,
+            Rule::Decision,
+            field,
+        );
+    }
+    for p in Process::ALL {
+        let d = Design {
+            process: p.as_str().into(),
+            ..base_design.clone()
+        };
+        accepted(when(gov_base(), "alice", decision("new", d, None)).await);
+    }
+    let edges = Design {
+        threshold_bps: Some(1),
+        quorum_bps: Some(10_000),
+        signers: Some(Signers { m: 1000, n: 1000 }),
+        vetoes: vec![veto("ch", Some(10_000))],
+        ..base_design.clone()
+    };
+    accepted(when(gov_base(), "alice", decision("new", edges, None)).await);
+    let one = Design {
+        signers: Some(Signers { m: 1, n: 1 }),
+        ..base_design
+    };
+    accepted(when(gov_base(), "alice", decision("new", one, None)).await);
+}
+
+#[tokio::test]
+async fn profile_values_are_in_their_sets_and_a_source_is_an_http_url() {
+    let with_profile = |p: Profile| {
+        let mut d = decision_def("new", decided_by(&["th"]), None);
+        d.profile = p;
+        Payload::DecisionDefined(Box::new(d))
+    };
+    let cases = [
+        (
+            Profile {
+                cadence: Some("daily".into()),
+                ..Default::default()
+            },
+            "payload.profile.cadence",
+        ),
+        (
+            Profile {
+                stakes: Some("medium".into()),
+                ..Default::default()
+            },
+            "payload.profile.stakes",
+        ),
+        (
+            Profile {
+                complexity: Some("simple".into()),
+                ..Default::default()
+            },
+            "payload.profile.complexity",
+        ),
+        (
+            Profile {
+                answer: Some("opinion".into()),
+                ..Default::default()
+            },
+            "payload.profile.answer",
+        ),
+        (
+            Profile {
+                space: Some("flat".into()),
+                ..Default::default()
+            },
+            "payload.profile.space",
+        ),
+        (
+            Profile {
+                leverage: Some(0),
+                ..Default::default()
+            },
+            "payload.profile.leverage",
+        ),
+        (
+            Profile {
+                leverage: Some(13),
+                ..Default::default()
+            },
+            "payload.profile.leverage",
+        ),
+    ];
+    for (p, field) in cases {
+        rejected(
+            when(gov_base(), "alice", with_profile(p)).await,
+            Rule::Decision,
+            field,
+        );
+    }
+    let mut d = decision_def("new", decided_by(&["th"]), None);
+    d.source = Some("www.optimism.io".into());
+    rejected(
+        when(gov_base(), "alice", Payload::DecisionDefined(Box::new(d))).await,
+        Rule::Decision,
+        "payload.source",
+    );
+}
+
+#[tokio::test]
+async fn a_decision_revision_names_a_decision_changes_something_and_is_checked() {
+    let rev = |r: DecisionRevised| Payload::DecisionRevised(Box::new(r));
+    accepted(
+        when(
+            gov_base(),
+            "alice",
+            rev(DecisionRevised {
+                title: Some("Upgrades".into()),
+                target: Some(decided_by(&["sc"])),
+                milestones: Some(ids(&["M3"])),
+                profile: Some(Profile::default()),
+                ..revised("upg")
+            }),
+        )
+        .await,
+    );
+    rejected(
+        when(
+            gov_base(),
+            "alice",
+            rev(DecisionRevised {
+                title: Some("x".into()),
+                ..revised("ghost")
+            }),
+        )
+        .await,
+        Rule::Decision,
+        "payload.id",
+    );
+    rejected(
+        when(gov_base(), "alice", rev(revised("upg"))).await,
+        Rule::Decision,
+        "payload",
+    );
+    rejected(
+        when(
+            gov_base(),
+            "alice",
+            rev(DecisionRevised {
+                target: Some(decided_by(&["th", "fnd"])),
+                ..revised("upg")
+            }),
+        )
+        .await,
+        Rule::Decision,
+        "payload.target.deciders[1]",
+    );
+    rejected(
+        when(
+            gov_base(),
+            "alice",
+            rev(DecisionRevised {
+                milestones: Some(ids(&["R"])),
+                ..revised("upg")
+            }),
+        )
+        .await,
+        Rule::Decision,
+        "payload.milestones[0]",
+    );
+    rejected(
+        when(
+            gov_base(),
+            "alice",
+            rev(DecisionRevised {
+                profile: Some(Profile {
+                    leverage: Some(99),
+                    ..Default::default()
+                }),
+                ..revised("upg")
+            }),
+        )
+        .await,
+        Rule::Decision,
+        "payload.profile.leverage",
+    );
+}
+
+#[test]
+fn a_revision_cannot_carry_current_only_a_transfer_moves_it() {
+    let v = serde_json::json!({"id": "upg", "reason": "r", "current": serde_json::to_value(upg_target()).unwrap()});
+    assert!(Payload::from_value(EventType::DecisionRevised, &v).is_err());
+}
+
+// ---- Rule 11: authority transfers ----
+
+#[tokio::test]
+async fn a_transfer_from_the_current_design_moves_it() {
+    accepted(
+        when(
+            gov_base(),
+            "rita",
+            transfer("upg", upg_current(), upg_target()),
+        )
+        .await,
+    );
+    let moved = with(
+        gov_base(),
+        &[("rita", transfer("upg", upg_current(), upg_target()))],
+    );
+    // `current` is now the old target: the next transfer starts from it, not from the
+    // design before.
+    accepted(
+        when(
+            moved.clone(),
+            "alice",
+            transfer("upg", upg_target(), decided_by(&["th"])),
+        )
+        .await,
+    );
+    rejected(
+        when(
+            moved,
+            "alice",
+            transfer("upg", upg_current(), decided_by(&["th"])),
+        )
+        .await,
+        Rule::Transfer,
+        "payload.from",
+    );
+}
+
+#[tokio::test]
+async fn a_transfer_names_a_decision_and_really_moves_something() {
+    rejected(
+        when(
+            gov_base(),
+            "rita",
+            transfer("ghost", decided_by(&["th"]), decided_by(&["sc"])),
+        )
+        .await,
+        Rule::Transfer,
+        "payload.decision",
+    );
+    rejected(
+        when(
+            gov_base(),
+            "rita",
+            transfer("grants", decided_by(&["sc"]), decided_by(&["ch"])),
+        )
+        .await,
+        Rule::Transfer,
+        "payload.from",
+    );
+    rejected(
+        when(
+            gov_base(),
+            "rita",
+            transfer("grants", decided_by(&["th"]), decided_by(&["th"])),
+        )
+        .await,
+        Rule::Transfer,
+        "payload.to",
+    );
+    // A threshold added is a change (designs compare as JCS bytes).
+    let to = Design {
+        threshold_bps: Some(5000),
+        ..decided_by(&["th"])
+    };
+    accepted(
+        when(
+            gov_base(),
+            "rita",
+            transfer("grants", decided_by(&["th"]), to),
+        )
+        .await,
+    );
+}
+
+#[tokio::test]
+async fn a_transfer_needs_a_reason_evidence_and_a_real_date() {
+    let t = || transfer_of("grants", decided_by(&["th"]), decided_by(&["sc"]));
+    let boxed = |t: AuthorityTransferred| Payload::AuthorityTransferred(Box::new(t));
+    rejected(
+        when(
+            gov_base(),
+            "rita",
+            boxed(AuthorityTransferred {
+                reason: " ".into(),
+                ..t()
+            }),
+        )
+        .await,
+        Rule::Transfer,
+        "payload.reason",
+    );
+    rejected(
+        when(
+            gov_base(),
+            "rita",
+            boxed(AuthorityTransferred {
+                evidence: vec![],
+                ..t()
+            }),
+        )
+        .await,
+        Rule::Transfer,
+        "payload.evidence",
+    );
+    rejected(
+        when(
+            gov_base(),
+            "rita",
+            boxed(AuthorityTransferred {
+                evidence: ids(&["https://ok.org", "mailto:x@y.org"]),
+                ..t()
+            }),
+        )
+        .await,
+        Rule::Transfer,
+        "payload.evidence[1]",
+    );
+    rejected(
+        when(
+            gov_base(),
+            "rita",
+            boxed(AuthorityTransferred {
+                evidence: (0..17).map(|i| format!("https://x.org/{i}")).collect(),
+                ..t()
+            }),
+        )
+        .await,
+        Rule::Limits,
+        "payload.evidence",
+    );
+    for bad in ["2025-02-30", "2025-5-1", "0000-01-01", "yesterday"] {
+        rejected(
+            when(
+                gov_base(),
+                "rita",
+                boxed(AuthorityTransferred {
+                    effective_on: bad.into(),
+                    ..t()
+                }),
+            )
+            .await,
+            Rule::Format,
+            "payload.effective_on",
+        );
+    }
+}
+
+#[tokio::test]
+async fn both_designs_of_a_transfer_are_recorded_designs() {
+    rejected(
+        when(
+            gov_base(),
+            "rita",
+            transfer("grants", decided_by(&["th"]), decided_by(&["th", "sc"])),
+        )
+        .await,
+        Rule::Decision,
+        "payload.to.deciders[1]",
+    );
+    rejected(
+        when(
+            gov_base(),
+            "rita",
+            transfer("grants", decided_by(&["th"]), decided_by(&["gone"])),
+        )
+        .await,
+        Rule::Decision,
+        "payload.to.deciders[0]",
+    );
+    rejected(
+        when(
+            gov_base(),
+            "rita",
+            transfer(
+                "grants",
+                decided_by(&["th"]),
+                Design {
+                    process: "coup".into(),
+                    ..decided_by(&["sc"])
+                },
+            ),
+        )
+        .await,
+        Rule::Decision,
+        "payload.to.process",
+    );
+    rejected(
+        when(
+            gov_base(),
+            "rita",
+            transfer("grants", decided_by(&["ghost"]), decided_by(&["sc"])),
+        )
+        .await,
+        Rule::Decision,
+        "payload.from.deciders[0]",
+    );
+}
+
+// ---- Rule 12: hypotheses ----
+
+#[tokio::test]
+async fn a_hypothesis_is_stated_once_per_decision_and_concluded_once() {
+    accepted(
+        when(
+            gov_base(),
+            "rita",
+            Payload::HypothesisStated(hypothesis("upg", "h2")),
+        )
+        .await,
+    );
+    // Unique within its decision only.
+    accepted(
+        when(
+            gov_base(),
+            "rita",
+            Payload::HypothesisStated(hypothesis("grants", "h1")),
+        )
+        .await,
+    );
+    rejected(
+        when(
+            gov_base(),
+            "rita",
+            Payload::HypothesisStated(hypothesis("upg", "h1")),
+        )
+        .await,
+        Rule::Hypothesis,
+        "payload.id",
+    );
+    rejected(
+        when(
+            gov_base(),
+            "rita",
+            Payload::HypothesisStated(hypothesis("upg", "h0")),
+        )
+        .await,
+        Rule::Hypothesis,
+        "payload.id",
+    );
+    rejected(
+        when(
+            gov_base(),
+            "rita",
+            Payload::HypothesisStated(hypothesis("upg", "no way")),
+        )
+        .await,
+        Rule::Hypothesis,
+        "payload.id",
+    );
+    rejected(
+        when(
+            gov_base(),
+            "rita",
+            Payload::HypothesisStated(hypothesis("ghost", "h1")),
+        )
+        .await,
+        Rule::Hypothesis,
+        "payload.decision",
+    );
+    for outcome in Outcome::ALL {
+        accepted(
+            when(
+                gov_base(),
+                "rita",
+                Payload::HypothesisConcluded(conclusion("upg", "h1", outcome.as_str())),
+            )
+            .await,
+        );
+    }
+    rejected(
+        when(
+            gov_base(),
+            "rita",
+            Payload::HypothesisConcluded(conclusion("upg", "h0", "supported")),
+        )
+        .await,
+        Rule::Hypothesis,
+        "payload.id",
+    );
+    rejected(
+        when(
+            gov_base(),
+            "rita",
+            Payload::HypothesisConcluded(conclusion("upg", "h9", "supported")),
+        )
+        .await,
+        Rule::Hypothesis,
+        "payload.id",
+    );
+    rejected(
+        when(
+            gov_base(),
+            "rita",
+            Payload::HypothesisConcluded(conclusion("grants", "h1", "supported")),
+        )
+        .await,
+        Rule::Hypothesis,
+        "payload.id",
+    );
+    rejected(
+        when(
+            gov_base(),
+            "rita",
+            Payload::HypothesisConcluded(conclusion("upg", "h1", "proven")),
+        )
+        .await,
+        Rule::Hypothesis,
+        "payload.outcome",
+    );
+}
+
+#[tokio::test]
+async fn statement_measure_and_note_are_not_empty_and_evidence_is_http() {
+    rejected(
+        when(
+            gov_base(),
+            "rita",
+            Payload::HypothesisStated(HypothesisStated {
+                statement: String::new(),
+                ..hypothesis("upg", "h2")
+            }),
+        )
+        .await,
+        Rule::Hypothesis,
+        "payload.statement",
+    );
+    rejected(
+        when(
+            gov_base(),
+            "rita",
+            Payload::HypothesisStated(HypothesisStated {
+                measure: "  ".into(),
+                ..hypothesis("upg", "h2")
+            }),
+        )
+        .await,
+        Rule::Hypothesis,
+        "payload.measure",
+    );
+    rejected(
+        when(
+            gov_base(),
+            "rita",
+            Payload::HypothesisConcluded(HypothesisConcluded {
+                note: String::new(),
+                ..conclusion("upg", "h1", "supported")
+            }),
+        )
+        .await,
+        Rule::Hypothesis,
+        "payload.note",
+    );
+    rejected(
+        when(
+            gov_base(),
+            "rita",
+            Payload::HypothesisConcluded(HypothesisConcluded {
+                evidence: ids(&["https://ok.org", "ftp://x.org"]),
+                ..conclusion("upg", "h1", "supported")
+            }),
+        )
+        .await,
+        Rule::Hypothesis,
+        "payload.evidence[1]",
+    );
+    // Evidence is optional for a conclusion.
+    accepted(
+        when(
+            gov_base(),
+            "rita",
+            Payload::HypothesisConcluded(HypothesisConcluded {
+                evidence: vec![],
+                ..conclusion("upg", "h1", "inconclusive")
+            }),
+        )
+        .await,
+    );
+}
+
+// ---- Rules 1, 6, 7 and 8 on section 13's types ----
+
+#[tokio::test]
+async fn who_signs_section_13_statements() {
+    // A reviewer moves authority and states hypotheses, but defines nothing.
+    rejected(
+        when(gov_base(), "rita", body("new", "board")).await,
+        Rule::Signer,
+        "actor",
+    );
+    rejected(
+        when(
+            gov_base(),
+            "rita",
+            decision("new", decided_by(&["th"]), None),
+        )
+        .await,
+        Rule::Signer,
+        "actor",
+    );
+    // A reporter does none of it.
+    let msg = rejected(
+        when(
+            gov_base(),
+            "bob",
+            transfer("grants", decided_by(&["th"]), decided_by(&["sc"])),
+        )
+        .await,
+        Rule::Signer,
+        "actor",
+    );
+    assert!(msg.contains("steward, reviewer"), "{msg}");
+    rejected(
+        when(
+            gov_base(),
+            "bob",
+            Payload::HypothesisStated(hypothesis("upg", "h2")),
+        )
+        .await,
+        Rule::Signer,
+        "actor",
+    );
+    rejected(
+        when(gov_base(), "old", body("new", "board")).await,
+        Rule::Retired,
+        "actor",
+    );
+}
+
+#[tokio::test]
+async fn a_recorded_section_13_statement_is_not_accepted_again() {
+    // Authority moves to sc and back to th: the first transfer, signed again (the same
+    // bytes, the same signature), passes every other rule but is a replay.
+    let there = transfer("grants", decided_by(&["th"]), decided_by(&["sc"]));
+    let back = transfer("grants", decided_by(&["sc"]), decided_by(&["th"]));
+    let h = with(gov_base(), &[("rita", there.clone()), ("rita", back)]);
+    accepted(
+        when_batch(
+            h.clone(),
+            vec![signed_with("rita", &key(2), {
+                let mut t = transfer_of("grants", decided_by(&["th"]), decided_by(&["sc"]));
+                t.reason = "moved again".into();
+                Payload::AuthorityTransferred(Box::new(t))
+            })],
+        )
+        .await,
+    );
+    rejected(when(h, "rita", there).await, Rule::Replay, "sig");
+}
+
+#[tokio::test]
+async fn section_13_strings_are_limited_like_all_others() {
+    let mut b = BodyDefined {
+        id: "long".into(),
+        title: "t".into(),
+        kind: "other".into(),
+        description: "é".repeat(4096),
+        charter: None,
+    };
+    accepted(when(gov_base(), "alice", Payload::BodyDefined(b.clone())).await);
+    b.description.push('x');
+    rejected(
+        when(gov_base(), "alice", Payload::BodyDefined(b)).await,
+        Rule::Limits,
+        "payload.description",
+    );
+    let mut d = decided_by(&["th"]);
+    d.proposers = vec![format!("{}", "p".repeat(4097))];
+    rejected(
+        when(gov_base(), "alice", decision("new", d, None)).await,
+        Rule::Limits,
+        "payload.current.proposers[0]",
+    );
+}

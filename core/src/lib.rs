@@ -3,7 +3,7 @@
 //! database, async or web stacks.
 //!
 //! # Layout
-//! - `rules` — rule ids of SPEC section 5 and typed rejections.
+//! - `rules` — rule ids of SPEC sections 5 and 13 and typed rejections.
 //! - `state` — the rule state: `check`/`judge` a statement, `apply` an event;
 //!   `KeyHints` for signatures checked ahead on other threads. One file per family
 //!   of event types (`state/mod.rs` lists them).
@@ -13,7 +13,8 @@
 //!   against snapshots, checkpoints and proofs, from files only, in flat memory
 //!   (`offline/mod.rs` lists its parts, rule 7's index among them).
 //! - `command` — the `verify-offline` command line, shared with `waymark`.
-//! - `framework` — framework TOML (SPEC section 11) and the bundled frameworks.
+//! - `framework` — framework TOML (SPEC section 11, with section 13's bodies and
+//!   decisions) and the bundled frameworks.
 //! - `par` — an ordered parallel map on rayon's pool.
 //! - `error` — the core's errors and their exit codes.
 #![forbid(unsafe_code)]
@@ -33,7 +34,8 @@ mod verdict;
 pub use command::{print_report, run_verify_offline, VerifyOfflineArgs};
 pub use error::{Error, Result};
 pub use framework::{
-    bundled_names, load as load_framework, parse as parse_framework, LoadedFramework,
+    bundled_names, load as load_framework, parse as parse_framework, parse_decision, parse_design,
+    parse_profile, LoadedFramework,
 };
 pub use offline::{
     verify_offline, OfflineInputs, OfflineOutcome, MAX_DOC_BYTES, MAX_LINE_BYTES, TOFU_WARNING,
@@ -42,7 +44,7 @@ pub use par::map_ordered;
 pub use replay::{ReplayIndex, Replayer};
 pub use rules::{is_evidence_url, is_ledger_id, is_milestone_id, reject, Rejection, Rule};
 pub use state::{
-    allowed_roles, Actor, Head, KeyHints, LedgerState, Milestone, Season, MAX_EVIDENCE,
-    MAX_LEAF_BYTES, MAX_STATEMENT_BYTES, MAX_STRING_CHARS, ROLES, STATUSES,
+    allowed_roles, Actor, Body, Decision, Head, KeyHints, LedgerState, Milestone, Season,
+    MAX_EVIDENCE, MAX_LEAF_BYTES, MAX_STATEMENT_BYTES, MAX_STRING_CHARS, ROLES, STATUSES,
 };
 pub use verdict::{HeadRef, Problem, ProblemKind, Report};

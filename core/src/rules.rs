@@ -1,10 +1,11 @@
-//! Rule rejections: which SPEC section 5 rule a statement broke, and where.
+//! Rule rejections: which SPEC rule (section 5, and section 13's rules 9 to 12) a
+//! statement broke, and where.
 
 use crate::verdict::ProblemKind;
 use serde::Serialize;
 use std::fmt;
 
-/// The rules of SPEC section 5 (and the formats of section 2).
+/// The rules of SPEC section 5 (and the formats of section 2), then section 13's.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 pub enum Rule {
     /// Section 2: timestamps, dates, ids.
@@ -29,11 +30,20 @@ pub enum Rule {
     Replay,
     /// Rule 8: size limits.
     Limits,
+    /// Rule 9 (section 13): bodies: ids, kinds, revising and retiring them.
+    Body,
+    /// Rule 10 (section 13): decision modules: ids, layer, principles, milestones,
+    /// designs (canonical, naming live bodies, values in range) and profiles.
+    Decision,
+    /// Rule 11 (section 13): `AuthorityTransferred` moves the current design.
+    Transfer,
+    /// Rule 12 (section 13): hypotheses stated and concluded.
+    Hypothesis,
 }
 
 impl Rule {
     /// Every rule, in the order of their ids.
-    pub const ALL: [Rule; 11] = [
+    pub const ALL: [Rule; 15] = [
         Rule::Format,
         Rule::Signer,
         Rule::UnknownActor,
@@ -45,6 +55,10 @@ impl Rule {
         Rule::Retired,
         Rule::Replay,
         Rule::Limits,
+        Rule::Body,
+        Rule::Decision,
+        Rule::Transfer,
+        Rule::Hypothesis,
     ];
 
     /// The rule with this stable id (`R3-status`), as a problem's `rule` names it.
@@ -66,6 +80,10 @@ impl Rule {
             Rule::Retired => "R6-retired",
             Rule::Replay => "R7-replay",
             Rule::Limits => "R8-limits",
+            Rule::Body => "R9-body",
+            Rule::Decision => "R10-decision",
+            Rule::Transfer => "R11-transfer",
+            Rule::Hypothesis => "R12-hypothesis",
         }
     }
 
@@ -163,6 +181,20 @@ mod tests {
         assert!(!is_ledger_id("Optimism"));
         assert!(!is_ledger_id("-x"));
         assert!(!is_ledger_id(&"a".repeat(64)));
+    }
+
+    #[test]
+    fn every_rule_has_a_distinct_id_that_names_it_back() {
+        let ids: std::collections::BTreeSet<&str> = Rule::ALL.iter().map(|r| r.id()).collect();
+        assert_eq!(ids.len(), Rule::ALL.len());
+        for r in Rule::ALL {
+            assert_eq!(Rule::from_id(r.id()), Some(r));
+        }
+        assert_eq!(Rule::Body.id(), "R9-body");
+        assert_eq!(Rule::Decision.id(), "R10-decision");
+        assert_eq!(Rule::Transfer.id(), "R11-transfer");
+        assert_eq!(Rule::Hypothesis.id(), "R12-hypothesis");
+        assert_eq!(Rule::Hypothesis.problem(), ProblemKind::RuleViolation);
     }
 
     #[test]

@@ -9,6 +9,8 @@
 //! - `canonical` — JCS bytes and strict JSON parsing (no floats, no duplicate keys).
 //! - `hash` — the `Hash` newtype and the RFC 9162 leaf hash.
 //! - `payload` — one struct per event type of SPEC section 5.
+//! - `decision` — the payloads of section 13 (v1.1): bodies, decision modules, designs,
+//!   DDF profiles, authority transfers, hypotheses.
 //! - `statement` — statements, events, signing and verification.
 //! - `time` — the timestamp and date formats of SPEC section 2.
 //! - `values` — roles, milestone statuses and season states, typed.
@@ -25,6 +27,7 @@
 
 mod canonical;
 mod checkpoint;
+mod decision;
 mod hash;
 mod merkle;
 mod note;
@@ -41,6 +44,7 @@ pub use checkpoint::{
     open_checkpoint, open_checkpoint_bytes, open_note, sign_checkpoint, sign_note, Checkpoint,
     NoteError, MAX_NOTE_BYTES, MAX_SIGNATURES,
 };
+pub use decision::{Design, Profile, Signers, Veto};
 pub use hash::{leaf_hash, Hash, HashParseError};
 pub use merkle::{
     consistency_nodes, consistency_proof, consistency_proof_from, empty_root, inclusion_nodes,
@@ -52,10 +56,12 @@ pub use note::{
     is_valid_key_name, key_id, parse_verifier_key, verifier_key, VerifierKey, VerifierKeyError,
 };
 pub use payload::{
-    ActorKeyRotated, ActorRegistered, ActorRetired, ActorRolesChanged, Assessment, EventType,
-    Founder, Framework, LayerDef, LedgerOpened, MilestoneDefined, MilestoneRetired,
-    MilestoneRevised, MilestoneStatusChanged, Payload, PayloadError, PhaseDef, PhaseTransitioned,
-    Principle, SeasonOpened, SeasonReEvaluated, UnknownEventType,
+    ActorKeyRotated, ActorRegistered, ActorRetired, ActorRolesChanged, Assessment,
+    AuthorityTransferred, BodyDefined, BodyRetired, BodyRevised, DecisionDefined, DecisionRevised,
+    EventType, Founder, Framework, HypothesisConcluded, HypothesisStated, LayerDef, LedgerOpened,
+    MilestoneDefined, MilestoneRetired, MilestoneRevised, MilestoneStatusChanged, Payload,
+    PayloadError, PhaseDef, PhaseTransitioned, Principle, SeasonOpened, SeasonReEvaluated,
+    UnknownEventType,
 };
 pub use proof::{
     ConsistencyProofDoc, DocError, InclusionProofDoc, SnapshotBundle, CONSISTENCY_FORMAT,
@@ -66,4 +72,7 @@ pub use statement::{
     ShapeError, SignatureError, Statement, SIGNED_PREFIX,
 };
 pub use time::{format_timestamp, is_date, is_timestamp};
-pub use values::{MilestoneState, Role, SeasonState, UnknownValue};
+pub use values::{
+    Answer, BodyKind, Cadence, Complexity, MilestoneState, Outcome, Process, Role, SeasonState,
+    Space, Stakes, UnknownValue,
+};

@@ -1,12 +1,18 @@
-//! One struct per event type of SPEC section 5. Unknown keys are refused, optional keys
-//! are omitted (never `null`), so a payload re-serializes to the value it came from.
+//! One struct per event type of SPEC section 5 (section 13's are in `decision`). Unknown
+//! keys are refused, optional keys are omitted (never `null`), so a payload re-serializes
+//! to the value it came from.
 
+pub use crate::decision::{
+    AuthorityTransferred, BodyDefined, BodyRetired, BodyRevised, DecisionDefined, DecisionRevised,
+    HypothesisConcluded, HypothesisStated,
+};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use std::fmt;
 use std::str::FromStr;
 
-/// The event types of SPEC section 5, in the table's order.
+/// The event types of SPEC section 5, in the table's order, then those of section 13
+/// (v1.1), in its table's order.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 pub enum EventType {
     LedgerOpened,
@@ -21,10 +27,18 @@ pub enum EventType {
     PhaseTransitioned,
     SeasonOpened,
     SeasonReEvaluated,
+    BodyDefined,
+    BodyRevised,
+    BodyRetired,
+    DecisionDefined,
+    DecisionRevised,
+    AuthorityTransferred,
+    HypothesisStated,
+    HypothesisConcluded,
 }
 
 impl EventType {
-    pub const ALL: [EventType; 12] = [
+    pub const ALL: [EventType; 20] = [
         EventType::LedgerOpened,
         EventType::ActorRegistered,
         EventType::ActorRolesChanged,
@@ -37,6 +51,14 @@ impl EventType {
         EventType::PhaseTransitioned,
         EventType::SeasonOpened,
         EventType::SeasonReEvaluated,
+        EventType::BodyDefined,
+        EventType::BodyRevised,
+        EventType::BodyRetired,
+        EventType::DecisionDefined,
+        EventType::DecisionRevised,
+        EventType::AuthorityTransferred,
+        EventType::HypothesisStated,
+        EventType::HypothesisConcluded,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -53,6 +75,14 @@ impl EventType {
             EventType::PhaseTransitioned => "PhaseTransitioned",
             EventType::SeasonOpened => "SeasonOpened",
             EventType::SeasonReEvaluated => "SeasonReEvaluated",
+            EventType::BodyDefined => "BodyDefined",
+            EventType::BodyRevised => "BodyRevised",
+            EventType::BodyRetired => "BodyRetired",
+            EventType::DecisionDefined => "DecisionDefined",
+            EventType::DecisionRevised => "DecisionRevised",
+            EventType::AuthorityTransferred => "AuthorityTransferred",
+            EventType::HypothesisStated => "HypothesisStated",
+            EventType::HypothesisConcluded => "HypothesisConcluded",
         }
     }
 }
@@ -63,7 +93,7 @@ impl fmt::Display for EventType {
     }
 }
 
-/// A `type` that names no event type of SPEC section 5.
+/// A `type` that names no event type of SPEC sections 5 and 13.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("unknown event type {0:?}")]
 pub struct UnknownEventType(pub String);
@@ -310,6 +340,7 @@ pub struct SeasonReEvaluated {
 }
 
 /// A typed payload. Serialized on its own (the `type` lives beside it in the statement).
+/// The payloads that carry designs are boxed: they are several times the size of the rest.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Payload {
     LedgerOpened(LedgerOpened),
@@ -324,6 +355,14 @@ pub enum Payload {
     PhaseTransitioned(PhaseTransitioned),
     SeasonOpened(SeasonOpened),
     SeasonReEvaluated(SeasonReEvaluated),
+    BodyDefined(BodyDefined),
+    BodyRevised(BodyRevised),
+    BodyRetired(BodyRetired),
+    DecisionDefined(Box<DecisionDefined>),
+    DecisionRevised(Box<DecisionRevised>),
+    AuthorityTransferred(Box<AuthorityTransferred>),
+    HypothesisStated(HypothesisStated),
+    HypothesisConcluded(HypothesisConcluded),
 }
 
 macro_rules! each_payload {
@@ -341,6 +380,14 @@ macro_rules! each_payload {
             Payload::PhaseTransitioned($p) => $body,
             Payload::SeasonOpened($p) => $body,
             Payload::SeasonReEvaluated($p) => $body,
+            Payload::BodyDefined($p) => $body,
+            Payload::BodyRevised($p) => $body,
+            Payload::BodyRetired($p) => $body,
+            Payload::DecisionDefined($p) => $body,
+            Payload::DecisionRevised($p) => $body,
+            Payload::AuthorityTransferred($p) => $body,
+            Payload::HypothesisStated($p) => $body,
+            Payload::HypothesisConcluded($p) => $body,
         }
     };
 }
@@ -360,6 +407,14 @@ impl Payload {
             Payload::PhaseTransitioned(_) => EventType::PhaseTransitioned,
             Payload::SeasonOpened(_) => EventType::SeasonOpened,
             Payload::SeasonReEvaluated(_) => EventType::SeasonReEvaluated,
+            Payload::BodyDefined(_) => EventType::BodyDefined,
+            Payload::BodyRevised(_) => EventType::BodyRevised,
+            Payload::BodyRetired(_) => EventType::BodyRetired,
+            Payload::DecisionDefined(_) => EventType::DecisionDefined,
+            Payload::DecisionRevised(_) => EventType::DecisionRevised,
+            Payload::AuthorityTransferred(_) => EventType::AuthorityTransferred,
+            Payload::HypothesisStated(_) => EventType::HypothesisStated,
+            Payload::HypothesisConcluded(_) => EventType::HypothesisConcluded,
         }
     }
 
@@ -387,6 +442,14 @@ impl Payload {
             EventType::PhaseTransitioned => Payload::PhaseTransitioned(read(value)?),
             EventType::SeasonOpened => Payload::SeasonOpened(read(value)?),
             EventType::SeasonReEvaluated => Payload::SeasonReEvaluated(read(value)?),
+            EventType::BodyDefined => Payload::BodyDefined(read(value)?),
+            EventType::BodyRevised => Payload::BodyRevised(read(value)?),
+            EventType::BodyRetired => Payload::BodyRetired(read(value)?),
+            EventType::DecisionDefined => Payload::DecisionDefined(read(value)?),
+            EventType::DecisionRevised => Payload::DecisionRevised(read(value)?),
+            EventType::AuthorityTransferred => Payload::AuthorityTransferred(read(value)?),
+            EventType::HypothesisStated => Payload::HypothesisStated(read(value)?),
+            EventType::HypothesisConcluded => Payload::HypothesisConcluded(read(value)?),
         };
         if &payload.to_value() != value {
             return Err(PayloadError::NullOptional);
@@ -401,6 +464,28 @@ impl Payload {
             Payload::MilestoneRevised(p) => Some(&p.id),
             Payload::MilestoneRetired(p) => Some(&p.id),
             Payload::MilestoneStatusChanged(p) => Some(&p.id),
+            _ => None,
+        }
+    }
+
+    /// The decision module this event is about, if any (section 13).
+    pub fn decision_id(&self) -> Option<&str> {
+        match self {
+            Payload::DecisionDefined(p) => Some(&p.id),
+            Payload::DecisionRevised(p) => Some(&p.id),
+            Payload::AuthorityTransferred(p) => Some(&p.decision),
+            Payload::HypothesisStated(p) => Some(&p.decision),
+            Payload::HypothesisConcluded(p) => Some(&p.decision),
+            _ => None,
+        }
+    }
+
+    /// The body this event is about, if any (section 13).
+    pub fn body_id(&self) -> Option<&str> {
+        match self {
+            Payload::BodyDefined(p) => Some(&p.id),
+            Payload::BodyRevised(p) => Some(&p.id),
+            Payload::BodyRetired(p) => Some(&p.id),
             _ => None,
         }
     }

@@ -1,5 +1,6 @@
-//! The SPEC's enumerated values, typed: actor roles, milestone statuses and season
-//! states. Each serializes to exactly its SPEC string.
+//! The SPEC's enumerated values, typed: actor roles, milestone statuses, season
+//! states, and (section 13) body kinds, processes, hypothesis outcomes and the DDF
+//! profile's values. Each serializes to exactly its SPEC string.
 //!
 //! Payloads keep these as the strings they were signed with (an unknown role or
 //! status must reach the rules, which refuse it with their own rule and message);
@@ -97,6 +98,85 @@ spec_values!(
     }
 );
 
+spec_values!(
+    /// What kind of party a body is (SPEC section 13, rule 9).
+    BodyKind, "body kind", {
+        Foundation = "foundation",
+        House = "house",
+        Council = "council",
+        Board = "board",
+        Commission = "commission",
+        Multisig = "multisig",
+        Contract = "contract",
+        Other = "other",
+    }
+);
+
+spec_values!(
+    /// How a design's deciders decide (SPEC section 13, rule 10).
+    Process, "process", {
+        Vote = "vote",
+        Approval = "approval",
+        Optimistic = "optimistic",
+        Appointment = "appointment",
+        Multisig = "multisig",
+        Automatic = "automatic",
+        Discretion = "discretion",
+        Suspended = "suspended",
+    }
+);
+
+spec_values!(
+    /// How a hypothesis was concluded (SPEC section 13, rule 12).
+    Outcome, "outcome", {
+        Supported = "supported",
+        Refuted = "refuted",
+        Inconclusive = "inconclusive",
+    }
+);
+
+spec_values!(
+    /// DDF profile: how often the decision comes up.
+    Cadence, "cadence", {
+        Rare = "rare",
+        Seasonal = "seasonal",
+        Frequent = "frequent",
+    }
+);
+
+spec_values!(
+    /// DDF profile: what is at stake.
+    Stakes, "stakes", {
+        Low = "low",
+        High = "high",
+    }
+);
+
+spec_values!(
+    /// DDF profile: one question or several.
+    Complexity, "complexity", {
+        Single = "single",
+        Multi = "multi",
+    }
+);
+
+spec_values!(
+    /// DDF profile: what kind of answer the decision needs.
+    Answer, "answer", {
+        Measurement = "measurement",
+        Prediction = "prediction",
+        Judgement = "judgement",
+    }
+);
+
+spec_values!(
+    /// DDF profile: the shape of the solution space.
+    Space, "space", {
+        Convex = "convex",
+        Concave = "concave",
+    }
+);
+
 impl Role {
     /// The roles a payload names, typed, for a fold that runs after rule 1 (which
     /// refuses a payload naming any other); a name that is no role is left out.
@@ -145,6 +225,59 @@ mod tests {
         assert_eq!(roles, [Role::Reporter, Role::Steward]);
         assert_eq!(Role::join(&roles), "reporter, steward");
         assert!(Role::Reviewer != "steward");
+    }
+
+    #[test]
+    fn section_13_sets_are_exactly_the_spec_lists() {
+        let names = |v: &[&'static str]| v.to_vec();
+        assert_eq!(
+            names(&BodyKind::ALL.map(BodyKind::as_str)),
+            [
+                "foundation",
+                "house",
+                "council",
+                "board",
+                "commission",
+                "multisig",
+                "contract",
+                "other"
+            ]
+        );
+        assert_eq!(
+            names(&Process::ALL.map(Process::as_str)),
+            [
+                "vote",
+                "approval",
+                "optimistic",
+                "appointment",
+                "multisig",
+                "automatic",
+                "discretion",
+                "suspended"
+            ]
+        );
+        assert_eq!(
+            names(&Outcome::ALL.map(Outcome::as_str)),
+            ["supported", "refuted", "inconclusive"]
+        );
+        assert_eq!(
+            names(&Cadence::ALL.map(Cadence::as_str)),
+            ["rare", "seasonal", "frequent"]
+        );
+        assert_eq!(names(&Stakes::ALL.map(Stakes::as_str)), ["low", "high"]);
+        assert_eq!(
+            names(&Complexity::ALL.map(Complexity::as_str)),
+            ["single", "multi"]
+        );
+        assert_eq!(
+            names(&Answer::ALL.map(Answer::as_str)),
+            ["measurement", "prediction", "judgement"]
+        );
+        assert_eq!(names(&Space::ALL.map(Space::as_str)), ["convex", "concave"]);
+        assert_eq!(
+            "guild".parse::<BodyKind>().unwrap_err().to_string(),
+            r#""guild" is not a body kind"#
+        );
     }
 
     #[test]

@@ -2,7 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
-use waymark_events::{Event, Hash, Payload, Role};
+use waymark_events::{Design, Event, Hash, Payload, Role};
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct HistoryRow {
@@ -44,6 +44,16 @@ fn changed(field: &str, from: Option<String>, to: impl Into<String>) -> FieldCha
         from,
         to: to.into(),
     }
+}
+
+/// A design in words: `decided by a, b (vote)`.
+fn design_words(d: &Design) -> String {
+    let deciders = if d.deciders.is_empty() {
+        "nobody".to_string()
+    } else {
+        d.deciders.join(", ")
+    };
+    format!("decided by {deciders} ({})", d.process)
 }
 
 /// A milestone's revisable fields, as the audit trail last saw them.
@@ -260,6 +270,67 @@ impl HistoryFold {
                 self.open_season = None;
                 season = Some(p.season);
                 format!("season {} re-evaluated, ended {}", p.season, p.ends_on)
+            }
+            Payload::BodyDefined(p) => {
+                changes.push(changed("kind", None, p.kind.clone()));
+                format!("defined body {} ({}, {})", p.id, p.title, p.kind)
+            }
+            Payload::BodyRevised(p) => {
+                reason = Some(p.reason.clone());
+                format!("body {} revised: {}", p.id, p.revised_fields().join(", "))
+            }
+            Payload::BodyRetired(p) => {
+                reason = Some(p.reason.clone());
+                changes.push(changed("retired", Some("false".into()), "true"));
+                format!("body {} retired", p.id)
+            }
+            Payload::DecisionDefined(p) => {
+                milestones.clone_from(&p.milestones);
+                changes.push(changed("current", None, design_words(&p.current)));
+                if let Some(t) = &p.target {
+                    changes.push(changed("target", None, design_words(t)));
+                }
+                format!(
+                    "defined decision {} in {}: {}",
+                    p.id,
+                    p.layer,
+                    design_words(&p.current)
+                )
+            }
+            Payload::DecisionRevised(p) => {
+                if let Some(m) = &p.milestones {
+                    milestones.clone_from(m);
+                }
+                if let Some(t) = &p.target {
+                    changes.push(changed("target", None, design_words(t)));
+                }
+                reason = Some(p.reason.clone());
+                format!(
+                    "decision {} revised: {}",
+                    p.id,
+                    p.revised_fields().join(", ")
+                )
+            }
+            Payload::AuthorityTransferred(p) => {
+                reason = Some(p.reason.clone());
+                evidence.clone_from(&p.evidence);
+                effective_on = Some(p.effective_on.clone());
+                let (from, to) = (design_words(&p.from), design_words(&p.to));
+                changes.push(changed("current", Some(from.clone()), to.clone()));
+                format!("decision {}: {from} → {to}", p.decision)
+            }
+            Payload::HypothesisStated(p) => {
+                reason = Some(p.statement.clone());
+                format!(
+                    "decision {}: hypothesis {} stated (measure: {})",
+                    p.decision, p.id, p.measure
+                )
+            }
+            Payload::HypothesisConcluded(p) => {
+                reason = Some(p.note.clone());
+                evidence.clone_from(&p.evidence);
+                changes.push(changed("outcome", None, p.outcome.clone()));
+                format!("decision {}: hypothesis {} {}", p.decision, p.id, p.outcome)
             }
         };
         HistoryRow {

@@ -1,7 +1,8 @@
 //! Waymark read models: pure folds from recorded events. No I/O, no database.
 //!
 //! # Layout
-//! - `status` — the status projection of SPEC section 9, folded event by event.
+//! - `status` — the status projection of SPEC section 9 (with section 13's additions),
+//!   folded event by event.
 //! - `history` — the audit trail, one row per event, and its filters.
 //! - `diff` — what changed between two statuses.
 //! - `review` — the end-of-Season review, as data, Markdown and HTML.
@@ -29,5 +30,6 @@ pub use review::{
     PhaseTransition, Regression, Retirement, ReviewError, Revision, SeasonReview, StillOpen,
 };
 pub use status::{
-    AsOf, LastChange, LayerStatus, MilestoneStatus, PhaseProgress, SeasonStatus, Status, StatusFold,
+    AsOf, Authority, BodyStatus, DecisionStatus, HypothesisStatus, LastChange, LayerStatus,
+    MilestoneStatus, PhaseProgress, SeasonStatus, Status, StatusFold,
 };

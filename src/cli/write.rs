@@ -435,7 +435,9 @@ pub(crate) fn signed(
     Signed { statement, sig }
 }
 
-/// `LedgerOpened` and the framework's milestones, signed by the founder.
+/// `LedgerOpened`, the framework's milestones, then (SPEC section 13) one `BodyDefined`
+/// per body and one `DecisionDefined` per decision, each in file order, signed by the
+/// founder.
 pub(crate) fn init_statements(
     ledger: &str,
     a: &InitArgs,
@@ -469,6 +471,14 @@ pub(crate) fn init_statements(
                 .iter()
                 .cloned()
                 .map(Payload::MilestoneDefined),
+        )
+        .chain(loaded.bodies.iter().cloned().map(Payload::BodyDefined))
+        .chain(
+            loaded
+                .decisions
+                .iter()
+                .cloned()
+                .map(|d| Payload::DecisionDefined(Box::new(d))),
         )
         .map(|p| signed(ledger, &a.founder, founder_key, issued_at.to_string(), p))
         .collect()

@@ -1,6 +1,6 @@
 //! Folding a recorded event into the rule state.
 
-use super::{Actor, Head, LedgerState, Milestone, Season};
+use super::{Actor, Body, Decision, Head, LedgerState, Milestone, Season};
 use waymark_events::{Event, Hash, MilestoneState, Payload, Role};
 
 impl LedgerState {
@@ -94,6 +94,60 @@ impl LedgerState {
             Payload::SeasonReEvaluated(_) => {
                 if let Some(s) = self.season.as_mut() {
                     s.open = false;
+                }
+            }
+            // Rule 9 let only a body kind through.
+            Payload::BodyDefined(p) => {
+                if let Ok(kind) = p.kind.parse() {
+                    self.bodies.insert(
+                        p.id.clone(),
+                        Body {
+                            title: p.title.clone(),
+                            kind,
+                            retired: false,
+                        },
+                    );
+                }
+            }
+            Payload::BodyRevised(p) => {
+                if let (Some(b), Some(t)) = (self.bodies.get_mut(&p.id), &p.title) {
+                    t.clone_into(&mut b.title);
+                }
+            }
+            Payload::BodyRetired(p) => {
+                if let Some(b) = self.bodies.get_mut(&p.id) {
+                    b.retired = true;
+                }
+            }
+            Payload::DecisionDefined(p) => {
+                self.decisions.insert(
+                    p.id.clone(),
+                    Decision {
+                        current: p.current.clone(),
+                        target: p.target.clone(),
+                        hypotheses: Default::default(),
+                    },
+                );
+            }
+            Payload::DecisionRevised(p) => {
+                if let (Some(d), Some(t)) = (self.decisions.get_mut(&p.id), &p.target) {
+                    d.target = Some(t.clone());
+                }
+            }
+            Payload::AuthorityTransferred(p) => {
+                if let Some(d) = self.decisions.get_mut(&p.decision) {
+                    d.current = p.to.clone();
+                }
+            }
+            Payload::HypothesisStated(p) => {
+                if let Some(d) = self.decisions.get_mut(&p.decision) {
+                    d.hypotheses.insert(p.id.clone(), None);
+                }
+            }
+            // Rule 12 let only an outcome through.
+            Payload::HypothesisConcluded(p) => {
+                if let (Some(d), Ok(o)) = (self.decisions.get_mut(&p.decision), p.outcome.parse()) {
+                    d.hypotheses.insert(p.id.clone(), Some(o));
                 }
             }
         }

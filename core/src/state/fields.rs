@@ -1,13 +1,69 @@
 //! Checks of single values, shared by the rules: non-empty text, roles, keys, dates,
 //! SPEC section 2's grammar, and the size an event's leaf will have.
 
-use crate::rules::{reject, Rejection, Rule};
+use super::MAX_EVIDENCE;
+use crate::rules::{is_evidence_url, reject, Rejection, Rule};
 use std::collections::BTreeSet;
 use waymark_events::{decode_public_key, is_date, is_timestamp, Payload, Role, Statement};
 
 pub(super) fn non_empty(s: &str, rule: Rule, field: &str) -> Result<(), Rejection> {
     if s.trim().is_empty() {
         return reject(rule, field, "must not be empty");
+    }
+    Ok(())
+}
+
+/// An `http://` or `https://` URL (`charter`, `source`, one evidence link).
+pub(super) fn check_url(url: &str, rule: Rule, field: &str) -> Result<(), Rejection> {
+    if !is_evidence_url(url) {
+        return reject(
+            rule,
+            field,
+            format!("{url:?} is not an http:// or https:// URL"),
+        );
+    }
+    Ok(())
+}
+
+/// At most [`MAX_EVIDENCE`] links (rule 8), each an http(s) URL (`rule`), at
+/// `payload.evidence`.
+pub(super) fn check_evidence(evidence: &[String], rule: Rule) -> Result<(), Rejection> {
+    if evidence.len() > MAX_EVIDENCE {
+        return reject(
+            Rule::Limits,
+            "payload.evidence",
+            format!("{} links exceed {MAX_EVIDENCE}", evidence.len()),
+        );
+    }
+    for (i, e) in evidence.iter().enumerate() {
+        check_url(e, rule, &format!("payload.evidence[{i}]"))?;
+    }
+    Ok(())
+}
+
+/// A list of ids in canonical form: sorted in byte order, no repeats (SPEC section 13:
+/// `principles`, `milestones` and a design's lists). Names the first item out of place.
+pub(super) fn check_sorted_ids<'a>(
+    ids: impl IntoIterator<Item = &'a str>,
+    rule: Rule,
+    field: &str,
+    item: impl Fn(usize) -> String,
+) -> Result<(), Rejection> {
+    let mut prev: Option<&str> = None;
+    for (i, id) in ids.into_iter().enumerate() {
+        if let Some(p) = prev {
+            if p == id {
+                return reject(rule, item(i), format!("{id:?} is listed twice in {field}"));
+            }
+            if p > id {
+                return reject(
+                    rule,
+                    item(i),
+                    format!("{field} must be sorted in byte order: {id:?} comes before {p:?}"),
+                );
+            }
+        }
+        prev = Some(id);
     }
     Ok(())
 }
@@ -83,6 +139,7 @@ pub(super) fn check_grammar(st: &Statement, nul: Option<String>) -> Result<(), R
         },
         Payload::SeasonOpened(p) => check_date(&p.starts_on, "payload.starts_on"),
         Payload::SeasonReEvaluated(p) => check_date(&p.ends_on, "payload.ends_on"),
+        Payload::AuthorityTransferred(p) => check_date(&p.effective_on, "payload.effective_on"),
         _ => Ok(()),
     }
 }

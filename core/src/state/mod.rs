@@ -9,14 +9,19 @@
 //! - `signer` — rule 1, who may sign;
 //! - one file per family of event types, each with its payload's checks:
 //!   `ledger` (`LedgerOpened`), `actors`, `milestones` (rules 2 and 6), `status`
-//!   (rule 3), `phases` (rule 4), `seasons` (rule 5);
+//!   (rule 3), `phases` (rule 4), `seasons` (rule 5), and section 13's: `bodies`
+//!   (rule 9), `decisions` (rule 10, with the checks of every design and profile),
+//!   `transfers` (rule 11), `hypotheses` (rule 12);
 //! - `apply` — folding a recorded event in;
 //! - `hints` — signatures checked ahead of the rules, on other threads.
 
 mod actors;
 mod apply;
+mod bodies;
+mod decisions;
 mod fields;
 mod hints;
+mod hypotheses;
 mod ledger;
 mod milestones;
 mod phases;
@@ -24,6 +29,7 @@ mod seasons;
 mod signer;
 mod status;
 mod strings;
+mod transfers;
 
 pub use hints::KeyHints;
 pub use signer::allowed_roles;
@@ -35,7 +41,8 @@ use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use strings::string_faults;
 use waymark_events::{
-    canonical_value, verify_canonical, Framework, Hash, MilestoneState, Payload, Role, Statement,
+    canonical_value, verify_canonical, BodyKind, Design, Framework, Hash, MilestoneState, Outcome,
+    Payload, Role, Statement,
 };
 
 /// The roles of SPEC section 5, as their SPEC strings.
@@ -81,6 +88,23 @@ pub struct Season {
     pub starts_on: String,
 }
 
+/// A body of SPEC section 13, as the rules need it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Body {
+    pub title: String,
+    pub kind: BodyKind,
+    pub retired: bool,
+}
+
+/// A decision module of SPEC section 13, as the rules need it: its designs and its
+/// hypotheses (`None` while open, then the outcome).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Decision {
+    pub current: Design,
+    pub target: Option<Design>,
+    pub hypotheses: BTreeMap<String, Option<Outcome>>,
+}
+
 /// The chain head: the last recorded event.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Head {
@@ -104,6 +128,12 @@ pub struct LedgerState {
     pub layer_phase: BTreeMap<String, String>,
     pub season: Option<Season>,
     pub head: Option<Head>,
+    /// Section 13's bodies and decisions: absent from a state kept before v1.1, and
+    /// left out while empty (a v1 ledger's state keeps its bytes).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub bodies: BTreeMap<String, Body>,
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub decisions: BTreeMap<String, Decision>,
 }
 
 impl LedgerState {
@@ -236,6 +266,14 @@ impl LedgerState {
             Payload::PhaseTransitioned(p) => self.check_phase_transitioned(p),
             Payload::SeasonOpened(p) => self.check_season_opened(p),
             Payload::SeasonReEvaluated(p) => self.check_season_re_evaluated(p),
+            Payload::BodyDefined(p) => self.check_body_defined(p),
+            Payload::BodyRevised(p) => self.check_body_revised(p),
+            Payload::BodyRetired(p) => self.check_body_retired(p),
+            Payload::DecisionDefined(p) => self.check_decision_defined(p),
+            Payload::DecisionRevised(p) => self.check_decision_revised(p),
+            Payload::AuthorityTransferred(p) => self.check_authority_transferred(p),
+            Payload::HypothesisStated(p) => self.check_hypothesis_stated(p),
+            Payload::HypothesisConcluded(p) => self.check_hypothesis_concluded(p),
         }
     }
 }

@@ -5,13 +5,30 @@ use super::LedgerState;
 use crate::rules::{reject, Rejection, Rule};
 use waymark_events::{EventType, Payload, Role, Statement};
 
-/// Roles that may sign each type (SPEC section 5 table). `LedgerOpened` is the founder's.
+/// Roles that may sign each type (the tables of SPEC sections 5 and 13). `LedgerOpened`
+/// is the founder's.
 pub fn allowed_roles(t: EventType) -> &'static [&'static str] {
     match t {
         EventType::LedgerOpened => &[],
         EventType::MilestoneStatusChanged => &["steward", "reviewer", "reporter"],
-        EventType::PhaseTransitioned | EventType::SeasonReEvaluated => &["steward", "reviewer"],
-        _ => &["steward"],
+        EventType::PhaseTransitioned
+        | EventType::SeasonReEvaluated
+        | EventType::AuthorityTransferred
+        | EventType::HypothesisStated
+        | EventType::HypothesisConcluded => &["steward", "reviewer"],
+        EventType::ActorRegistered
+        | EventType::ActorRolesChanged
+        | EventType::ActorKeyRotated
+        | EventType::ActorRetired
+        | EventType::MilestoneDefined
+        | EventType::MilestoneRevised
+        | EventType::MilestoneRetired
+        | EventType::SeasonOpened
+        | EventType::BodyDefined
+        | EventType::BodyRevised
+        | EventType::BodyRetired
+        | EventType::DecisionDefined
+        | EventType::DecisionRevised => &["steward"],
     }
 }
 
