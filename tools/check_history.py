@@ -2,19 +2,34 @@
 """Offline check of the bundled framework files and the sourced Optimism history.
 
 Loads core/frameworks/optimism.toml and core/frameworks/l2beat-stages.toml, checks their shape
-(SPEC section 11), then replays src/cli/demo/optimism-history.jsonl (the `apply` format of SPEC
-section 10) against the rules of SPEC section 5 (rules 2 to 6 and the limits of rule 8), as
-they apply to these files. Signatures, hashes and the chain are not checked here: the demo
-program signs and records the lines.
+(SPEC section 11 and its section 13 additions: [[bodies]] and [[decisions]] replayed as the
+BodyDefined and DecisionDefined statements `init` records), then replays
+src/cli/demo/optimism-history.jsonl (the `apply` format of SPEC section 10) against the rules of
+SPEC section 5 (rules 2 to 6 and the limits of rule 8) and section 13 (rules 0 and 9 to 12), as
+they apply to these files. The section 13 rules are not re-implemented here: they are the
+independent verifier's (tests/independent/waymark_verify.py, imported). Signatures, hashes and
+the chain are not checked here: the demo program signs and records the lines.
+
+On top of the rules it checks what the bundled data promises (issue 14):
+  * sources: every statement of the history cites an http(s) source (evidence, source, charter
+    or a URL in its text) or says "Reconstructed"; every status change and authority transfer
+    has evidence; every framework milestone and decision has a `source` URL that points at a
+    page or file, not at a repository root; no text says a dependency is "as in the source";
+  * the corrected dates of the milestone history and of the authority transfers (PINNED_*);
+  * the demo's decision story ends where the framework starts: the same decision ids, each
+    demo decision's final `current` (and `target`) JCS-equal to the framework's, and every
+    framework body defined and unretired in the demo.
 
 Context assumed before the first line (what `waymark demo` does): the ledger is opened with the
 optimism framework at 2024-06-01T12:00:00.000000Z, every framework milestone is defined
-(status not_started, each layer in its first phase), and three actors are registered:
+(status not_started, each layer in its first phase) but none of the framework's bodies and
+decisions (the history defines the 2024 ones itself), and three actors are registered:
 foundation (steward, founder), reviewer (reviewer), reporter (reporter).
 
 Usage: python3 tools/check_history.py [--frameworks DIR] [--history FILE]
 Exits 0 when everything holds; otherwise prints the first problem (with its line number)
-and exits 1. Standard library only (Python 3.11+ for tomllib).
+and exits 1. Python 3.11+ (tomllib) with the independent verifier's libraries (rfc8785,
+cryptography: tests/independent/requirements.txt).
 """
 
 import datetime
@@ -25,6 +40,9 @@ import sys
 import tomllib
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(HERE, "..", "tests", "independent"))
+import waymark_verify as wv  # noqa: E402  (section 13: shapes, rules 9-12, JCS)
+
 DEFAULT_FRAMEWORKS = os.path.join(HERE, "..", "core", "frameworks")
 DEFAULT_HISTORY = os.path.join(HERE, "..", "src", "cli", "demo", "optimism-history.jsonl")
 
@@ -71,6 +89,49 @@ TYPES = {
         {"steward", "reviewer"},
     ),
 }
+# Section 13 types: shapes (rule 0) and rules 9-12 come from the independent verifier.
+S13_TYPES = set(wv.S13_TYPES)
+
+# A source URL must name the page or file that states the fact, not a repository's root.
+REPO_ROOT = re.compile(r"^https?://(www\.)?(github\.com|gitlab\.com)/[^/\s]+/[^/\s]+/?$")
+TEXT_URL = re.compile(r"https?://[^\s),]+")
+
+# Corrected dates (issue 14, item 6; docs/domain/optimism.md "Corrections and additions").
+# Milestone status changes: (milestone, to) -> effective_on of each such change, in order; the
+# change must also be issued on that day.
+PINNED_STATUS = {
+    ("T-A1", "achieved"): ["2024-06-10", "2024-09-11"],
+    ("T-A1", "in_progress"): ["2024-08-16"],
+    ("T-A2", "achieved"): ["2024-08-28"],   # Cohort A, Voting Cycle #26 (August 2024)
+    ("T-A4", "achieved"): ["2024-10-30"],   # Standard Blockspace Charter, Cycle #29 (late Oct 2024)
+    ("E-A1", "achieved"): ["2024-10-30"],   # Governor Update #3, Cycle #29
+    ("E-B2", "in_progress"): ["2025-05-01"],  # Budget Board ratified in Season 7, term from 1 May 2025
+    ("E-B3", "in_progress"): ["2025-02-27"],  # passive-management proposal, Season 7
+    ("S-A6", "achieved"): ["2025-07-31"],
+}
+# Authority transfers: decision -> effective_on of each transfer, in order.
+PINNED_TRANSFERS = {
+    "emergency-security": ["2024-06-10"],            # Protocol Upgrade #8: the Guardian
+    "code-of-conduct": ["2024-06-12", "2025-08-01"],
+    "security-council-membership": ["2024-08-28"],   # Cohort A elected
+    "token-allocations": ["2024-06-12", "2024-10-30", "2025-01-16", "2025-08-01"],  # GU#3; Budget Board
+    "maintenance-upgrades": ["2025-01-16", "2025-08-01"],  # optimistic since OM v0.4.0
+    "sequencer-eth": ["2025-02-27"],                 # to the Citizens' House
+    "metagovernance": ["2025-07-31"],                # the move back to the Foundation
+    "protocol-upgrades": ["2025-08-01", "2025-09-24"],  # DAB approval, then active approval
+    "inflation": ["2025-08-01"],
+    "governance-documents": ["2025-08-01"],
+    "elections": ["2025-08-01"],
+    "retro-funding": ["2025-08-01", "2026-01-28"],   # paused through the end of 2026
+}
+# Texts that must (or must no longer) appear in a season statement: (type, season, key, needle, present?).
+PINNED_TEXT = [
+    ("SeasonOpened", 8, "intent", "/10009", True),             # the real Season 8 Intent
+    ("SeasonOpened", 9, "intent", "to be introduced", True),    # Season 9: changes to be introduced
+    ("SeasonOpened", 9, "intent", "changes introduced throughout", False),
+    ("SeasonReEvaluated", 7, "assessments", "no Budget Board", False),
+    ("SeasonReEvaluated", 7, "assessments", "no sourced change", False),
+]
 
 
 class Bad(Exception):
@@ -176,7 +237,7 @@ def check_framework(path):
 
     for key in ("id", "version", "title"):
         need_str(fw.get(key), f"{where}: {key}")
-    allowed_top = {"id", "version", "title", "principles", "layers", "phases", "milestones"}
+    allowed_top = {"id", "version", "title", "principles", "layers", "phases", "milestones", "bodies", "decisions"}
     extra = set(fw) - allowed_top
     if extra:
         raise Bad(f"{where}: unknown top-level keys {sorted(extra)}")
@@ -251,6 +312,12 @@ def check_framework(path):
                 raise Bad(f"{w}: depends_on {d!r} is not defined earlier in the file")
         if not URL.match(need_str(m["source"], f"{w}.source")):
             raise Bad(f"{w}: source {m['source']!r} is not an http(s) URL")
+        if REPO_ROOT.match(m["source"]):
+            raise Bad(f"{w}: source {m['source']!r} is a repository root, not the file that states the fact")
+        if not m["depends_on"] or "Reconstructed" in m["description"]:
+            pass
+        else:
+            raise Bad(f"{w}: depends_on {m['depends_on']} but the description does not say the dependency is Reconstructed")
         milestones[mid] = m
         order.append(mid)
 
@@ -261,7 +328,80 @@ def check_framework(path):
         for ph in layer["phases"]:
             if not any(m["layer"] == lid and m["phase"] == ph for m in milestones.values()):
                 raise Bad(f"{where}: layer {lid!r} has no milestone in phase {ph!r}")
-    return fw, layers, milestones, principles
+    s13 = check_framework_decisions(path, fw, layers, milestones, principles)
+    return fw, layers, milestones, principles, s13
+
+
+def s13_replay(layers, principles, milestones):
+    """The independent verifier's replay state, holding what section 13's rules look up."""
+    r = wv.Replay()
+    r.framework = {"layers": [{"id": lid, "title": la["title"], "phases": list(la["phases"])} for lid, la in layers.items()],
+                   "principles": [{"id": p} for p in sorted(principles)], "phases": []}
+    r.milestones = milestones
+    return r
+
+
+def s13_apply(replay, typ, payload, seq, actor, recorded_at, where):
+    """One section 13 statement: rule 0 (exact shape) and rules 9-12, by the independent verifier."""
+    try:
+        wv.find_nul(payload, "payload")
+        wv.check_shape(payload, wv.PAYLOADS[typ], "payload", True)
+        getattr(replay, "on_" + typ)({"seq": seq, "actor": actor, "recorded_at": recorded_at}, payload)
+    except wv.Failure as e:
+        raise Bad(f"{where}: {e.problem}: {e.detail}")
+
+
+def cites_source(value):
+    """True when a statement cites an http(s) URL anywhere or says Reconstructed."""
+    texts = []
+
+    def walk(v):
+        if isinstance(v, str):
+            texts.append(v)
+        elif isinstance(v, list):
+            for x in v:
+                walk(x)
+        elif isinstance(v, dict):
+            for x in v.values():
+                walk(x)
+    walk(value)
+    return any(URL.match(t) or TEXT_URL.search(t) for t in texts) or any("Reconstructed" in t for t in texts)
+
+
+def check_framework_decisions(path, fw, layers, milestones, principles):
+    """SPEC section 13's framework additions, replayed as `init` records them: one BodyDefined per
+    [[bodies]] entry, then one DecisionDefined per [[decisions]] entry, in file order, the TOML
+    keys mapping one to one onto payload keys. Returns {"bodies", "decisions"} as recorded."""
+    where = os.path.basename(path)
+    bodies, decisions = fw.get("bodies", []), fw.get("decisions", [])
+    if not bodies and not decisions:
+        return {"bodies": {}, "decisions": {}}
+    with open(path, encoding="utf-8") as f:
+        headers = [line.strip() for line in f if line.strip() in ("[[bodies]]", "[[decisions]]")]
+    if "[[decisions]]" in headers and "[[bodies]]" in headers[headers.index("[[decisions]]"):]:
+        raise Bad(f"{where}: a [[bodies]] entry follows a [[decisions]] entry: define bodies before the decisions")
+    state = {mid: {"retired": False} for mid in milestones}
+    replay = s13_replay(layers, principles, state)
+    seq = 0
+    for i, b in enumerate(bodies):
+        seq += 1
+        w = f"{where}: bodies[{i}] ({b.get('id')!r})"
+        s13_apply(replay, "BodyDefined", b, seq, fw["id"], "", w)
+        if not ("charter" in b or cites_source(b.get("description", ""))):
+            raise Bad(f"{w}: neither a charter URL nor a source URL in the description nor 'Reconstructed'")
+        if "charter" in b and REPO_ROOT.match(b["charter"]):
+            raise Bad(f"{w}: charter {b['charter']!r} is a repository root")
+    for i, d in enumerate(decisions):
+        seq += 1
+        w = f"{where}: decisions[{i}] ({d.get('id')!r})"
+        s13_apply(replay, "DecisionDefined", d, seq, fw["id"], "", w)
+        if "source" not in d:
+            raise Bad(f"{w}: no source URL (every bundled decision cites the page that states it)")
+        if REPO_ROOT.match(d["source"]):
+            raise Bad(f"{w}: source {d['source']!r} is a repository root, not the page that states the fact")
+        if "target" in d and "Reconstructed" not in d["description"] and "target" not in d["description"].lower():
+            raise Bad(f"{w}: a target whose description names no source for it")
+    return {"bodies": {b["id"]: b for b in bodies}, "decisions": {d["id"]: d for d in decisions}}
 
 
 # ------------------------------------------------------------------------------- history
@@ -284,6 +424,10 @@ class Ledger:
         self.last_season = None
         self.open_season = None  # (number, starts_on date)
         self.last_issued = OPENED_AT
+        self.s13 = s13_replay(layers, principles, self.milestones)
+        self.transfers = []   # (decision, effective_on)
+        self.status_changes = []  # (milestone, to, effective_on or None, issued date)
+        self.seasons = {}     # (type, season) -> payload
 
     def milestone(self, mid, where, usable=True):
         if not isinstance(mid, str) or mid not in self.milestones:
@@ -324,8 +468,25 @@ class Ledger:
         self.last_issued = issued
         issued_date = datetime.date.fromisoformat(issued[:10])
 
-        if typ not in TYPES:
+        if typ not in TYPES and typ not in S13_TYPES:
             raise Bad(f"{where}: type {typ!r} is not allowed in this history")
+        if not cites_source(p):
+            raise Bad(f"{where} ({typ}): cites no http(s) source and does not say 'Reconstructed'")
+        if typ in S13_TYPES:
+            where = f"{where} ({typ})"
+            if actor not in ACTORS:
+                raise Bad(f"{where}: actor {actor!r} is not registered (rule 1)")
+            if not (ACTORS[actor] & wv.SIGNERS[typ]):
+                raise Bad(f"{where}: actor {actor!r} with roles {sorted(ACTORS[actor])} may not sign {typ} (rule 1)")
+            if not isinstance(p, dict):
+                raise Bad(f"{where}: payload is not an object")
+            if typ == "AuthorityTransferred" and isinstance(p.get("effective_on"), str):
+                if need_date(p["effective_on"], f"{where}: effective_on") > issued_date:
+                    raise Bad(f"{where}: effective_on {p['effective_on']} is after issued_at")
+            s13_apply(self.s13, typ, p, line_no, actor, issued, where)
+            if typ == "AuthorityTransferred":
+                self.transfers.append((p["decision"], p["effective_on"]))
+            return
         required, optional, roles = TYPES[typ]
         where = f"{where} ({typ})"
         if actor not in ACTORS:
@@ -420,6 +581,9 @@ class Ledger:
             eff = need_date(p["effective_on"], f"{where}: effective_on")
             if eff > issued_date:
                 raise Bad(f"{where}: effective_on {p['effective_on']} is after issued_at")
+        if not evidence:
+            raise Bad(f"{where}: every status change of the bundled history cites evidence")
+        self.status_changes.append((mid, p["to"], p.get("effective_on"), str(issued_date)))
         if p["to"] == "achieved":
             if not evidence:
                 raise Bad(f"{where}: achieved needs at least one evidence link (rule 3)")
@@ -467,6 +631,7 @@ class Ledger:
             self.milestone(mid, f"{where}: focus", usable=False)
         self.open_season = (n, starts)
         self.last_season = n
+        self.seasons[("SeasonOpened", n)] = p
 
     def do_SeasonReEvaluated(self, where, p, _):
         if self.open_season is None:
@@ -487,6 +652,7 @@ class Ledger:
             self.milestone(a["milestone"], w, usable=False)
             need_str(a["note"], f"{w}.note")
         self.open_season = None
+        self.seasons[("SeasonReEvaluated", n)] = p
 
 
 def check_history(path, layers, milestones, principles):
@@ -524,6 +690,52 @@ def check_history(path, layers, milestones, principles):
     return ledger, count
 
 
+def check_pins(ledger):
+    """The corrected dates and texts of issue 14, item 6."""
+    for (mid, to), dates in PINNED_STATUS.items():
+        got = [(eff, day) for m, t, eff, day in ledger.status_changes if m == mid and t == to]
+        if [eff for eff, _ in got] != dates:
+            raise Bad(f"pinned date: {mid} -> {to} has effective_on {[e for e, _ in got]}, expected {dates}")
+        for eff, day in got:
+            if day != eff:
+                raise Bad(f"pinned date: {mid} -> {to} effective {eff} is issued on {day}, not that day")
+    for did, dates in PINNED_TRANSFERS.items():
+        got = [eff for d, eff in ledger.transfers if d == did]
+        if got != dates:
+            raise Bad(f"pinned date: transfers of {did} are effective on {got}, expected {dates}")
+    for typ, season, key, needle, present in PINNED_TEXT:
+        p = ledger.seasons.get((typ, season))
+        if p is None:
+            raise Bad(f"pinned text: no {typ} for season {season}")
+        text = json.dumps(p[key], ensure_ascii=False)
+        if (needle in text) != present:
+            raise Bad(f"pinned text: {typ} {season} {key} {'lacks' if present else 'still has'} {needle!r}")
+
+
+def check_demo_matches_framework(ledger, s13):
+    """The demo's decision story must end on the framework's (today's) map."""
+    demo, fw = ledger.s13.decisions, s13["decisions"]
+    if set(demo) != set(fw):
+        raise Bad(f"demo decisions {sorted(set(demo) ^ set(fw))} are not in both the demo and the framework")
+    for did, d in sorted(fw.items()):
+        if wv.jcs(demo[did]["current"]) != wv.jcs(d["current"]):
+            raise Bad(f"decision {did}: the demo ends on {demo[did]['current']}, the framework says today is {d['current']}")
+        if wv.jcs(demo[did]["target"]) != wv.jcs(d.get("target")):
+            raise Bad(f"decision {did}: demo target {demo[did]['target']} differs from the framework's {d.get('target')}")
+    for bid in s13["bodies"]:
+        b = ledger.s13.bodies.get(bid)
+        if b is None or b["retired"]:
+            raise Bad(f"body {bid}: defined in the framework but not defined (or retired) at the end of the demo")
+
+
+def check_no_as_in_source(paths):
+    for path in paths:
+        with open(path, encoding="utf-8") as f:
+            for n, line in enumerate(f, start=1):
+                if "as in the source" in line:
+                    raise Bad(f"{os.path.basename(path)}:{n}: says a fact is 'as in the source' (no source states it)")
+
+
 def main(argv):
     frameworks = DEFAULT_FRAMEWORKS
     history = DEFAULT_HISTORY
@@ -539,8 +751,11 @@ def main(argv):
             return 2
     try:
         check_framework(os.path.join(frameworks, "l2beat-stages.toml"))
-        fw, layers, milestones, principles = check_framework(os.path.join(frameworks, "optimism.toml"))
+        fw, layers, milestones, principles, s13 = check_framework(os.path.join(frameworks, "optimism.toml"))
         ledger, count = check_history(history, layers, milestones, principles)
+        check_pins(ledger)
+        check_demo_matches_framework(ledger, s13)
+        check_no_as_in_source([os.path.join(frameworks, "optimism.toml"), history])
     except Bad as e:
         print(f"FAIL: {e}", file=sys.stderr)
         return 1
@@ -548,7 +763,14 @@ def main(argv):
         print(f"FAIL: {e}", file=sys.stderr)
         return 1
     phases = ", ".join(f"{k}={v}" for k, v in ledger.phase.items())
-    print(f"ok: both frameworks parse; {count} history lines replay cleanly; phases {phases}")
+    dec = ledger.s13.decisions
+    at_target = sum(1 for d in dec.values() if d["target"] is not None and wv.jcs(d["target"]) == wv.jcs(d["current"]))
+    foundation = sum(1 for d in dec.values()
+                     if any(ledger.s13.bodies[b]["kind"] == "foundation" for b in d["current"]["deciders"]))
+    print(f"ok: both frameworks parse ({len(s13['bodies'])} bodies, {len(s13['decisions'])} decisions); "
+          f"{count} history lines replay cleanly; phases {phases}; {len(ledger.transfers)} authority transfers; "
+          f"decisions: {len(dec)}, {at_target} at target, {foundation} decided by the Foundation; "
+          f"{sum(len(v) for v in PINNED_STATUS.values()) + sum(len(v) for v in PINNED_TRANSFERS.values())} pinned dates hold")
     return 0
 
 

@@ -83,8 +83,9 @@ fi
 say "PostgreSQL's server binaries (tests/db_outage.rs runs a private server)"
 ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || apt_install /nonexistent postgresql
 
-say "the bundled frameworks and the demo history replay under the rules (tools/check_history.py)"
+say "the bundled frameworks and the demo history replay under the rules, cite their sources and keep the pinned dates (tools/check_history.py and its tests)"
 python3 tools/check_history.py
+python3 -m unittest discover -s tools
 
 say "the independent verifier's own tests (vectors, every single-byte change)"
 python3 -m unittest discover -s tests/independent
