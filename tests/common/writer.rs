@@ -9,13 +9,64 @@ use waymark_events::*;
 
 #[derive(Debug, Clone)]
 pub enum Op {
-    Define { layer: u8, phase: u8, deps: Vec<u8> },
-    Set { m: u8, to: u8, by_reviewer: bool },
-    Revise { m: u8, what: u8, arg: u8 },
-    Retire { m: u8 },
-    Advance { layer: u8 },
-    OpenSeason { focus: Vec<u8> },
-    CloseSeason { assess: Vec<u8> },
+    Define {
+        layer: u8,
+        phase: u8,
+        deps: Vec<u8>,
+    },
+    Set {
+        m: u8,
+        to: u8,
+        by_reviewer: bool,
+    },
+    Revise {
+        m: u8,
+        what: u8,
+        arg: u8,
+    },
+    Retire {
+        m: u8,
+    },
+    Advance {
+        layer: u8,
+    },
+    OpenSeason {
+        focus: Vec<u8>,
+    },
+    CloseSeason {
+        assess: Vec<u8>,
+    },
+    // SPEC section 13.
+    DefineBody {
+        kind: u8,
+    },
+    RetireBody {
+        b: u8,
+    },
+    DefineDecision {
+        deciders: Vec<u8>,
+        process: u8,
+        target: Option<Vec<u8>>,
+        ms: Vec<u8>,
+    },
+    ReviseDecision {
+        d: u8,
+        target: Vec<u8>,
+    },
+    Transfer {
+        d: u8,
+        deciders: Vec<u8>,
+        process: u8,
+        veto: Option<u8>,
+    },
+    StateHypothesis {
+        d: u8,
+    },
+    ConcludeHypothesis {
+        d: u8,
+        h: u8,
+        outcome: u8,
+    },
 }
 
 pub fn op() -> impl Strategy<Value = Op> {
@@ -29,8 +80,28 @@ pub fn op() -> impl Strategy<Value = Op> {
         1 => any::<u8>().prop_map(|layer| Op::Advance { layer }),
         1 => prop::collection::vec(any::<u8>(), 0..3).prop_map(|focus| Op::OpenSeason { focus }),
         1 => prop::collection::vec(any::<u8>(), 0..3).prop_map(|assess| Op::CloseSeason { assess }),
+        2 => any::<u8>().prop_map(|kind| Op::DefineBody { kind }),
+        1 => any::<u8>().prop_map(|b| Op::RetireBody { b }),
+        2 => (
+            prop::collection::vec(any::<u8>(), 0..3),
+            any::<u8>(),
+            prop::option::of(prop::collection::vec(any::<u8>(), 1..3)),
+            prop::collection::vec(any::<u8>(), 0..2),
+        )
+            .prop_map(|(deciders, process, target, ms)| Op::DefineDecision { deciders, process, target, ms }),
+        1 => (any::<u8>(), prop::collection::vec(any::<u8>(), 1..3))
+            .prop_map(|(d, target)| Op::ReviseDecision { d, target }),
+        3 => (any::<u8>(), prop::collection::vec(any::<u8>(), 0..3), any::<u8>(), prop::option::of(any::<u8>()))
+            .prop_map(|(d, deciders, process, veto)| Op::Transfer { d, deciders, process, veto }),
+        1 => any::<u8>().prop_map(|d| Op::StateHypothesis { d }),
+        1 => (any::<u8>(), any::<u8>(), any::<u8>())
+            .prop_map(|(d, h, outcome)| Op::ConcludeHypothesis { d, h, outcome }),
     ]
 }
+
+const KINDS: [&str; 4] = ["foundation", "house", "council", "multisig"];
+const PROCESSES: [&str; 4] = ["vote", "approval", "optimistic", "suspended"];
+const OUTCOMES: [&str; 3] = ["supported", "refuted", "inconclusive"];
 
 const LAYERS: [&str; 2] = ["tech", "gov"];
 const PHASES: [&str; 3] = ["A", "B", "C"];
@@ -93,6 +164,11 @@ pub struct Writer {
     phase: BTreeMap<String, usize>,
     season: i64,
     open: bool,
+    /// Section 13: bodies (and whether retired), each decision's current design, and
+    /// the hypotheses stated per decision (with whether concluded).
+    bodies: Vec<(String, bool)>,
+    decisions: Vec<(String, Design)>,
+    hypotheses: BTreeMap<String, Vec<(String, bool)>>,
 }
 
 impl Writer {
@@ -107,7 +183,52 @@ impl Writer {
             phase: LAYERS.iter().map(|l| (l.to_string(), 0)).collect(),
             season: 0,
             open: false,
+            bodies: Vec::new(),
+            decisions: Vec::new(),
+            hypotheses: BTreeMap::new(),
         }
+    }
+
+    /// Unretired bodies picked by `ns`, sorted, without repeats (a canonical id list).
+    fn pick_bodies(&self, ns: &[u8]) -> Vec<String> {
+        let live: Vec<&String> = self.bodies.iter().filter(|b| !b.1).map(|b| &b.0).collect();
+        let mut out: Vec<String> = ns
+            .iter()
+            .filter(|_| !live.is_empty())
+            .map(|n| live[*n as usize % live.len()].clone())
+            .collect();
+        out.sort();
+        out.dedup();
+        out
+    }
+
+    /// A canonical design over the live bodies.
+    fn design(&self, deciders: &[u8], process: u8, veto: Option<u8>) -> Design {
+        let deciders = self.pick_bodies(deciders);
+        let process = PROCESSES[process as usize % PROCESSES.len()];
+        Design {
+            proposers: deciders.iter().take(1).cloned().collect(),
+            threshold_bps: (process == "vote").then_some(5000),
+            quorum_bps: None,
+            signers: None,
+            vetoes: veto
+                .map(|v| self.pick_bodies(&[v]))
+                .unwrap_or_default()
+                .into_iter()
+                .map(|body| Veto {
+                    body,
+                    threshold_bps: Some(1200),
+                })
+                .collect(),
+            executors: deciders.iter().take(1).cloned().collect(),
+            process: process.into(),
+            deciders,
+        }
+    }
+
+    fn pick_decision(&self, d: u8) -> Option<(String, Design)> {
+        (!self.decisions.is_empty())
+            .then(|| self.decisions[d as usize % self.decisions.len()].clone())
     }
 
     fn sign(&mut self, reviewer: bool, payload: Payload) -> Signed {
@@ -264,6 +385,98 @@ impl Writer {
                 });
                 (true, payload)
             }
+            Op::DefineBody { kind } => {
+                let id = format!("b{}", self.bodies.len());
+                let payload = Payload::BodyDefined(BodyDefined {
+                    title: format!("Body {id}"),
+                    kind: KINDS[*kind as usize % KINDS.len()].into(),
+                    description: String::new(),
+                    charter: None,
+                    id,
+                });
+                (false, payload)
+            }
+            Op::RetireBody { b } => {
+                let id = self.pick_bodies(&[*b]).pop()?;
+                (false, Payload::BodyRetired(BodyRetired { id, reason }))
+            }
+            Op::DefineDecision {
+                deciders,
+                process,
+                target,
+                ms,
+            } => {
+                let id = format!("d{}", self.decisions.len());
+                let payload = Payload::DecisionDefined(Box::new(DecisionDefined {
+                    title: format!("Decision {id}"),
+                    description: String::new(),
+                    layer: LAYERS[self.decisions.len() % 2].into(),
+                    principles: vec![],
+                    profile: Profile::default(),
+                    current: self.design(deciders, *process, None),
+                    target: target.as_ref().map(|t| self.design(t, 0, None)),
+                    milestones: self.picks(ms),
+                    source: Some("https://example.org/source".into()),
+                    id,
+                }));
+                (false, payload)
+            }
+            Op::ReviseDecision { d, target } => {
+                let (id, _) = self.pick_decision(*d)?;
+                let mut r = DecisionRevised {
+                    id,
+                    reason,
+                    title: None,
+                    description: None,
+                    profile: None,
+                    target: None,
+                    milestones: None,
+                };
+                r.target = Some(self.design(target, 0, None));
+                (false, Payload::DecisionRevised(Box::new(r)))
+            }
+            Op::Transfer {
+                d,
+                deciders,
+                process,
+                veto,
+            } => {
+                let (decision, from) = self.pick_decision(*d)?;
+                let to = self.design(deciders, *process, *veto);
+                let payload = Payload::AuthorityTransferred(Box::new(AuthorityTransferred {
+                    decision,
+                    from,
+                    to,
+                    reason,
+                    evidence: vec!["https://example.org/evidence".into()],
+                    effective_on: "2024-06-01".into(),
+                }));
+                (self.clock % 2 == 0, payload)
+            }
+            Op::StateHypothesis { d } => {
+                let (decision, _) = self.pick_decision(*d)?;
+                let n = self.hypotheses.get(&decision).map_or(0, Vec::len);
+                let payload = Payload::HypothesisStated(HypothesisStated {
+                    decision,
+                    id: format!("h{n}"),
+                    statement: "statement".into(),
+                    measure: "measure".into(),
+                });
+                (true, payload)
+            }
+            Op::ConcludeHypothesis { d, h, outcome } => {
+                let (decision, _) = self.pick_decision(*d)?;
+                let stated = self.hypotheses.get(&decision)?;
+                let (id, _) = stated.get(*h as usize % stated.len().max(1))?.clone();
+                let payload = Payload::HypothesisConcluded(HypothesisConcluded {
+                    decision,
+                    id,
+                    outcome: OUTCOMES[*outcome as usize % 3].into(),
+                    note: "note".into(),
+                    evidence: vec![],
+                });
+                (false, payload)
+            }
         };
         Some(self.sign(reviewer, payload))
     }
@@ -281,6 +494,32 @@ impl Writer {
                 self.open = true;
             }
             Payload::SeasonReEvaluated(_) => self.open = false,
+            Payload::BodyDefined(p) => self.bodies.push((p.id.clone(), false)),
+            Payload::BodyRetired(p) => {
+                if let Some(b) = self.bodies.iter_mut().find(|b| b.0 == p.id) {
+                    b.1 = true;
+                }
+            }
+            Payload::DecisionDefined(p) => self.decisions.push((p.id.clone(), p.current.clone())),
+            Payload::AuthorityTransferred(p) => {
+                if let Some(d) = self.decisions.iter_mut().find(|d| d.0 == p.decision) {
+                    d.1 = p.to.clone();
+                }
+            }
+            Payload::HypothesisStated(p) => self
+                .hypotheses
+                .entry(p.decision.clone())
+                .or_default()
+                .push((p.id.clone(), false)),
+            Payload::HypothesisConcluded(p) => {
+                if let Some(h) = self
+                    .hypotheses
+                    .get_mut(&p.decision)
+                    .and_then(|hs| hs.iter_mut().find(|h| h.0 == p.id))
+                {
+                    h.1 = true;
+                }
+            }
             _ => {}
         }
     }
