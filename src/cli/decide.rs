@@ -459,7 +459,7 @@ pub(super) fn render_decisions(status: &Status, since: &BTreeMap<String, Since>)
     if let Some(a) = &status.authority {
         let with_target = decisions.iter().filter(|d| d.target.is_some()).count();
         out += &format!(
-            "{} modules: {} at their target design ({} have a target), {} decided by a body of kind foundation\n",
+            "{} modules; at their target design: {} (of {} with a target); decided by a body of kind foundation: {}\n",
             a.decisions, a.at_target, with_target, a.foundation_decides
         );
     }
