@@ -49,7 +49,7 @@ pub use ledger::{
     system_clock, ChainedEventStore, Clock, Ledger, LedgerError, LedgerEvent, LedgerServices,
     Record, SignatureIndex, Signed,
 };
-pub use read::{LedgerView, RebuildReport, CHECKPOINT_EVERY};
+pub use read::{IdKind, LedgerView, RebuildReport, Since, CHECKPOINT_EVERY};
 pub use service::{AsOf, Recorded, StatementSource, Waymark};
 pub use storage::{redact, Db};
 // The pure core, re-exported for the library's users and tests.

@@ -1,10 +1,12 @@
 //! What commands print: tables, status, history, files written.
 
 use crate::error::{Error, Result, StorageError};
+use crate::read::IdKind;
 use comfy_table::{presets::NOTHING, Table};
 use serde_json::Value;
 use std::path::PathBuf;
-use waymark_projections::Status;
+use waymark_core::LedgerState;
+use waymark_projections::{HistoryRow, Status};
 
 /// The count of an export's lines and, for a message, its head: " (head seq N HASH)".
 pub(super) fn export_head(bytes: &[u8]) -> (usize, String) {
@@ -55,7 +57,7 @@ pub(crate) fn print_status(status: &Status, json: bool) {
 }
 
 /// The audit trail as `history` prints it: a table, or JSON with `--json`.
-pub(crate) fn print_history(rows: &[waymark_projections::HistoryRow], json: bool) {
+pub(crate) fn print_history(rows: &[HistoryRow], json: bool) {
     if json {
         println!(
             "{}",
@@ -63,29 +65,82 @@ pub(crate) fn print_history(rows: &[waymark_projections::HistoryRow], json: bool
         );
         return;
     }
-    let mut t = table(&[
-        "seq",
-        "recorded_at",
-        "actor",
-        "type",
-        "change",
-        "reason",
-        "evidence",
-        "hash",
-    ]);
-    for r in rows {
-        t.add_row(vec![
+    let rows: Vec<(&HistoryRow, Option<&[IdKind]>)> = rows.iter().map(|r| (r, None)).collect();
+    println!("{}", history_table(&rows));
+}
+
+/// The audit trail of a decision or body id (SPEC section 13's `history ID`): each
+/// row with the kinds of id it matched (`matched`: milestone, decision, body).
+pub(crate) fn print_history_matched(rows: &[(HistoryRow, Vec<IdKind>)], json: bool) {
+    if json {
+        let out: Vec<Value> = rows
+            .iter()
+            .map(|(r, kinds)| {
+                let mut v = serde_json::to_value(r).unwrap_or_default();
+                v["matched"] = serde_json::json!(kinds);
+                v
+            })
+            .collect();
+        println!("{}", serde_json::to_string_pretty(&out).unwrap_or_default());
+        return;
+    }
+    let rows: Vec<(&HistoryRow, Option<&[IdKind]>)> =
+        rows.iter().map(|(r, k)| (r, Some(k.as_slice()))).collect();
+    println!("{}", history_table(&rows));
+}
+
+/// The history table; a `matched` column after the type when the rows carry kinds.
+fn history_table(rows: &[(&HistoryRow, Option<&[IdKind]>)]) -> Table {
+    let matched = rows.iter().any(|(_, k)| k.is_some());
+    let mut header = vec!["seq", "recorded_at", "actor", "type"];
+    if matched {
+        header.push("matched");
+    }
+    header.extend(["change", "reason", "evidence", "hash"]);
+    let mut t = table(&header);
+    for (r, kinds) in rows {
+        let mut cells = vec![
             r.seq.to_string(),
             r.recorded_at.clone(),
             format!("{} ({})", r.actor, r.actor_roles.join(",")),
             r.event_type.clone(),
+        ];
+        if let Some(kinds) = kinds {
+            let k: Vec<&str> = kinds.iter().map(|k| k.as_str()).collect();
+            cells.push(k.join(","));
+        }
+        cells.extend([
             r.change.clone(),
             r.reason.clone().map(|s| clip(&s, 60)).unwrap_or_default(),
             r.evidence.join(" "),
             r.hash.to_hex()[..12].to_string(),
         ]);
+        t.add_row(cells);
     }
-    println!("{t}");
+    t
+}
+
+/// The namespaces `id` is defined in (SPEC section 13: milestones, decisions and
+/// bodies are three); an id that names nothing is refused, with the closest id.
+pub(crate) fn id_kinds(state: &LedgerState, id: &str, ledger: &str) -> Result<Vec<IdKind>> {
+    let kinds: Vec<IdKind> = [
+        (IdKind::Milestone, state.milestones.contains_key(id)),
+        (IdKind::Decision, state.decisions.contains_key(id)),
+        (IdKind::Body, state.bodies.contains_key(id)),
+    ]
+    .into_iter()
+    .filter_map(|(k, named)| named.then_some(k))
+    .collect();
+    if kinds.is_empty() {
+        let known = state
+            .milestones
+            .keys()
+            .chain(state.decisions.keys())
+            .chain(state.bodies.keys())
+            .map(String::as_str);
+        super::unknown(id, "milestone, decision or body", ledger, known)?;
+    }
+    Ok(kinds)
 }
 
 pub(super) fn table(header: &[&str]) -> Table {

@@ -5,17 +5,23 @@
 //! prints. A problem the server answers with becomes the error the local command
 //! would have given (same message, same exit code).
 
-use crate::cli::{print_history, print_status, write_out, Cli, Command, ProveCmd, Writer};
+use crate::cli::{
+    id_kinds, print_history, print_history_matched, print_status, write_out, Cli, Command,
+    ProveCmd, Writer,
+};
 use crate::error::{Error, Result, StorageError};
 use crate::files::KeyStore;
 use crate::ledger::Signed;
+use crate::read::{since_of, IdKind, Since};
 use crate::service::Recorded;
 use crate::wire::{signed_to_value, LedgerSummary, Problem, RecordedOut};
 use serde::de::DeserializeOwned;
 use serde_json::json;
+use std::collections::BTreeMap;
 use waymark_core::LedgerState;
 use waymark_core::{Rejection, Rule};
-use waymark_projections::{HistoryRow, Status};
+use waymark_events::{Event, Hash};
+use waymark_projections::{HistoryFilter, HistoryFold, HistoryRow, Status};
 
 /// A CLI session whose store is a server.
 pub struct Remote<'a> {
@@ -196,6 +202,48 @@ impl<'a> Remote<'a> {
         })
     }
 
+    /// The events of seq 1..=upto (all with `None`), from the API's export.
+    fn events(&self, api: &str, upto: Option<u64>) -> Result<Vec<(Event, Hash)>> {
+        let body = self.get(
+            &format!("{api}/events"),
+            &[("limit", upto.map(|u| u.to_string()))],
+        )?;
+        body.split(|b| *b == b'\n')
+            .filter(|l| !l.is_empty())
+            .map(|l| {
+                serde_json::from_slice(l)
+                    .ok()
+                    .and_then(|v| Event::from_export_value(&v).ok())
+                    .ok_or_else(|| {
+                        Error::Storage(StorageError::server(format!(
+                            "server {}: an export line that is not an event",
+                            self.base
+                        )))
+                    })
+            })
+            .collect()
+    }
+
+    /// `history ID` for a decision or body id: the API filters by milestone only, so
+    /// the audit rows are folded here from the export, as the server folds them.
+    fn history_of(
+        &self,
+        api: &str,
+        filter: &HistoryFilter,
+        id: &str,
+    ) -> Result<Vec<(HistoryRow, Vec<IdKind>)>> {
+        let mut fold = HistoryFold::new();
+        let mut out = Vec::new();
+        for (e, h) in self.events(api, None)? {
+            let row = crate::read::IndexedRow::new(fold.row(&e, &h), &e);
+            let kinds = crate::read::kinds_in(&row.ids, id);
+            if !kinds.is_empty() && filter.matches(&row.row) {
+                out.push((row.row, kinds));
+            }
+        }
+        Ok(out)
+    }
+
     async fn api(&self) -> Result<String> {
         Ok(format!("/api/ledgers/{}", self.ledger().await?))
     }
@@ -211,15 +259,30 @@ impl<'a> Remote<'a> {
                 print_status(&s, json);
             }
             Command::History {
-                milestone,
+                id,
                 actor,
                 season,
                 event_type,
             } => {
+                if let Some(id) = id {
+                    let ledger = self.ledger().await?;
+                    let named = id_kinds(&self.state(&ledger).await?, id, &ledger)?;
+                    if named.iter().any(|k| *k != IdKind::Milestone) {
+                        let filter = HistoryFilter {
+                            milestone: None,
+                            actor: actor.clone(),
+                            season: *season,
+                            event_type: event_type.clone(),
+                        };
+                        let rows = self.history_of(&api, &filter, id)?;
+                        print_history_matched(&rows, json);
+                        return Ok(0);
+                    }
+                }
                 let rows = self.history(
                     &format!("{api}/history"),
                     &[
-                        ("milestone", milestone.clone()),
+                        ("milestone", id.clone()),
                         ("actor", actor.clone()),
                         ("season", season.map(|s| s.to_string())),
                         ("type", event_type.clone()),
@@ -350,6 +413,22 @@ impl Writer for Remote<'_> {
         self.get_json(&format!("/api/ledgers/{ledger}/state"), &[])
     }
 
+    async fn status(&self, ledger: &str, as_of: Option<&str>) -> Result<Status> {
+        self.get_json(
+            &format!("/api/ledgers/{ledger}/status"),
+            &[("as_of", as_of.map(str::to_string))],
+        )
+    }
+
+    /// From the API's export up to `upto` (the API has no index of transfers).
+    async fn authority_since(&self, ledger: &str, upto: u64) -> Result<BTreeMap<String, Since>> {
+        if upto == 0 {
+            return Ok(BTreeMap::new());
+        }
+        let events = self.events(&format!("/api/ledgers/{ledger}"), Some(upto))?;
+        Ok(events.iter().filter_map(|(e, _)| since_of(e)).collect())
+    }
+
     async fn record(&self, ledger: &str, statements: Vec<Signed>) -> Result<Vec<Recorded>> {
         let body: Vec<serde_json::Value> = statements.iter().map(signed_to_value).collect();
         let body = serde_json::to_vec(&body).unwrap_or_default();
@@ -429,6 +508,9 @@ pub async fn run(cli: &Cli, server: &str) -> Result<i32> {
         | Command::Milestone(_)
         | Command::Phase(_)
         | Command::Season(_)
+        | Command::Body(_)
+        | Command::Decision(_)
+        | Command::Decisions { .. }
         | Command::Apply { .. } => remote.write(&cli.command).await,
         Command::Status { .. }
         | Command::History { .. }

@@ -6,12 +6,15 @@ use crate::error::{Error, Result};
 use crate::files::KeyStore;
 use crate::ledger::system_clock;
 use crate::ledger::Signed;
+use crate::read::{IdKind, Since};
 use crate::service::{AsOf, Recorded, Waymark};
 use crate::storage::Db;
 use serde_json::{json, Value};
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 use waymark_events::*;
 use waymark_projections::HistoryFilter;
+use waymark_projections::Status;
 
 /// One CLI invocation against one store.
 pub(crate) struct Session<'a> {
@@ -74,6 +77,9 @@ impl<'a> Session<'a> {
             | Command::Milestone(_)
             | Command::Phase(_)
             | Command::Season(_)
+            | Command::Body(_)
+            | Command::Decision(_)
+            | Command::Decisions { .. }
             | Command::Apply { .. } => self.write(cmd).await,
             Command::Status { as_of } => {
                 let ledger = self.ledger().await?;
@@ -83,7 +89,7 @@ impl<'a> Session<'a> {
                 Ok(0)
             }
             Command::History {
-                milestone,
+                id,
                 actor,
                 season,
                 event_type,
@@ -93,25 +99,36 @@ impl<'a> Session<'a> {
                     t.parse::<EventType>()
                         .map_err(|e| Error::BadInput(e.to_string()))?;
                 }
-                if milestone.is_some() || actor.is_some() {
+                let mut named = Vec::new();
+                if id.is_some() || actor.is_some() {
                     let state = self.w.state(&ledger).await?;
-                    if let Some(id) = milestone {
-                        let known = state.milestones.keys().map(String::as_str);
-                        unknown(id, "milestone, decision or body", &ledger, known)?;
+                    if let Some(id) = id {
+                        named = id_kinds(&state, id, &ledger)?;
                     }
                     if let Some(id) = actor {
                         let known = state.actors.keys().map(String::as_str);
                         unknown(id, "actor", &ledger, known)?;
                     }
                 }
-                let filter = HistoryFilter {
-                    milestone: milestone.clone(),
+                let mut filter = HistoryFilter {
+                    milestone: None,
                     actor: actor.clone(),
                     season: *season,
                     event_type: event_type.clone(),
                 };
-                let rows = self.w.history(&ledger, &filter).await?;
-                print_history(&rows, self.cli.json);
+                match id {
+                    // A decision or body id (SPEC section 13): each row says what it matched.
+                    Some(id) if named.iter().any(|k| *k != IdKind::Milestone) => {
+                        let rows = self.w.history_of(&ledger, &filter, id).await?;
+                        print_history_matched(&rows, self.cli.json);
+                    }
+                    // A milestone id, or none: the audit trail as before.
+                    _ => {
+                        filter.milestone.clone_from(id);
+                        let rows = self.w.history(&ledger, &filter).await?;
+                        print_history(&rows, self.cli.json);
+                    }
+                }
                 Ok(0)
             }
             Command::Verify => {
@@ -349,6 +366,13 @@ impl Writer for Session<'_> {
     }
     async fn record(&self, ledger: &str, statements: Vec<Signed>) -> Result<Vec<Recorded>> {
         self.w.record(ledger, statements).await
+    }
+    async fn status(&self, ledger: &str, as_of: Option<&str>) -> Result<Status> {
+        let as_of = as_of.map(str::parse::<AsOf>).transpose()?;
+        self.w.status(ledger, as_of.as_ref()).await
+    }
+    async fn authority_since(&self, ledger: &str, upto: u64) -> Result<BTreeMap<String, Since>> {
+        self.w.authority_since(ledger, upto).await
     }
     async fn apply(&self, file: &PathBuf) -> Result<i32> {
         self.apply_streamed(file).await

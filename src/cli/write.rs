@@ -5,11 +5,14 @@ use super::*;
 use crate::error::{Error, Result, StorageError};
 use crate::files::KeyStore;
 use crate::ledger::Signed;
+use crate::read::Since;
 use crate::service::Recorded;
 use ed25519_dalek::SigningKey;
 use serde_json::json;
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 use waymark_events::*;
+use waymark_projections::Status;
 
 /// Where a session's statements are recorded and its rule state is read: the local
 /// store (`Session`) or a server (`remote::Remote`, `--server URL`). The write
@@ -23,9 +26,24 @@ pub(crate) trait Writer {
     async fn state(&self, ledger: &str) -> Result<waymark_core::LedgerState>;
     /// Records statements, all or none (`line` of a rejection: 1-based index).
     async fn record(&self, ledger: &str, statements: Vec<Signed>) -> Result<Vec<Recorded>>;
+    /// The status projection at the head, or as of `as_of` (`seq:N`, `season:N`,
+    /// `time:RFC3339`).
+    async fn status(&self, ledger: &str, as_of: Option<&str>) -> Result<Status>;
+    /// For every decision defined in the first `upto` events, since when it has its
+    /// current design there.
+    async fn authority_since(&self, ledger: &str, upto: u64) -> Result<BTreeMap<String, Since>>;
 
     /// Signs a payload as `--as` (default: the founder) and records it.
     async fn sign_and_record(&self, payload: Payload) -> Result<Vec<Recorded>> {
+        self.sign_and_record_at(payload, now()).await
+    }
+
+    /// Signs a payload as `--as` with this `issued_at` and records it.
+    async fn sign_and_record_at(
+        &self,
+        payload: Payload,
+        issued_at: String,
+    ) -> Result<Vec<Recorded>> {
         let ledger = self.ledger().await?;
         let actor = match &self.cli().as_actor {
             Some(a) => a.clone(),
@@ -33,8 +51,11 @@ pub(crate) trait Writer {
         };
         self.settle_pending_key(&ledger, &actor).await?;
         let key = self.keys().load_actor(&actor)?;
-        self.record_signed(&ledger, vec![signed(&ledger, &actor, &key, now(), payload)])
-            .await
+        self.record_signed(
+            &ledger,
+            vec![signed(&ledger, &actor, &key, issued_at, payload)],
+        )
+        .await
     }
 
     /// A rotation that was recorded but whose staged key (`ACTOR.key.new`) did not
@@ -155,6 +176,9 @@ pub(crate) trait Writer {
                 Ok(0)
             }
             Command::Apply { file } => self.apply(file).await,
+            Command::Body(c) => body(self, c).await,
+            Command::Decision(c) => decision(self, c).await,
+            Command::Decisions { as_of } => decisions(self, as_of.as_deref()).await,
             _ => Err(Error::Usage("not a write command".into())),
         }
     }

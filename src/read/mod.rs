@@ -26,12 +26,15 @@
 
 mod dispatch;
 mod events;
+mod ids;
 mod queries;
 mod query;
 mod rebuild;
 mod sync;
 
 pub use dispatch::Dispatcher;
+use ids::since_of_row;
+pub use ids::{kinds_in, since_of, IdKind, IndexedRow, Since};
 pub use query::ReadModelQuery;
 pub use rebuild::RebuildReport;
 
@@ -79,7 +82,8 @@ impl LedgerView {
         checkpoint_every: u64,
         out: &mut Rows,
     ) {
-        out.history.push(self.history.row(event, hash));
+        out.history
+            .push(IndexedRow::new(self.history.row(event, hash), event));
         self.status.apply(event, hash);
         if event.seq.is_multiple_of(checkpoint_every) {
             out.checkpoints.push((event.seq, self.status.clone()));
@@ -115,7 +119,7 @@ enum Rehash {
 /// Rows produced by folding a run of events.
 #[derive(Debug, Default)]
 pub(super) struct Rows {
-    history: Vec<HistoryRow>,
+    history: Vec<IndexedRow>,
     checkpoints: Vec<(u64, StatusFold)>,
 }
 
@@ -155,7 +159,7 @@ pub(super) struct Pending {
     /// The highest seq with a stored audit row when the reader looked.
     stored_upto: u64,
     /// The rows after `stored_upto`, in seq order.
-    rows: Vec<HistoryRow>,
+    rows: Vec<IndexedRow>,
 }
 
 impl ReadModels {

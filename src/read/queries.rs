@@ -1,7 +1,9 @@
 //! What the read models answer: status as of a point, seasons, times, the audit trail.
 
+use super::ids::kinds_in;
 use super::*;
 use crate::storage::Seq;
+use std::collections::BTreeMap;
 use waymark_projections::HistoryFilter;
 
 /// The audit trail's rows matching a `HistoryFilter`: `$1` ledger, then `$2` actor,
@@ -59,8 +61,8 @@ impl ReadModels {
             rows.extend(
                 p.rows
                     .iter()
-                    .filter(|r| r.season == Some(season))
-                    .map(|r| (Seq(r.seq).to_sql(), r.event_type.clone())),
+                    .filter(|r| r.row.season == Some(season))
+                    .map(|r| (Seq(r.row.seq).to_sql(), r.row.event_type.clone())),
             );
         }
         let opened = rows
@@ -84,8 +86,8 @@ impl ReadModels {
             p.rows
                 .iter()
                 .rev()
-                .find(|r| r.recorded_at.as_str() <= time)
-                .map(|r| r.seq)
+                .find(|r| r.row.recorded_at.as_str() <= time)
+                .map(|r| r.row.seq)
         });
         Ok(held.or(n.map(|n| Seq::from_sql(n).get())))
     }
@@ -129,10 +131,100 @@ impl ReadModels {
             out.extend(
                 p.rows
                     .into_iter()
+                    .map(|r| r.row)
                     .filter(|r| r.seq >= lo && r.seq <= hi && filter.matches(r)),
             );
         }
         Ok(out)
+    }
+
+    /// The audit-trail rows that name `id` as a milestone, a decision or a body
+    /// (SPEC section 13's `history ID`; a body's rows include the designs that name
+    /// it) and match the rest of `filter` (its `milestone` is not used), in seq
+    /// order, each with the kinds of id it matched.
+    pub async fn history_of(
+        &self,
+        ledger: &str,
+        filter: &HistoryFilter,
+        id: &str,
+    ) -> Result<Vec<(HistoryRow, Vec<IdKind>)>> {
+        let sql = "SELECT milestones, row FROM waymark_history WHERE ledger = $1
+              AND ($2 IS NULL OR actor = $2)
+              AND ($3 IS NULL OR event_type = $3)
+              AND ($4 IS NULL OR season = $4)
+              AND (milestones LIKE '%,' || $5 || ',%' ESCAPE '!'
+                OR milestones LIKE '%,decision:' || $5 || ',%' ESCAPE '!'
+                OR milestones LIKE '%,body:' || $5 || ',%' ESCAPE '!')
+              AND seq <= $6 ORDER BY seq";
+        let pending = self.pending(ledger);
+        let hi = pending
+            .as_ref()
+            .map_or(i64::MAX, |p| Seq(p.stored_upto).to_sql());
+        let stored: Vec<(String, String)> = on_pool!(&self.db, p => sqlx::query_as(sql)
+            .bind(ledger)
+            .bind(filter.actor.as_deref())
+            .bind(filter.event_type.as_deref())
+            .bind(filter.season)
+            .bind(like_escape(id))
+            .bind(hi)
+            .fetch_all(p).await)
+        .map_err(|e| storage("reading the audit trail", e))?;
+        let mut out = Vec::with_capacity(stored.len());
+        for (ids, row) in stored {
+            let row: HistoryRow = serde_json::from_str(&row)
+                .map_err(|e| storage("a stored audit row is unreadable", e))?;
+            out.push(IndexedRow { row, ids });
+        }
+        let rest = HistoryFilter {
+            milestone: None,
+            ..filter.clone()
+        };
+        out.extend(
+            pending
+                .into_iter()
+                .flat_map(|p| p.rows)
+                .filter(|r| rest.matches(&r.row)),
+        );
+        Ok(out
+            .into_iter()
+            .filter_map(|r| {
+                let kinds = kinds_in(&r.ids, id);
+                (!kinds.is_empty()).then_some((r.row, kinds))
+            })
+            .collect())
+    }
+
+    /// For every decision defined in the first `upto` events, since when it has its
+    /// current design there ([`Since`]): its last `AuthorityTransferred`, or its
+    /// `DecisionDefined`.
+    pub async fn authority_since(
+        &self,
+        ledger: &str,
+        upto: u64,
+    ) -> Result<BTreeMap<String, Since>> {
+        let sql = "SELECT milestones, row FROM waymark_history WHERE ledger = $1
+              AND event_type IN ('DecisionDefined', 'AuthorityTransferred')
+              AND seq <= $2 ORDER BY seq";
+        let pending = self.pending(ledger);
+        let hi = pending.as_ref().map_or(upto, |p| upto.min(p.stored_upto));
+        let stored: Vec<(String, String)> = on_pool!(&self.db, p => sqlx::query_as(sql)
+            .bind(ledger)
+            .bind(Seq(hi).to_sql())
+            .fetch_all(p).await)
+        .map_err(|e| storage("reading the audit trail", e))?;
+        let mut rows = Vec::with_capacity(stored.len());
+        for (ids, row) in stored {
+            let row: HistoryRow = serde_json::from_str(&row)
+                .map_err(|e| storage("a stored audit row is unreadable", e))?;
+            rows.push(IndexedRow { row, ids });
+        }
+        rows.extend(
+            pending
+                .into_iter()
+                .flat_map(|p| p.rows)
+                .filter(|r| r.row.seq <= upto),
+        );
+        Ok(rows.iter().filter_map(since_of_row).collect())
     }
 
     /// At most `limit` audit-trail rows matching `filter` with seq below `before`,

@@ -119,21 +119,22 @@ impl ReadModels {
         Ok(report)
     }
 
-    /// The stored audit rows of seq `lo..=hi`, as stored (JSON text), by seq.
+    /// The stored audit rows of seq `lo..=hi`, as stored (JSON text, and the index
+    /// column of the ids they name), by seq.
     pub(super) async fn stored_rows(
         &self,
         ledger: &str,
         lo: u64,
         hi: u64,
-    ) -> Result<HashMap<u64, String>> {
-        let sql =
-            "SELECT seq, row FROM waymark_history WHERE ledger = $1 AND seq >= $2 AND seq <= $3";
-        let rows: Vec<(i64, String)> = on_pool!(&self.db, p => sqlx::query_as(sql)
+    ) -> Result<HashMap<u64, (String, String)>> {
+        let sql = "SELECT seq, row, milestones FROM waymark_history
+                   WHERE ledger = $1 AND seq >= $2 AND seq <= $3";
+        let rows: Vec<(i64, String, String)> = on_pool!(&self.db, p => sqlx::query_as(sql)
             .bind(ledger).bind(Seq(lo).to_sql()).bind(Seq(hi).to_sql()).fetch_all(p).await)
         .map_err(|e| storage("reading the audit trail", e))?;
         Ok(rows
             .into_iter()
-            .map(|(seq, row)| (Seq::from_sql(seq).get(), row))
+            .map(|(seq, row, ids)| (Seq::from_sql(seq).get(), (row, ids)))
             .collect())
     }
 
@@ -149,39 +150,42 @@ impl ReadModels {
 }
 
 /// Compares fresh audit rows with the stored ones (by their JSON, and structurally
-/// when the text differs), noting each difference and collecting the rows to write.
+/// when the text differs, and by their index column), noting each difference and
+/// collecting the rows to write.
 fn compare_rows(
-    fresh: Vec<HistoryRow>,
-    stored: &HashMap<u64, String>,
+    fresh: Vec<IndexedRow>,
+    stored: &HashMap<u64, (String, String)>,
     differences: &mut Vec<String>,
-    changed: &mut Vec<HistoryRow>,
+    changed: &mut Vec<IndexedRow>,
 ) -> Result<()> {
     const MAX_LISTED: usize = 20;
     // Serializing the fresh rows is most of this (callgrind: 37% of rebuild's own
     // thread), and each row is independent: on every core.
-    let jsons = waymark_core::map_ordered(&fresh, 256, |_, r| serde_json::to_string(r));
-    for (row, json) in fresh.into_iter().zip(jsons) {
-        let note = match stored.get(&row.seq) {
+    let jsons = waymark_core::map_ordered(&fresh, 256, |_, r| serde_json::to_string(&r.row));
+    for (r, json) in fresh.into_iter().zip(jsons) {
+        let note = match stored.get(&r.row.seq) {
             None => "missing",
-            Some(text) => {
+            Some((text, ids)) => {
                 let json = json.map_err(|e| storage("history row", e))?;
-                if *text == json {
+                let same_ids = *ids == r.ids;
+                if *text == json && same_ids {
                     continue;
                 }
                 match serde_json::from_str::<HistoryRow>(text) {
                     // Written differently, but the same row: rewrite it quietly.
-                    Ok(s) if s == row => {
-                        changed.push(row);
+                    Ok(s) if s == r.row && same_ids => {
+                        changed.push(r);
                         continue;
                     }
+                    Ok(s) if s == r.row => "the ids it names are indexed differently",
                     _ => "differs from the event",
                 }
             }
         };
         if differences.len() < MAX_LISTED {
-            differences.push(format!("audit row seq {}: {note}", row.seq));
+            differences.push(format!("audit row seq {}: {note}", r.row.seq));
         }
-        changed.push(row);
+        changed.push(r);
     }
     Ok(())
 }

@@ -20,9 +20,8 @@ impl ReadModels {
         for chunk in rows.history.chunks(INSERT_BATCH) {
             let mut values = Vec::with_capacity(chunk.len());
             for r in chunk {
-                let json = serde_json::to_string(r).map_err(|e| storage("history row", e))?;
-                let milestones = format!(",{},", r.milestones.join(","));
-                values.push((r, json, milestones));
+                let json = serde_json::to_string(&r.row).map_err(|e| storage("history row", e))?;
+                values.push((&r.row, json, r.ids.as_str()));
             }
             on_pool!(&self.db, p => {
                 let mut q = sqlx::QueryBuilder::new(
@@ -35,7 +34,7 @@ impl ReadModels {
                         .push_bind(r.actor.as_str())
                         .push_bind(r.event_type.as_str())
                         .push_bind(r.season)
-                        .push_bind(milestones.as_str())
+                        .push_bind(*milestones)
                         .push_bind(json.as_str());
                 });
                 q.push(match on_conflict {
@@ -173,7 +172,7 @@ impl ReadModels {
             let upto = pending.stored_upto;
             pending
                 .rows
-                .extend(rows.history.into_iter().filter(|r| r.seq > upto));
+                .extend(rows.history.into_iter().filter(|r| r.row.seq > upto));
         }
         self.remember(ledger, &view, ctx.version);
         if let Ok(mut all) = self.pending.lock() {

@@ -2,7 +2,8 @@
 
 use super::{AsOf, Waymark};
 use crate::error::{Error, Result, StorageError};
-use crate::read::LedgerView;
+use crate::read::{IdKind, LedgerView, Since};
+use std::collections::BTreeMap;
 use waymark_events::{Event, Hash};
 use waymark_projections::{HistoryFilter, HistoryRow, SeasonReview, Status, StatusDiff};
 
@@ -104,6 +105,30 @@ impl Waymark {
     pub async fn history(&self, ledger: &str, filter: &HistoryFilter) -> Result<Vec<HistoryRow>> {
         self.synced(ledger).await?;
         self.read_models.history(ledger, filter, None).await
+    }
+
+    /// The audit trail of one id (SPEC section 13's `history ID`): the rows that
+    /// name it as a milestone, a decision or a body, matching the rest of `filter`,
+    /// each with the kinds it matched.
+    pub async fn history_of(
+        &self,
+        ledger: &str,
+        filter: &HistoryFilter,
+        id: &str,
+    ) -> Result<Vec<(HistoryRow, Vec<IdKind>)>> {
+        self.synced(ledger).await?;
+        self.read_models.history_of(ledger, filter, id).await
+    }
+
+    /// Since when each decision defined in the first `upto` events has its current
+    /// design there: its last `AuthorityTransferred`, or its `DecisionDefined`.
+    pub async fn authority_since(
+        &self,
+        ledger: &str,
+        upto: u64,
+    ) -> Result<BTreeMap<String, Since>> {
+        self.synced(ledger).await?;
+        self.read_models.authority_since(ledger, upto).await
     }
 
     /// At most `limit` audit-trail rows matching `filter`, newest first, all before

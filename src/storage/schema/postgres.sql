@@ -24,6 +24,9 @@ CREATE INDEX IF NOT EXISTS waymark_events_sig
 -- The read models (read/): the cqrs-es view, the audit trail, status checkpoints.
 CREATE TABLE IF NOT EXISTS waymark_views (
   view_id text PRIMARY KEY NOT NULL, version bigint NOT NULL, payload json NOT NULL);
+-- waymark_history.milestones: the ids a row names, `,`-separated with a `,` at both ends:
+-- milestone ids as they are, decision and body ids tagged `decision:` and `body:` (SPEC
+-- section 13's `history ID`; ids have no `:`, so a tag never reads as a milestone).
 CREATE TABLE IF NOT EXISTS waymark_history (
   ledger text NOT NULL, seq bigint NOT NULL, recorded_at text NOT NULL,
   actor text NOT NULL, event_type text NOT NULL, season bigint,
