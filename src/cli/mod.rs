@@ -2,6 +2,7 @@
 
 mod apply;
 mod args;
+mod args_decisions;
 mod decide;
 pub(crate) mod demo;
 mod output;
@@ -10,10 +11,8 @@ mod session;
 mod write;
 
 pub use args::{command, Cli, Command, GraphFormat, InitArgs, ReviewFormat};
-pub(crate) use args::{
-    ActorCmd, BodyCmd, ClearKey, DecisionCmd, MilestoneCmd, PhaseCmd, ProveCmd, SeasonCmd,
-    TransferArgs,
-};
+pub(crate) use args::{ActorCmd, MilestoneCmd, PhaseCmd, ProveCmd, SeasonCmd};
+pub(crate) use args_decisions::{BodyCmd, ClearKey, DecisionCmd, TransferArgs};
 pub(crate) use output::{id_kinds, print_history, print_history_matched, print_status, write_out};
 pub(crate) use session::Session;
 pub(crate) use write::{init_statements, signed, Writer};
