@@ -451,7 +451,7 @@ impl Writer {
                     evidence: vec!["https://example.org/evidence".into()],
                     effective_on: "2024-06-01".into(),
                 }));
-                (self.clock % 2 == 0, payload)
+                (self.clock.is_multiple_of(2), payload)
             }
             Op::StateHypothesis { d } => {
                 let (decision, _) = self.pick_decision(*d)?;
