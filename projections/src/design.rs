@@ -3,7 +3,7 @@
 //! process with its threshold, quorum or signing rule, vetoes with their thresholds, and a
 //! one-line summary of a whole design.
 
-use waymark_events::Design;
+use waymark_events::{Design, Veto};
 
 /// Basis points as a percentage: `5100` → `51%`, `3333` → `33.33%`, `2050` → `20.5%`.
 /// A value outside 0..=10000 (refused by rule 10, but a status read from elsewhere may
@@ -36,10 +36,41 @@ pub(crate) fn process_text(d: &Design) -> String {
     parts.join(", ")
 }
 
+/// A veto: the body, and its threshold when set: `token-house (20%)`.
+pub(crate) fn veto_text(v: &Veto) -> String {
+    match v.threshold_bps {
+        Some(t) => format!("{} ({})", v.body, percent(t)),
+        None => v.body.clone(),
+    }
+}
+
+fn list(ids: &[String]) -> String {
+    if ids.is_empty() {
+        "none".into()
+    } else {
+        ids.join(", ")
+    }
+}
+
+/// A whole design on one line, deciders and process first:
+/// `deciders token-house (vote, threshold 51%); vetoes citizens-house (20%);
+/// proposers anyone; executors foundation` (`none` for an empty list).
+pub(crate) fn summary(d: &Design) -> String {
+    let vetoes: Vec<String> = d.vetoes.iter().map(veto_text).collect();
+    format!(
+        "deciders {} ({}); vetoes {}; proposers {}; executors {}",
+        list(&d.deciders),
+        process_text(d),
+        list(&vetoes),
+        list(&d.proposers),
+        list(&d.executors)
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-    use waymark_events::{Signers, Veto};
+    use waymark_events::Signers;
 
     fn design() -> Design {
         Design {
@@ -75,9 +106,14 @@ mod tests {
     }
 
     #[test]
-    fn a_process_reads_with_its_threshold_quorum_or_signers() {
+    fn a_design_reads_deciders_process_vetoes_proposers_executors() {
         let d = design();
         assert_eq!(process_text(&d), "vote, threshold 51%, quorum 30%");
+        assert_eq!(
+            summary(&d),
+            "deciders citizens-house, token-house (vote, threshold 51%, quorum 30%); \
+             vetoes citizens-house (20%), foundation; proposers anyone; executors none"
+        );
         let multisig = Design {
             process: "multisig".into(),
             threshold_bps: None,

@@ -23,16 +23,19 @@ mod review;
 mod status;
 
 pub use diff::{
-    diff, Change, DependsOnChange, LayerDiff, MilestoneDiff, Point, ProgressChange, SeasonRef,
-    StatusDiff,
+    diff, BodiesDiff, BodyDiff, Change, DecisionDiff, DecisionsDiff, DependsOnChange, DesignDiff,
+    HypothesisChange, IdsChange, LayerDiff, MilestoneDiff, Point, ProgressChange, SeasonRef,
+    StatusDiff, TargetChange, VetoChange, VetoesChange,
 };
 pub use graph::{
     decisions_to_dot, decisions_to_mermaid, decisions_to_svg, to_dot, to_mermaid, to_svg,
 };
 pub use history::{FieldChange, HistoryFilter, HistoryFold, HistoryRow};
 pub use review::{
-    review, Achievement, ActorActivity, FocusDelivery, LayerDelta, NewMilestone, PhaseDelta,
+    review, Achievement, ActorActivity, DecisionAuthority, FocusDelivery, GovernanceChange,
+    HypothesisConclusion, HypothesisStatement, LayerDelta, NewMilestone, PhaseDelta,
     PhaseTransition, Regression, Retirement, ReviewError, Revision, SeasonReview, StillOpen,
+    Transfer,
 };
 pub use status::{
     AsOf, Authority, BodyStatus, DecisionStatus, HypothesisStatus, LastChange, LayerStatus,

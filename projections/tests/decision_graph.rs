@@ -34,7 +34,7 @@ fn triples(v: &[(&str, &str, &str)]) -> Vec<(String, String, String)> {
 #[test]
 fn dot_draws_one_labelled_edge_per_role_of_the_current_designs() {
     let l = governance_ledger();
-    let dot = decisions_to_dot(l.at(36));
+    let dot = decisions_to_dot(l.at(38));
     assert_eq!(
         dot_edges(&dot),
         triples(&[
@@ -50,7 +50,7 @@ fn dot_draws_one_labelled_edge_per_role_of_the_current_designs() {
             ("th", "proposes", "fund"),
             ("th", "decides", "fund"),
             ("ch", "vetoes (20%)", "fund"),
-            ("th", "vetoes (20%)", "fund"),
+            ("th", "vetoes (25%)", "fund"),
             ("fnd", "executes", "fund"),
         ])
     );
@@ -78,7 +78,7 @@ fn dot_draws_one_labelled_edge_per_role_of_the_current_designs() {
 #[test]
 fn dot_marks_the_foundation_the_targets_reached_and_the_retired() {
     let l = governance_ledger();
-    let dot = decisions_to_dot(l.at(36));
+    let dot = decisions_to_dot(l.at(38));
     let node = |id: &str| {
         dot.lines()
             .find(|l| l.trim_start().starts_with(&format!("\"{id}\" [")))
@@ -93,16 +93,21 @@ fn dot_marks_the_foundation_the_targets_reached_and_the_retired() {
     );
     let fund = node("decision:fund");
     assert!(
-        fund.contains("fillcolor=\"#b7e4b0\"") && fund.contains("penwidth=1"),
+        fund.contains("fillcolor=\"#ffffff\", color=\"#666666\", penwidth=1")
+            && fund.contains(r#"\noptimistic\ntarget not reached""#),
         "{fund}"
     );
-    assert!(fund.contains(r#"\nat its target design""#), "{fund}");
     let guardian = node("decision:guardian");
     assert!(
-        guardian.contains(r#"\nmultisig, 8 of 12 signers\nno target recorded""#)
+        guardian.contains("fillcolor=\"#b7e4b0\", color=\"#3f8f3f\", penwidth=1")
+            && guardian.contains(r#"\nmultisig, 8 of 12 signers\nat its target design""#)
             && guardian.contains(r#"Emergency actions <Guardian> & \"pause\""#),
         "{guardian}"
     );
+    // Before season 8, fund was at its target and guardian had none.
+    let before = decisions_to_dot(l.at(28));
+    assert!(before.contains(r#"Governance Fund\noptimistic\nat its target design""#));
+    assert!(before.contains(r#"\nmultisig, 10 of 13 signers\nno target recorded""#));
     assert!(node("body:fnd").contains("fillcolor=\"#ffd8a8\""));
     let cfc = node("body:cfc");
     assert!(
@@ -125,7 +130,7 @@ fn dot_marks_the_foundation_the_targets_reached_and_the_retired() {
 #[test]
 fn mermaid_has_the_same_edges_with_arrows_classes_and_link_colours() {
     let l = governance_ledger();
-    let mm = decisions_to_mermaid(l.at(36));
+    let mm = decisions_to_mermaid(l.at(38));
     let lines: Vec<&str> = mm.lines().map(str::trim).collect();
     assert!(lines.contains(&"flowchart LR"));
     // Bodies in diagram order: sc b0, fnd b1, th b2, ch b3, cfc b4; modules d0 guardian,
@@ -133,13 +138,13 @@ fn mermaid_has_the_same_edges_with_arrows_classes_and_link_colours() {
     for expected in [
         "b0([\"Security Council<br/>sc · council\"])",
         "b4([\"Collective Feedback Commission<br/>cfc · commission · retired\"])",
-        "d0[\"guardian<br/>Emergency actions #lt;Guardian#gt; #amp; #quot;pause#quot;<br/>multisig, 8 of 12 signers<br/>no target recorded\"]",
+        "d0[\"guardian<br/>Emergency actions #lt;Guardian#gt; #amp; #quot;pause#quot;<br/>multisig, 8 of 12 signers<br/>at its target design\"]",
         "b1 ==>|\"decides\"| d1",
         "b2 ==>|\"decides\"| d1",
         "b3 -.->|\"vetoes (30%)\"| d1",
         "b0 -->|\"executes\"| d1",
         "b1 -.->|\"proposes\"| d1",
-        "class d2,lt atTarget",
+        "class d0,lt atTarget",
         "class d1,lfd foundationDecides",
         "class b4,lr retired",
         "class b1,lf foundation",
@@ -159,7 +164,7 @@ fn mermaid_has_the_same_edges_with_arrows_classes_and_link_colours() {
 #[test]
 fn svg_draws_every_edge_between_its_body_and_module_with_a_legend() {
     let l = governance_ledger();
-    let s = l.at(36);
+    let s = l.at(38);
     let svg = decisions_to_svg(s);
     assert_eq!(svg, decisions_to_svg(s), "deterministic");
     assert!(svg.starts_with("<svg xmlns=\"http://www.w3.org/2000/svg\" width=\""));
@@ -193,7 +198,8 @@ fn svg_draws_every_edge_between_its_body_and_module_with_a_legend() {
         svg[start..end].to_string()
     };
     assert!(group("upgrades").contains("stroke=\"#d9480f\" stroke-width=\"3\""));
-    assert!(group("fund").contains("fill=\"#b7e4b0\""));
+    assert!(group("guardian").contains("fill=\"#b7e4b0\""));
+    assert!(group("fund").contains("fill=\"#ffffff\""));
     assert!(svg.contains(
         ">3 decision modules: 1 at their target design, 1 decided by the Foundation</text>"
     ));

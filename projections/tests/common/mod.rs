@@ -395,6 +395,27 @@ pub fn upgrades_target() -> Design {
     }
 }
 
+/// `fund`, at its target until season 8 raises the Token House's veto threshold.
+pub fn fund_2024() -> Design {
+    design(
+        &["th"],
+        &["th"],
+        "optimistic",
+        &[("ch", Some(2000)), ("th", Some(2000))],
+        &["fnd"],
+    )
+}
+
+pub fn fund_2025() -> Design {
+    design(
+        &["th"],
+        &["th"],
+        "optimistic",
+        &[("ch", Some(2000)), ("th", Some(2500))],
+        &["fnd"],
+    )
+}
+
 pub fn guardian_2024() -> Design {
     Design {
         signers: Some(Signers { m: 10, n: 13 }),
@@ -412,8 +433,9 @@ pub fn guardian_2025() -> Design {
 /// [`ledger`] (seq 1-20), then five bodies (seq 21-25: a foundation, two houses, two
 /// councils) and three decision modules (seq 26-28: `upgrades` with a target it has not
 /// reached, `fund` at its target, `guardian` without one), and season 8 (seq 29 opens it,
-/// seq 36 re-evaluates it) with two authority transfers, a hypothesis stated and
-/// concluded, a revision and a body retired.
+/// seq 38 re-evaluates it) with three authority transfers (`fund`'s loses its target), a
+/// hypothesis stated and concluded, two revisions (`guardian`'s sets a target it is at)
+/// and a body retired.
 pub fn governance_ledger() -> Ledger {
     let mut l = ledger();
     for (id, title, kind) in [
@@ -522,6 +544,25 @@ pub fn governance_ledger() -> Ledger {
     );
     l.push(
         "foundation",
+        Payload::DecisionRevised(Box::new(DecisionRevised {
+            id: "guardian".into(),
+            reason: "end state published".into(),
+            target: Some(guardian_2025()),
+            ..Default::default()
+        })),
+    );
+    l.push(
+        "rev",
+        transfer(
+            "fund",
+            fund_2024(),
+            fund_2025(),
+            "Veto threshold raised",
+            &["https://example.org/veto"],
+        ),
+    );
+    l.push(
+        "foundation",
         Payload::BodyRetired(BodyRetired {
             id: "cfc".into(),
             reason: "the Commission ended".into(),
@@ -541,6 +582,6 @@ pub fn governance_ledger() -> Ledger {
 
 /// The review of season 8 of [`governance_ledger`].
 pub fn governance_review(l: &Ledger) -> SeasonReview {
-    let (events, rows) = l.range(29, 36);
-    review(8, l.at(29), l.at(36), events, rows).unwrap()
+    let (events, rows) = l.range(29, 38);
+    review(8, l.at(29), l.at(38), events, rows).unwrap()
 }
