@@ -82,10 +82,9 @@ fn the_review_of_season_8_has_its_transfers_hypotheses_and_changes() {
     let at = |h: &str| md.find(h).unwrap_or_else(|| panic!("no {h}"));
     assert!(at("## Changes to the model") < at("## Decision authority"));
     assert!(at("## Decision authority") < at("## Assessments"));
+    // The transfer: what changed (Markdown-escaped), then both designs.
     assert!(md.contains(
-        "| upgrades Protocol upgrades | 2025-07-01 | deciders fnd (discretion); vetoes th; \
-         proposers fnd; executors fnd | deciders fnd, th (vote, threshold 51%); vetoes ch (30%); \
-         proposers fnd; executors sc | 30 | Metrics Council (rev) |"
+        r#"| upgrades Protocol upgrades | 2025-07-01 | deciders \[fnd\] → \[fnd, th\] (+th); process discretion → vote; threshold (none) → 51%; vetoes \[th\] → \[ch (30%)\] (+ch (30%), -th); executors \[fnd\] → \[sc\] (+sc, -fnd) | deciders fnd (discretion); vetoes th; proposers fnd; executors fnd | deciders fnd, th (vote, threshold 51%); vetoes ch (30%); proposers fnd; executors sc | 30 | Metrics Council (rev) |"#
     ));
     assert!(md.contains("| upgrades | h-turnout | inconclusive | only two upgrades \\<so far\\> |"));
     assert!(md.contains("- Retired body **cfc**, seq 37 by Optimism Foundation (foundation): the Commission ended\n"));

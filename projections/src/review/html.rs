@@ -8,7 +8,7 @@
 
 use super::{
     arrow, authority_counts, governance_change_text, is_web_link, link_label, or_dash,
-    progress_text, type_counts, DecisionAuthority, SeasonReview,
+    progress_text, transfer_changes, type_counts, DecisionAuthority, SeasonReview,
 };
 use crate::design::summary as design_summary;
 use crate::html::Text;
@@ -240,6 +240,7 @@ fn decision_authority(r: &SeasonReview, a: &DecisionAuthority) -> Markup {
             &[
                 ("Module", &|t| text(&format!("{} {}", t.decision, t.title))),
                 ("Effective", &|t| text(&t.effective_on)),
+                ("Changed", &|t| text(&transfer_changes(t))),
                 ("From", &|t| text(&design_summary(&t.from))),
                 ("To", &|t| text(&design_summary(&t.to))),
                 ("Seq", &|t| html! { (t.seq) }),

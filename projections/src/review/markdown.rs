@@ -2,7 +2,7 @@
 
 use super::{
     arrow, authority_counts, governance_change_text, is_web_link, link_label, or_dash,
-    progress_text, type_counts, DecisionAuthority, SeasonReview,
+    progress_text, transfer_changes, type_counts, DecisionAuthority, SeasonReview,
 };
 use crate::design::summary;
 use std::fmt::Write as _;
@@ -297,6 +297,7 @@ fn decision_authority(r: &SeasonReview, a: &DecisionAuthority) -> String {
                 &[
                     ("Module", &|t| md(&format!("{} {}", t.decision, t.title))),
                     ("Effective", &|t| md(&t.effective_on)),
+                    ("Changed", &|t| md(&transfer_changes(t))),
                     ("From", &|t| md(&summary(&t.from))),
                     ("To", &|t| md(&summary(&t.to))),
                     ("Seq", &|t| t.seq.to_string()),

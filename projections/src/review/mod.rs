@@ -11,7 +11,7 @@ mod html;
 mod markdown;
 
 use crate::design::summary;
-use crate::diff::Change;
+use crate::diff::{Change, DesignDiff};
 use crate::status::Authority;
 
 pub use fold::{
@@ -50,6 +50,14 @@ fn authority_counts(c: &Change<Option<Authority>>) -> [(&'static str, String); 3
         ("At their target design", line(|a| a.at_target)),
         ("Decided by the Foundation", line(|a| a.foundation_decides)),
     ]
+}
+
+/// What a transfer changed, field by field (as `diff` writes it): `deciders [a] → [b]
+/// (+b, -a); process vote → optimistic`.
+fn transfer_changes(t: &Transfer) -> String {
+    DesignDiff::of(&t.from, &t.to)
+        .map(|d| d.texts().join("; "))
+        .unwrap_or_default()
 }
 
 /// A body or module change as text, in three parts around the id, the actor and the
