@@ -83,18 +83,23 @@ fn the_review_of_season_8_has_its_transfers_hypotheses_and_changes() {
     assert!(at("## Changes to the model") < at("## Decision authority"));
     assert!(at("## Decision authority") < at("## Assessments"));
     // The transfer: what changed (Markdown-escaped), then both designs.
-    assert!(md.contains(
-        r#"| upgrades Protocol upgrades | 2025-07-01 | deciders \[fnd\] → \[fnd, th\] (+th); process discretion → vote; threshold (none) → 51%; vetoes \[th\] → \[ch (30%)\] (+ch (30%), -th); executors \[fnd\] → \[sc\] (+sc, -fnd) | deciders fnd (discretion); vetoes th; proposers fnd; executors fnd | deciders fnd, th (vote, threshold 51%); vetoes ch (30%); proposers fnd; executors sc | 30 | Metrics Council (rev) |"#
-    ));
+    assert!(md.contains(concat!(
+        "- **upgrades** Protocol upgrades, effective 2025-07-01 (seq 30, by Metrics Council (rev))\n",
+        r"  - Changed: deciders \[fnd\] → \[fnd, th\] (+th); process discretion → vote; ",
+        r"threshold (none) → 51%; vetoes \[th\] → \[ch (30%)\] (+ch (30%), -th); ",
+        r"executors \[fnd\] → \[sc\] (+sc, -fnd)",
+        "\n  - From: deciders fnd (discretion); vetoes th; proposers fnd; executors fnd\n",
+        "  - To: deciders fnd, th (vote, threshold 51%); vetoes ch (30%); proposers fnd; executors sc\n",
+    )));
     assert!(md.contains("| upgrades | h-turnout | inconclusive | only two upgrades \\<so far\\> |"));
     assert!(md.contains("- Retired body **cfc**, seq 37 by Optimism Foundation (foundation): the Commission ended\n"));
     let html = r.to_html();
     assert_balanced(&html);
     assert!(html.contains("<h2 id=\"decisions-h\">Decision authority</h2>"));
     assert!(html.contains(
-        "<th scope=\"row\">guardian Emergency actions &lt;Guardian&gt; &amp; &quot;pause&quot;</th>"
+        "<li><strong>guardian</strong> Emergency actions &lt;Guardian&gt; &amp; &quot;pause&quot;, effective"
     ));
-    assert!(html.contains("<td>deciders sc (multisig, 10 of 13 signers); vetoes none; proposers none; executors fnd, sc</td>"));
+    assert!(html.contains("<dt>From</dt><dd>deciders sc (multisig, 10 of 13 signers); vetoes none; proposers none; executors fnd, sc</dd>"));
     let json = serde_json::to_value(&r).unwrap();
     assert_eq!(
         json["decision_authority"]["transfers"][1]["to"]["signers"]["m"],

@@ -226,6 +226,21 @@ fn decision_authority(r: &SeasonReview, a: &DecisionAuthority) -> Markup {
             @if !t.designs.is_empty() { " — " (Text(&t.designs)) }
         }
     });
+    let transfers = a.transfers.iter().map(|t| {
+        let changed = transfer_changes(t);
+        html! {
+            strong { (Text(&t.decision)) } " " (Text(&t.title)) ", effective "
+            (Text(&t.effective_on)) " (seq " (t.seq) ", by " (by(&t.actor)) ")"
+            dl {
+                "\n"
+                dt { "Changed" } dd { (Text(or_dash(Some(&changed)))) } "\n"
+                dt { "From" } dd { (Text(&design_summary(&t.from))) } "\n"
+                dt { "To" } dd { (Text(&design_summary(&t.to))) } "\n"
+                dt { "Reason" } dd { (Text(&t.reason)) } "\n"
+                dt { "Evidence" } dd { (links(&t.evidence)) } "\n"
+            }
+        }
+    });
     html! {
         dl {
             "\n"
@@ -234,21 +249,7 @@ fn decision_authority(r: &SeasonReview, a: &DecisionAuthority) -> Markup {
             }
         } "\n"
         h3 { "Authority transfers" } "\n"
-        (table(
-            "Who decided each module before and after the transfer",
-            &a.transfers,
-            &[
-                ("Module", &|t| text(&format!("{} {}", t.decision, t.title))),
-                ("Effective", &|t| text(&t.effective_on)),
-                ("Changed", &|t| text(&transfer_changes(t))),
-                ("From", &|t| text(&design_summary(&t.from))),
-                ("To", &|t| text(&design_summary(&t.to))),
-                ("Seq", &|t| html! { (t.seq) }),
-                ("By", &|t| by(&t.actor)),
-                ("Reason", &|t| text(&t.reason)),
-                ("Evidence", &|t| links(&t.evidence)),
-            ],
-        ))
+        (list_or("None.", transfers))
         h3 { "Hypotheses stated" } "\n"
         (table(
             "Hypotheses stated about a module during the season",

@@ -291,20 +291,34 @@ fn decision_authority(r: &SeasonReview, a: &DecisionAuthority) -> String {
         counts,
         sub(
             "Authority transfers",
-            table_or(
+            list_or(
                 "None.",
-                &a.transfers,
-                &[
-                    ("Module", &|t| md(&format!("{} {}", t.decision, t.title))),
-                    ("Effective", &|t| md(&t.effective_on)),
-                    ("Changed", &|t| md(&transfer_changes(t))),
-                    ("From", &|t| md(&summary(&t.from))),
-                    ("To", &|t| md(&summary(&t.to))),
-                    ("Seq", &|t| t.seq.to_string()),
-                    ("By", &|t| by(&t.actor)),
-                    ("Reason", &|t| md(&t.reason)),
-                    ("Evidence", &|t| md_links(&t.evidence)),
-                ],
+                a.transfers
+                    .iter()
+                    .map(|t| {
+                        let changed = match transfer_changes(t) {
+                            c if c.is_empty() => "—".to_string(),
+                            c => md(&c),
+                        };
+                        format!(
+                            "**{}** {}, effective {} (seq {}, by {})\n  \
+                             - Changed: {changed}\n  \
+                             - From: {}\n  \
+                             - To: {}\n  \
+                             - Reason: {}\n  \
+                             - Evidence: {}",
+                            md(&t.decision),
+                            md(&t.title),
+                            md(&t.effective_on),
+                            t.seq,
+                            by(&t.actor),
+                            md(&summary(&t.from)),
+                            md(&summary(&t.to)),
+                            md(&t.reason),
+                            md_links(&t.evidence)
+                        )
+                    })
+                    .collect(),
             ),
         ),
         sub(
