@@ -145,6 +145,7 @@ fn mermaid_has_the_same_edges_with_arrows_classes_and_link_colours() {
         "b0 -->|\"executes\"| d1",
         "b1 -.->|\"proposes\"| d1",
         "class d0,lt atTarget",
+        "class d1,d2,lm,lfd module",
         "class d1,lfd foundationDecides",
         "class b4,lr retired",
         "class b1,lf foundation",

@@ -1,7 +1,7 @@
 //! The decision diagram as a Mermaid flowchart.
 
 use super::{module_lines, Model, Role, RETIRED_TEXT};
-use super::{AT_TARGET, BODY, FOUNDATION_BODY, FOUNDATION_STROKE, LEGEND_READING, RETIRED};
+use super::{AT_TARGET, BODY, FOUNDATION_BODY, FOUNDATION_STROKE, LEGEND_READING, MODULE, RETIRED};
 use crate::graph::mermaid::mermaid_esc;
 use crate::status::Status;
 use std::fmt::Write as _;
@@ -18,7 +18,8 @@ fn arrow(role: Role) -> &'static str {
 /// Mermaid flowchart, left to right: a subgraph `B` of bodies (`b0, b1, …`, stadium
 /// shapes), a subgraph per layer of modules (`d0, d1, …`, labelled id, title, process and
 /// marks), one labelled arrow per role from body to module, a `Legend` subgraph, the
-/// classes `atTarget`, `foundationDecides`, `foundation`, `body`, `retired`, and each
+/// classes `body`, `foundation`, `retired`, `module`, `atTarget` (every module has one of
+/// these two) and `foundationDecides`, and each
 /// role's colour as a `linkStyle`.
 pub fn decisions_to_mermaid(s: &Status) -> String {
     let m = Model::of(s);
@@ -93,6 +94,7 @@ pub fn decisions_to_mermaid(s: &Status) -> String {
         "  classDef body fill:{},stroke:{},color:#000000\n  \
          classDef foundation fill:{},stroke:{},color:#000000\n  \
          classDef retired fill:{},stroke:{},color:{RETIRED_TEXT},stroke-dasharray:5 5\n  \
+         classDef module fill:{},stroke:{},color:#000000\n  \
          classDef atTarget fill:{},stroke:{},color:#000000\n  \
          classDef foundationDecides stroke:{FOUNDATION_STROKE},stroke-width:3px",
         BODY.0,
@@ -101,6 +103,8 @@ pub fn decisions_to_mermaid(s: &Status) -> String {
         FOUNDATION_BODY.1,
         RETIRED.0,
         RETIRED.1,
+        MODULE.0,
+        MODULE.1,
         AT_TARGET.0,
         AT_TARGET.1
     );
@@ -108,6 +112,7 @@ pub fn decisions_to_mermaid(s: &Status) -> String {
         ("body", Vec::new()),
         ("foundation", Vec::new()),
         ("retired", Vec::new()),
+        ("module", Vec::new()),
         ("atTarget", Vec::new()),
         ("foundationDecides", Vec::new()),
     ];
@@ -122,15 +127,22 @@ pub fn decisions_to_mermaid(s: &Status) -> String {
         classes[class].1.push(format!("b{i}"));
     }
     for (i, d) in m.modules.iter().enumerate() {
-        if d.at_target {
-            classes[3].1.push(format!("d{i}"));
-        }
+        let look = if d.at_target { 4 } else { 3 };
+        classes[look].1.push(format!("d{i}"));
         if d.foundation_decides {
-            classes[4].1.push(format!("d{i}"));
+            classes[5].1.push(format!("d{i}"));
         }
     }
     if m.note().is_none() {
-        for (class, node) in [(0, "lb"), (1, "lf"), (2, "lr"), (3, "lt"), (4, "lfd")] {
+        for (class, node) in [
+            (0, "lb"),
+            (1, "lf"),
+            (2, "lr"),
+            (3, "lm"),
+            (4, "lt"),
+            (3, "lfd"),
+            (5, "lfd"),
+        ] {
             classes[class].1.push(node.into());
         }
     }
