@@ -6,6 +6,7 @@
 //!   and end, its events and their history rows;
 //! - `markdown`, `html` — one renderer each, reading only the `SeasonReview`.
 
+mod authority;
 mod fold;
 mod html;
 mod markdown;
@@ -14,11 +15,12 @@ use crate::design::summary;
 use crate::diff::{Change, DesignDiff};
 use crate::status::Authority;
 
+pub use authority::{
+    DecisionAuthority, GovernanceChange, HypothesisConclusion, HypothesisStatement, Transfer,
+};
 pub use fold::{
-    review, Achievement, ActorActivity, DecisionAuthority, FocusDelivery, GovernanceChange,
-    HypothesisConclusion, HypothesisStatement, LayerDelta, NewMilestone, PhaseDelta,
+    review, Achievement, ActorActivity, FocusDelivery, LayerDelta, NewMilestone, PhaseDelta,
     PhaseTransition, Regression, Retirement, ReviewError, Revision, SeasonReview, StillOpen,
-    Transfer,
 };
 
 fn is_web_link(url: &str) -> bool {
