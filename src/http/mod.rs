@@ -8,6 +8,9 @@
 //! GET  /ledgers/{id}                                  the dashboard of one ledger
 //! GET  /api/ledgers                                   the ledgers in the store, with their head
 //! GET  /api/ledgers/{id}/status?as_of=                the status projection (SPEC 9)
+//! GET  /api/ledgers/{id}/bodies?as_of=                the bodies (SPEC 13; empty list if none)
+//! GET  /api/ledgers/{id}/decisions?as_of=             the decision map: decisions and authority
+//!                                                     (SPEC 13; empty and zero counts if none)
 //! GET  /api/ledgers/{id}/state                       the rule state at the head (actors,
 //!                                                     keys, milestones, phases, season)
 //! GET  /api/ledgers/{id}/history?milestone=&actor=&season=&type=

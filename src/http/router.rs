@@ -11,6 +11,8 @@ pub fn router(app: Shared) -> Router {
     let api = Router::new()
         .route("/api/ledgers", get(api::ledgers))
         .route("/api/ledgers/{id}/status", get(api::status))
+        .route("/api/ledgers/{id}/bodies", get(api::bodies))
+        .route("/api/ledgers/{id}/decisions", get(api::decisions))
         .route("/api/ledgers/{id}/state", get(api::state))
         .route("/api/ledgers/{id}/history", get(api::history))
         .route("/api/ledgers/{id}/events", get(api::events))
