@@ -696,6 +696,16 @@ fn dashboard(kind: Kind) {
     );
     get(&format!("{}/?as_of=season:99", s.base)).problem(400);
     get(&format!("{}/ledgers/nope", s.base)).problem(404);
+    // The main page links to "Who decides", which answers for a v1 ledger too.
+    let html = get(&format!("{}/ledgers/test?as_of=season:6", s.base)).text();
+    assert!(html.contains("href=\"/ledgers/test/decisions?as_of=season:6\""));
+    let r = get(&format!("{}/ledgers/test/decisions?as_of=season:6", s.base));
+    assert_eq!(r.status, 200);
+    assert!(r
+        .text()
+        .contains("No decision module is recorded at this point."));
+    get(&format!("{}/ledgers/test/decisions?as_of=seq:99", s.base)).problem(400);
+    get(&format!("{}/ledgers/nope/decisions", s.base)).problem(404);
 }
 
 fn site(kind: Kind) {
@@ -723,8 +733,26 @@ fn site(kind: Kind) {
         std::fs::read_to_string(api.join("reviews/6.md")).unwrap(),
         env.ok(&["review", "6", "--format", "md"])
     );
+    // The "Who decides" pages, with the section 13 JSON they link to: a v1 ledger
+    // has no module, and says so.
+    let decisions = std::fs::read_to_string(out.join("decisions.html")).unwrap();
+    assert!(decisions.contains("No decision module is recorded at this point."));
+    assert!(decisions.contains("href=\"decisions-as-of-season-6.html\""));
+    let map: Value =
+        serde_json::from_slice(&std::fs::read(api.join("decisions-as-of-season-6.json")).unwrap())
+            .unwrap();
+    assert_eq!(map["decisions"], json!([]));
+    assert_eq!(
+        map["as_of"],
+        env.json(&["status", "--as-of", "season:6"])["as_of"]
+    );
     // Every relative link of every page names a file the site holds.
-    for page in ["index.html", "as-of-season-6.html"] {
+    for page in [
+        "index.html",
+        "as-of-season-6.html",
+        "decisions.html",
+        "decisions-as-of-season-6.html",
+    ] {
         let html = std::fs::read_to_string(out.join(page)).unwrap();
         let links: BTreeSet<&str> = html
             .split("href=\"")
@@ -732,7 +760,8 @@ fn site(kind: Kind) {
             .map(|p| &p[..p.find('"').unwrap()])
             .filter(|l| !l.starts_with('#') && !l.starts_with("http"))
             .collect();
-        assert!(links.len() > 20, "{page}: {links:?}");
+        let least = if page.starts_with("decisions") { 4 } else { 20 };
+        assert!(links.len() > least, "{page}: {links:?}");
         for l in links {
             assert!(
                 Path::new(&out.join(l)).is_file(),

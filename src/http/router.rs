@@ -30,6 +30,7 @@ pub fn router(app: Shared) -> Router {
         .route("/openapi.json", get(api::openapi))
         .route("/", get(dashboard::index))
         .route("/ledgers/{id}", get(dashboard::ledger_page))
+        .route("/ledgers/{id}/decisions", get(dashboard::decisions_page))
         .fallback(problem::not_found)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(axum::middleware::from_fn_with_state(app.clone(), budget))
