@@ -265,6 +265,99 @@ fn graph_renders_three_formats(kind: Kind) {
     assert!(svg.contains(">M1<") && svg.contains("seq 9"), "{svg}");
 }
 
+/// `graph --decisions` and `GET graph?decisions=true`: the decision diagram of the bundled
+/// optimism framework (its bodies and modules, recorded by `init`), the same bytes from
+/// the CLI and the API in each format, and a note before any module is recorded.
+fn decision_diagram_renders_three_formats(kind: Kind) {
+    let env = Env::new(kind);
+    env.ok(&[
+        "--ledger",
+        "test",
+        "init",
+        "--framework",
+        "optimism",
+        "--founder",
+        "alice",
+        "--origin",
+        "example.org/test",
+    ]);
+    let dot = env.ok(&["graph", "--decisions"]);
+    assert!(
+        dot.starts_with("// Waymark decision diagram of ledger test, seq "),
+        "{dot}"
+    );
+    for edge in [
+        "\"body:foundation\" -> \"decision:metagovernance\" [label=\"decides\"",
+        "\"body:security-council\" -> \"decision:emergency-security\" [label=\"decides\"",
+        "\"body:token-house\" -> \"decision:token-allocations\" [label=\"vetoes (20%)\"",
+        "\"body:anyone\" -> \"decision:protocol-upgrades\" [label=\"proposes\"",
+        "\"body:security-council\" -> \"decision:protocol-upgrades\" [label=\"executes\"",
+    ] {
+        assert!(dot.contains(edge), "no {edge} in\n{dot}");
+    }
+    let status = env.json(&["status"]);
+    let modules = status["decisions"].as_array().unwrap().len();
+    assert!(modules >= 12, "{modules}");
+    let svg = env.ok(&["graph", "--decisions", "--format", "svg"]);
+    assert_eq!(svg.matches("<g class=\"decision\" ").count(), modules);
+    let mermaid = env.ok(&["graph", "--decisions", "--format", "mermaid"]);
+    assert!(mermaid.contains("flowchart LR") && mermaid.contains("classDef foundationDecides"));
+    let first = env.ok(&["graph", "--decisions", "--as-of", "seq:1"]);
+    assert!(
+        first.contains("No decision module is recorded at seq 1 (no body either)"),
+        "{first}"
+    );
+    assert!(env.ok(&["graph"]).contains("digraph \"waymark\" {"));
+
+    let server = common::served::serve(&env);
+    let api = format!("{}/api/ledgers/test", server.base);
+    for (query, cli, ctype) in [
+        (
+            "decisions=true",
+            &["graph", "--decisions", "--format", "svg"][..],
+            "image/svg+xml",
+        ),
+        (
+            "decisions=true&format=dot&as_of=seq:1",
+            &[
+                "graph",
+                "--decisions",
+                "--format",
+                "dot",
+                "--as-of",
+                "seq:1",
+            ][..],
+            "text/vnd.graphviz",
+        ),
+        (
+            "format=mermaid&decisions=true",
+            &["graph", "--decisions", "--format", "mermaid"][..],
+            "text/plain",
+        ),
+        (
+            "format=dot&decisions=false",
+            &["graph"][..],
+            "text/vnd.graphviz",
+        ),
+    ] {
+        let r = common::served::get(&format!("{api}/graph?{query}"));
+        assert!(
+            r.content_type.starts_with(ctype),
+            "{query}: {}",
+            r.content_type
+        );
+        assert_eq!(r.text(), env.ok(cli), "{query}");
+    }
+    let doc = common::served::get(&format!("{}/openapi.json", server.base)).json();
+    let params = doc["paths"]["/api/ledgers/{id}/graph"]["get"]["parameters"]
+        .as_array()
+        .unwrap();
+    assert!(
+        params.iter().any(|p| p["name"] == "decisions"),
+        "{params:?}"
+    );
+}
+
 fn rebuild_finds_and_repairs_tampered_read_models(kind: Kind) {
     let env = Env::new(kind);
     env.history();
@@ -331,6 +424,7 @@ on_both_backends!(
     season_review_reports_what_changed,
     diff_lists_only_what_changed,
     graph_renders_three_formats,
+    decision_diagram_renders_three_formats,
     rebuild_finds_and_repairs_tampered_read_models,
     read_models_catch_up_when_an_update_was_missed,
 );

@@ -3,6 +3,10 @@
 //! season, for a review with nothing in it, and for inputs whose every free-text field
 //! carries characters that Markdown, HTML, XML, DOT or Mermaid would read as syntax.
 //!
+//! Section 13 adds the decision diagram (DOT, Mermaid, SVG), the review's "Decision
+//! authority" section (Markdown, HTML and the review's JSON) and the diff of designs (text
+//! and JSON), over the governance ledger of `tests/common` and its hostile twin.
+//!
 //! The files in `tests/golden/` were written by the renderers as they were before the
 //! review and graph modules were split and the HTML moved to a template engine, so any
 //! change to the bytes a user gets shows up here as a failing test. After a deliberate
@@ -11,10 +15,13 @@
 
 mod common;
 
-use common::{ledger, season_review};
+use common::{governance_ledger, governance_review, ledger, season_review};
 use serde_json::Value;
 use std::path::Path;
-use waymark_projections::{review, to_dot, to_mermaid, to_svg, SeasonReview, Status};
+use waymark_projections::{
+    decisions_to_dot, decisions_to_mermaid, decisions_to_svg, diff, review, to_dot, to_mermaid,
+    to_svg, SeasonReview, Status,
+};
 
 /// Appended to every free-text string: an apostrophe and quotes, HTML and Markdown
 /// syntax, a pipe, a backslash, CR/LF and tab, control characters and a non-character.
@@ -190,4 +197,87 @@ fn dependency_graph_of_hostile_text() {
             .any(|c| c.is_control() && !matches!(c, '\n' | '\t')),
         "a control character escaped the escaper"
     );
+}
+
+/// No apostrophe and no control character other than tab and newline: everything went
+/// through the one escaper.
+fn assert_escaped(what: &str, doc: &str) {
+    assert!(
+        !doc.contains('\''),
+        "{what}: an apostrophe escaped the escaper"
+    );
+    assert!(
+        !doc.chars()
+            .any(|c| c.is_control() && !matches!(c, '\n' | '\t')),
+        "{what}: a control character escaped the escaper"
+    );
+}
+
+fn pin_decisions(name: &str, s: &Status) {
+    golden(&format!("{name}.dot"), &decisions_to_dot(s));
+    golden(&format!("{name}.mmd"), &decisions_to_mermaid(s));
+    golden(&format!("{name}.svg"), &decisions_to_svg(s));
+}
+
+fn pretty<T: serde::Serialize>(t: &T) -> String {
+    serde_json::to_string_pretty(t).unwrap() + "\n"
+}
+
+#[test]
+fn decision_diagrams() {
+    let l = governance_ledger();
+    pin_decisions("decisions", l.at(38));
+    pin_decisions("decisions-2024", l.at(28));
+    pin_decisions("decisions-empty", l.at(20));
+}
+
+#[test]
+fn decision_diagram_of_hostile_text() {
+    let l = governance_ledger();
+    let s = hostile(l.at(38));
+    pin_decisions("decisions-hostile", &s);
+    assert_escaped("svg", &decisions_to_svg(&s));
+    // DOT and Mermaid: no control character, and no line break from the text (each
+    // statement stays on its line, as many lines as for the plain ledger).
+    let plain = l.at(38);
+    for (what, clean, poisoned) in [
+        ("dot", decisions_to_dot(plain), decisions_to_dot(&s)),
+        (
+            "mermaid",
+            decisions_to_mermaid(plain),
+            decisions_to_mermaid(&s),
+        ),
+    ] {
+        assert!(
+            !poisoned.chars().any(|c| c.is_control() && c != '\n'),
+            "{what}: a control character reached the output"
+        );
+        assert_eq!(poisoned.lines().count(), clean.lines().count(), "{what}");
+    }
+}
+
+#[test]
+fn review_with_decision_authority() {
+    let r = governance_review(&governance_ledger());
+    pin_review("review-decisions", &r);
+    golden("review-decisions.json", &pretty(&r));
+}
+
+#[test]
+fn review_with_decision_authority_of_hostile_text() {
+    let r = hostile(&governance_review(&governance_ledger()));
+    pin_review("review-decisions-hostile", &r);
+    golden("review-decisions-hostile.json", &pretty(&r));
+    assert_escaped("html", &r.to_html());
+}
+
+#[test]
+fn diff_of_designs() {
+    let l = governance_ledger();
+    let d = diff(l.at(28), l.at(38));
+    golden("diff-decisions.txt", &d.to_text());
+    golden("diff-decisions.json", &pretty(&d));
+    let d = diff(&hostile(l.at(20)), &hostile(l.at(38)));
+    golden("diff-decisions-hostile.txt", &d.to_text());
+    golden("diff-decisions-hostile.json", &pretty(&d));
 }

@@ -109,11 +109,15 @@ pub enum Command {
         /// The later point: seq:N, season:N or time:RFC3339
         to: String,
     },
-    /// The dependency graph coloured by status
+    /// The dependency graph coloured by status (--decisions: the decision diagram)
     Graph {
         /// Graphviz DOT, Mermaid or a standalone SVG
         #[arg(long, value_enum, default_value = "dot")]
         format: GraphFormat,
+        /// The decision diagram of SPEC section 13 instead: bodies and modules, and who
+        /// proposes, decides, vetoes and executes each
+        #[arg(long)]
+        decisions: bool,
         /// seq:N, season:N or time:RFC3339
         #[arg(long)]
         as_of: Option<String>,

@@ -243,11 +243,20 @@ impl<'a> Remote<'a> {
                 )?;
                 write_out(out.as_ref(), &body)?;
             }
-            Command::Graph { format, as_of, out } => {
+            Command::Graph {
+                format,
+                decisions,
+                as_of,
+                out,
+            } => {
                 let format = format!("{format:?}").to_lowercase();
                 let body = self.get(
                     &format!("{api}/graph"),
-                    &[("format", Some(format)), ("as_of", as_of.clone())],
+                    &[
+                        ("format", Some(format)),
+                        ("decisions", decisions.then(|| "true".to_string())),
+                        ("as_of", as_of.clone()),
+                    ],
                 )?;
                 write_out(out.as_ref(), &body)?;
             }

@@ -245,21 +245,35 @@ impl<'a> Session<'a> {
                 }
                 Ok(0)
             }
-            Command::Graph { format, as_of, out } => {
+            Command::Graph {
+                format,
+                decisions,
+                as_of,
+                out,
+            } => {
                 let ledger = self.ledger().await?;
                 let as_of = as_of.as_deref().map(str::parse::<AsOf>).transpose()?;
                 let status = self.w.status(&ledger, as_of.as_ref()).await?;
-                let text = match format {
-                    GraphFormat::Dot => waymark_projections::to_dot(&status),
-                    GraphFormat::Mermaid => waymark_projections::to_mermaid(&status),
-                    GraphFormat::Svg => waymark_projections::to_svg(&status),
+                use waymark_projections as p;
+                let text = match (format, decisions) {
+                    (GraphFormat::Dot, false) => p::to_dot(&status),
+                    (GraphFormat::Mermaid, false) => p::to_mermaid(&status),
+                    (GraphFormat::Svg, false) => p::to_svg(&status),
+                    (GraphFormat::Dot, true) => p::decisions_to_dot(&status),
+                    (GraphFormat::Mermaid, true) => p::decisions_to_mermaid(&status),
+                    (GraphFormat::Svg, true) => p::decisions_to_svg(&status),
                 };
                 write_out(out.as_ref(), text.as_bytes())?;
                 if let Some(path) = out {
                     let seq = status.as_of.as_ref().map_or(0, |a| a.seq);
+                    let what = if *decisions {
+                        "decision diagram"
+                    } else {
+                        "graph"
+                    };
                     self.wrote(
                         path,
-                        &format!("the graph of {ledger} as of seq {seq}"),
+                        &format!("the {what} of {ledger} as of seq {seq}"),
                         json!({"as_of_seq": seq}),
                     );
                 }

@@ -239,13 +239,31 @@ pub(crate) fn graph_bytes(status: &waymark_projections::Status, format: GraphFor
     }
 }
 
+/// The decision diagram (SPEC section 13) in a format, as `graph --decisions` prints it.
+pub(crate) fn decisions_graph_bytes(
+    status: &waymark_projections::Status,
+    format: GraphFormat,
+) -> Typed {
+    use waymark_projections as p;
+    match format {
+        GraphFormat::Svg => Typed(SVG, p::decisions_to_svg(status).into_bytes()),
+        GraphFormat::Dot => Typed(DOT, p::decisions_to_dot(status).into_bytes()),
+        GraphFormat::Mermaid => Typed(TEXT, p::decisions_to_mermaid(status).into_bytes()),
+    }
+}
+
 #[utoipa::path(get, path = "/api/ledgers/{id}/graph", params(("id" = String, Path), GraphQuery),
-    responses((status = 200, description = "the dependency graph coloured by status"), (status = 400, body = Problem), (status = 404, body = Problem)))]
+    responses((status = 200, description = "the dependency graph coloured by status, or with decisions=true the decision diagram (bodies, modules, who proposes, decides, vetoes and executes each)"), (status = 400, body = Problem), (status = 404, body = Problem)))]
 pub(super) async fn graph(
     State(app): State<Shared>,
     LedgerId(id): LedgerId,
     Q(q): Q<GraphQuery>,
 ) -> Result<Typed, ApiError> {
     let s = app.status(&id, q.as_of.as_deref()).await?;
-    Ok(graph_bytes(&s, q.format.unwrap_or_default()))
+    let format = q.format.unwrap_or_default();
+    Ok(if q.decisions.unwrap_or(false) {
+        decisions_graph_bytes(&s, format)
+    } else {
+        graph_bytes(&s, format)
+    })
 }

@@ -143,6 +143,9 @@ pub enum GraphFormat {
 pub struct GraphQuery {
     /// svg (default), dot or mermaid
     pub format: Option<GraphFormat>,
+    /// `true`: the decision diagram of SPEC section 13 (bodies, decision modules and who
+    /// proposes, decides, vetoes and executes each) instead of the dependency graph
+    pub decisions: Option<bool>,
     /// `seq:N`, `season:N` or `time:RFC3339` (default: the head)
     pub as_of: Option<String>,
 }

@@ -5,7 +5,7 @@ use crate::status::Status;
 use std::fmt::Write as _;
 
 /// A DOT quoted string.
-fn dot_str(s: &str) -> String {
+pub(super) fn dot_str(s: &str) -> String {
     let mut out = String::from("\"");
     for c in s.chars() {
         match c {

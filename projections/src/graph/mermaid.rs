@@ -7,7 +7,7 @@ use std::fmt::Write as _;
 
 /// Text for a Mermaid quoted label: entity codes for the characters Mermaid would
 /// interpret (the quotes themselves, entities, HTML, markdown strings).
-fn mermaid_esc(s: &str) -> String {
+pub(super) fn mermaid_esc(s: &str) -> String {
     let mut out = String::new();
     for c in s.chars() {
         match c {

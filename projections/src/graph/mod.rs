@@ -10,11 +10,15 @@
 //!
 //! - `dot`, `mermaid`, `svg` — one renderer each, over the shared `layout` of layers
 //!   (columns) and phases (rows) and the shared `Look` of a milestone.
+//! - `decisions` — the decision diagram of SPEC section 13 (`graph --decisions`), in the
+//!   same three formats.
 
+mod decisions;
 mod dot;
 mod mermaid;
 mod svg;
 
+pub use decisions::{decisions_to_dot, decisions_to_mermaid, decisions_to_svg};
 pub use dot::to_dot;
 pub use mermaid::to_mermaid;
 pub use svg::to_svg;

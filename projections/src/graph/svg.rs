@@ -20,7 +20,7 @@ const PAD: i64 = 14;
 const TITLE_CHARS: usize = 32;
 
 /// At most `n` characters, the last one an ellipsis when cut.
-fn truncate(s: &str, n: usize) -> String {
+pub(super) fn truncate(s: &str, n: usize) -> String {
     let s: String = s.split_whitespace().collect::<Vec<_>>().join(" ");
     if s.chars().count() <= n {
         s

@@ -3,11 +3,11 @@
 
 use crate::diff::Change;
 use crate::history::HistoryRow;
-use crate::status::{AsOf, LayerStatus, MilestoneStatus, Status};
+use crate::status::{AsOf, Authority, LayerStatus, MilestoneStatus, Status};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::fmt;
-use waymark_events::{Assessment, Event, Hash, Payload};
+use waymark_events::{Assessment, Design, Event, Hash, Payload};
 
 /// Achieved and total milestones of one phase of a layer, at the season's start and end.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -122,6 +122,88 @@ pub struct ActorActivity {
     pub by_type: BTreeMap<String, u64>,
 }
 
+/// An `AuthorityTransferred` during the season: who decided the module before and after.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Transfer {
+    pub decision: String,
+    /// The module's title at the season's end.
+    pub title: String,
+    pub effective_on: String,
+    pub from: Design,
+    pub to: Design,
+    pub reason: String,
+    pub evidence: Vec<String>,
+    pub actor: String,
+    pub seq: u64,
+}
+
+/// A `HypothesisStated` during the season.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HypothesisStatement {
+    pub decision: String,
+    pub id: String,
+    pub statement: String,
+    pub measure: String,
+    pub actor: String,
+    pub seq: u64,
+}
+
+/// A `HypothesisConcluded` during the season.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HypothesisConclusion {
+    pub decision: String,
+    pub id: String,
+    pub outcome: String,
+    pub note: String,
+    pub evidence: Vec<String>,
+    pub actor: String,
+    pub seq: u64,
+}
+
+/// A body or decision module defined, revised or retired during the season.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GovernanceChange {
+    /// `body` or `decision`.
+    pub subject: String,
+    /// `defined`, `revised` or `retired`.
+    pub change: String,
+    pub id: String,
+    /// The title defined, or given by the revision (empty when it keeps the old one).
+    pub title: String,
+    /// A defined body's kind.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kind: Option<String>,
+    /// A defined module's layer.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub layer: Option<String>,
+    /// A revision's fields.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub fields: Vec<String>,
+    /// A revision's or retirement's reason (empty for a definition).
+    pub reason: String,
+    /// A defined module's current design.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub current: Option<Design>,
+    /// The target a module is defined or revised with.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub target: Option<Design>,
+    pub actor: String,
+    pub seq: u64,
+}
+
+/// Section 13 during the season: the counts at its start and end, every authority
+/// transfer, hypothesis stated and concluded, and body or module defined, revised or
+/// retired, each in seq order.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DecisionAuthority {
+    /// `null` on a side where no body or decision is defined yet.
+    pub authority: Change<Option<Authority>>,
+    pub transfers: Vec<Transfer>,
+    pub hypotheses_stated: Vec<HypothesisStatement>,
+    pub hypotheses_concluded: Vec<HypothesisConclusion>,
+    pub changes: Vec<GovernanceChange>,
+}
+
 /// The end-of-Season review. See [`review`].
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SeasonReview {
@@ -153,6 +235,10 @@ pub struct SeasonReview {
     pub summary: Option<String>,
     /// Sorted by number of events, most first, then by id.
     pub actors: Vec<ActorActivity>,
+    /// Present only when the season recorded an event of section 13 (bodies, decisions,
+    /// transfers, hypotheses), so that other reviews keep their exact bytes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub decision_authority: Option<DecisionAuthority>,
 }
 
 /// Why the inputs do not describe one season.
@@ -381,6 +467,25 @@ pub fn review(
         assessments: closed.map(|c| c.assessments.clone()).unwrap_or_default(),
         summary: closed.map(|c| c.summary.clone()),
         actors: Vec::new(),
+        decision_authority: None,
+    };
+    let mut authority = DecisionAuthority {
+        authority: Change {
+            from: start.authority,
+            to: end.authority,
+        },
+        transfers: Vec::new(),
+        hypotheses_stated: Vec::new(),
+        hypotheses_concluded: Vec::new(),
+        changes: Vec::new(),
+    };
+    let mut section_13 = false;
+    let decision_title = |id: &str| {
+        end.decisions
+            .iter()
+            .flatten()
+            .find(|d| d.id == id)
+            .map_or_else(|| id.to_string(), |d| d.title.clone())
     };
 
     let mut actors: BTreeMap<&str, ActorActivity> = BTreeMap::new();
@@ -451,6 +556,47 @@ pub fn review(
             }),
             _ => {}
         }
+        if let Some(c) = governance_change(&e.statement.payload, &actor, seq) {
+            authority.changes.push(c);
+        }
+        match &e.statement.payload {
+            Payload::AuthorityTransferred(p) => authority.transfers.push(Transfer {
+                decision: p.decision.clone(),
+                title: decision_title(&p.decision),
+                effective_on: p.effective_on.clone(),
+                from: p.from.clone(),
+                to: p.to.clone(),
+                reason: p.reason.clone(),
+                evidence: p.evidence.clone(),
+                actor: actor.clone(),
+                seq,
+            }),
+            Payload::HypothesisStated(p) => {
+                authority.hypotheses_stated.push(HypothesisStatement {
+                    decision: p.decision.clone(),
+                    id: p.id.clone(),
+                    statement: p.statement.clone(),
+                    measure: p.measure.clone(),
+                    actor: actor.clone(),
+                    seq,
+                });
+            }
+            Payload::HypothesisConcluded(p) => {
+                authority.hypotheses_concluded.push(HypothesisConclusion {
+                    decision: p.decision.clone(),
+                    id: p.id.clone(),
+                    outcome: p.outcome.clone(),
+                    note: p.note.clone(),
+                    evidence: p.evidence.clone(),
+                    actor: actor.clone(),
+                    seq,
+                });
+            }
+            _ => {}
+        }
+        // Every type of section 13 names a decision or a body.
+        section_13 |=
+            e.statement.payload.decision_id().is_some() || e.statement.payload.body_id().is_some();
         let a = actors
             .entry(e.statement.actor.as_str())
             .or_insert_with(|| ActorActivity {
@@ -467,6 +613,7 @@ pub fn review(
             .entry(e.statement.event_type().as_str().to_string())
             .or_default() += 1;
     }
+    r.decision_authority = section_13.then_some(authority);
     r.actors = actors.into_values().collect();
     r.actors
         .sort_by(|a, b| b.events.cmp(&a.events).then_with(|| a.id.cmp(&b.id)));
@@ -498,4 +645,54 @@ pub fn review(
         }
     }
     Ok(r)
+}
+
+/// A body or decision module defined, revised or retired, from its event.
+fn governance_change(payload: &Payload, actor: &str, seq: u64) -> Option<GovernanceChange> {
+    let change = |subject: &str, change: &str, id: &str| GovernanceChange {
+        subject: subject.into(),
+        change: change.into(),
+        id: id.into(),
+        title: String::new(),
+        kind: None,
+        layer: None,
+        fields: Vec::new(),
+        reason: String::new(),
+        current: None,
+        target: None,
+        actor: actor.into(),
+        seq,
+    };
+    Some(match payload {
+        Payload::BodyDefined(p) => GovernanceChange {
+            title: p.title.clone(),
+            kind: Some(p.kind.clone()),
+            ..change("body", "defined", &p.id)
+        },
+        Payload::BodyRevised(p) => GovernanceChange {
+            title: p.title.clone().unwrap_or_default(),
+            fields: p.revised_fields().into_iter().map(String::from).collect(),
+            reason: p.reason.clone(),
+            ..change("body", "revised", &p.id)
+        },
+        Payload::BodyRetired(p) => GovernanceChange {
+            reason: p.reason.clone(),
+            ..change("body", "retired", &p.id)
+        },
+        Payload::DecisionDefined(p) => GovernanceChange {
+            title: p.title.clone(),
+            layer: Some(p.layer.clone()),
+            current: Some(p.current.clone()),
+            target: p.target.clone(),
+            ..change("decision", "defined", &p.id)
+        },
+        Payload::DecisionRevised(p) => GovernanceChange {
+            title: p.title.clone().unwrap_or_default(),
+            fields: p.revised_fields().into_iter().map(String::from).collect(),
+            reason: p.reason.clone(),
+            target: p.target.clone(),
+            ..change("decision", "revised", &p.id)
+        },
+        _ => return None,
+    })
 }

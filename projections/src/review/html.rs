@@ -6,7 +6,11 @@
 //! well as source and stays byte for byte what earlier releases wrote (the golden tests
 //! in `tests/golden/` hold it to that).
 
-use super::{arrow, is_web_link, link_label, or_dash, progress_text, type_counts, SeasonReview};
+use super::{
+    arrow, authority_counts, governance_change_text, is_web_link, link_label, or_dash,
+    progress_text, transfer_changes, type_counts, DecisionAuthority, SeasonReview,
+};
+use crate::design::summary as design_summary;
 use crate::html::Text;
 use maud::{html, Markup, PreEscaped, DOCTYPE};
 
@@ -56,9 +60,11 @@ pub(super) fn render(r: &SeasonReview) -> String {
     .into_string()
 }
 
-fn sections(r: &SeasonReview) -> [Markup; 11] {
+/// The sections in order; "Decision authority" (before "Assessments") only when the
+/// season has section 13 events.
+fn sections(r: &SeasonReview) -> Vec<Markup> {
     let by = |actor: &str| text(&r.actor_name(actor));
-    [
+    let mut all = vec![
         section("summary", "Summary", summary(r)),
         section(
             "progress",
@@ -170,6 +176,7 @@ fn sections(r: &SeasonReview) -> [Markup; 11] {
             ),
         ),
         section("model", "Changes to the model", model_changes(r)),
+        // "Decision authority" goes here when the season has section 13 events.
         section(
             "assessments",
             "Assessments",
@@ -195,7 +202,84 @@ fn sections(r: &SeasonReview) -> [Markup; 11] {
                 ],
             ),
         ),
-    ]
+    ];
+    if let Some(a) = &r.decision_authority {
+        let at = all.len() - 2; // before "Assessments" and "Who acted"
+        all.insert(
+            at,
+            section("decisions", "Decision authority", decision_authority(r, a)),
+        );
+    }
+    all
+}
+
+/// Section 13 during the season: the counts at its start and end, the transfers with the
+/// designs before and after, the hypotheses, and bodies and modules changed.
+fn decision_authority(r: &SeasonReview, a: &DecisionAuthority) -> Markup {
+    let by = |actor: &str| text(&r.actor_name(actor));
+    let changes = a.changes.iter().map(|c| {
+        let t = governance_change_text(c);
+        html! {
+            (Text(&t.head)) " " strong { (Text(&c.id)) } (Text(&t.detail)) ", seq " (c.seq)
+            " by " (by(&c.actor))
+            @if !c.reason.is_empty() { ": " (Text(&c.reason)) }
+            @if !t.designs.is_empty() { " — " (Text(&t.designs)) }
+        }
+    });
+    let transfers = a.transfers.iter().map(|t| {
+        let changed = transfer_changes(t);
+        html! {
+            strong { (Text(&t.decision)) } " " (Text(&t.title)) ", effective "
+            (Text(&t.effective_on)) " (seq " (t.seq) ", by " (by(&t.actor)) ")"
+            dl {
+                "\n"
+                dt { "Changed" } dd { (Text(or_dash(Some(&changed)))) } "\n"
+                dt { "From" } dd { (Text(&design_summary(&t.from))) } "\n"
+                dt { "To" } dd { (Text(&design_summary(&t.to))) } "\n"
+                dt { "Reason" } dd { (Text(&t.reason)) } "\n"
+                dt { "Evidence" } dd { (links(&t.evidence)) } "\n"
+            }
+        }
+    });
+    html! {
+        dl {
+            "\n"
+            @for (label, change) in authority_counts(&a.authority) {
+                dt { (Text(label)) } dd { (Text(&change)) } "\n"
+            }
+        } "\n"
+        h3 { "Authority transfers" } "\n"
+        (list_or("None.", transfers))
+        h3 { "Hypotheses stated" } "\n"
+        (table(
+            "Hypotheses stated about a module during the season",
+            &a.hypotheses_stated,
+            &[
+                ("Module", &|h| text(&h.decision)),
+                ("Hypothesis", &|h| text(&h.id)),
+                ("Statement", &|h| text(&h.statement)),
+                ("Measure", &|h| text(&h.measure)),
+                ("Seq", &|h| html! { (h.seq) }),
+                ("By", &|h| by(&h.actor)),
+            ],
+        ))
+        h3 { "Hypotheses concluded" } "\n"
+        (table(
+            "Hypotheses concluded during the season, with their outcome",
+            &a.hypotheses_concluded,
+            &[
+                ("Module", &|h| text(&h.decision)),
+                ("Hypothesis", &|h| text(&h.id)),
+                ("Outcome", &|h| text(&h.outcome)),
+                ("Note", &|h| text(&h.note)),
+                ("Seq", &|h| html! { (h.seq) }),
+                ("By", &|h| by(&h.actor)),
+                ("Evidence", &|h| links(&h.evidence)),
+            ],
+        ))
+        h3 { "Bodies and modules defined, revised or retired" } "\n"
+        (list_or("None.", changes))
+    }
 }
 
 /// The re-evaluation's summary, its line breaks kept; or a note that the season is open.

@@ -1,6 +1,10 @@
 //! The review as Markdown, ready to paste into a Discourse post.
 
-use super::{arrow, is_web_link, link_label, or_dash, progress_text, type_counts, SeasonReview};
+use super::{
+    arrow, authority_counts, governance_change_text, is_web_link, link_label, or_dash,
+    progress_text, transfer_changes, type_counts, DecisionAuthority, SeasonReview,
+};
+use crate::design::summary;
 use std::fmt::Write as _;
 
 /// Markdown-escapes text for inline use (table cells, list items): every character
@@ -98,7 +102,7 @@ fn section(heading: &str, body: String) -> String {
 /// The document: blocks (each ending in a newline) separated by blank lines.
 pub(super) fn render(r: &SeasonReview) -> String {
     let by = |actor: &str| md(&r.actor_name(actor));
-    let blocks = [
+    let mut blocks = vec![
         format!("# Season {} review: {}\n", r.season, md(&r.ledger)),
         format!(
             "_Computed by Waymark from ledger `{}`, events seq {}–{}, head hash `{}` \
@@ -242,6 +246,7 @@ pub(super) fn render(r: &SeasonReview) -> String {
             ),
         ),
         section("Changes to the model", list_or("None.", model_changes(r))),
+        // "Decision authority" goes here when the season has section 13 events.
         section(
             "Assessments",
             list_or(
@@ -266,7 +271,116 @@ pub(super) fn render(r: &SeasonReview) -> String {
             ),
         ),
     ];
+    if let Some(a) = &r.decision_authority {
+        let at = blocks.len() - 2; // before "Assessments" and "Who acted"
+        blocks.insert(at, section("Decision authority", decision_authority(r, a)));
+    }
     blocks.join("\n")
+}
+
+/// Section 13 during the season: the counts at its start and end, the transfers with the
+/// designs before and after, the hypotheses, and bodies and modules changed.
+fn decision_authority(r: &SeasonReview, a: &DecisionAuthority) -> String {
+    let by = |actor: &str| md(&r.actor_name(actor));
+    let counts: String = authority_counts(&a.authority)
+        .iter()
+        .map(|(label, change)| format!("- **{label}:** {}\n", md(change)))
+        .collect();
+    let sub = |heading: &str, body: String| format!("### {heading}\n\n{body}");
+    [
+        counts,
+        sub(
+            "Authority transfers",
+            list_or(
+                "None.",
+                a.transfers
+                    .iter()
+                    .map(|t| {
+                        let changed = match transfer_changes(t) {
+                            c if c.is_empty() => "—".to_string(),
+                            c => md(&c),
+                        };
+                        format!(
+                            "**{}** {}, effective {} (seq {}, by {})\n  \
+                             - Changed: {changed}\n  \
+                             - From: {}\n  \
+                             - To: {}\n  \
+                             - Reason: {}\n  \
+                             - Evidence: {}",
+                            md(&t.decision),
+                            md(&t.title),
+                            md(&t.effective_on),
+                            t.seq,
+                            by(&t.actor),
+                            md(&summary(&t.from)),
+                            md(&summary(&t.to)),
+                            md(&t.reason),
+                            md_links(&t.evidence)
+                        )
+                    })
+                    .collect(),
+            ),
+        ),
+        sub(
+            "Hypotheses stated",
+            table_or(
+                "None.",
+                &a.hypotheses_stated,
+                &[
+                    ("Module", &|h| md(&h.decision)),
+                    ("Hypothesis", &|h| md(&h.id)),
+                    ("Statement", &|h| md(&h.statement)),
+                    ("Measure", &|h| md(&h.measure)),
+                    ("Seq", &|h| h.seq.to_string()),
+                    ("By", &|h| by(&h.actor)),
+                ],
+            ),
+        ),
+        sub(
+            "Hypotheses concluded",
+            table_or(
+                "None.",
+                &a.hypotheses_concluded,
+                &[
+                    ("Module", &|h| md(&h.decision)),
+                    ("Hypothesis", &|h| md(&h.id)),
+                    ("Outcome", &|h| md(&h.outcome)),
+                    ("Note", &|h| md(&h.note)),
+                    ("Seq", &|h| h.seq.to_string()),
+                    ("By", &|h| by(&h.actor)),
+                    ("Evidence", &|h| md_links(&h.evidence)),
+                ],
+            ),
+        ),
+        sub(
+            "Bodies and modules defined, revised or retired",
+            list_or(
+                "None.",
+                a.changes
+                    .iter()
+                    .map(|c| {
+                        let t = governance_change_text(c);
+                        let mut line = format!(
+                            "{} **{}**{}, seq {} by {}",
+                            md(&t.head),
+                            md(&c.id),
+                            md(&t.detail),
+                            c.seq,
+                            by(&c.actor)
+                        );
+                        if !c.reason.is_empty() {
+                            let _ = write!(line, ": {}", md(&c.reason));
+                        }
+                        if !t.designs.is_empty() {
+                            let _ = write!(line, " — {}", md(&t.designs));
+                        }
+                        line
+                    })
+                    .collect(),
+            ),
+        ),
+    ]
+    .join("\n")
 }
 
 /// Milestones defined, revised and retired (and actors retired), in that order.

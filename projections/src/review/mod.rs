@@ -10,9 +10,15 @@ mod fold;
 mod html;
 mod markdown;
 
+use crate::design::summary;
+use crate::diff::{Change, DesignDiff};
+use crate::status::Authority;
+
 pub use fold::{
-    review, Achievement, ActorActivity, FocusDelivery, LayerDelta, NewMilestone, PhaseDelta,
+    review, Achievement, ActorActivity, DecisionAuthority, FocusDelivery, GovernanceChange,
+    HypothesisConclusion, HypothesisStatement, LayerDelta, NewMilestone, PhaseDelta,
     PhaseTransition, Regression, Retirement, ReviewError, Revision, SeasonReview, StillOpen,
+    Transfer,
 };
 
 fn is_web_link(url: &str) -> bool {
@@ -28,6 +34,72 @@ fn link_label(url: &str) -> &str {
         url
     } else {
         host
+    }
+}
+
+/// Section 13's three counts at the season's start and end, as (label, `from → to`), `—`
+/// on a side without bodies or decisions.
+fn authority_counts(c: &Change<Option<Authority>>) -> [(&'static str, String); 3] {
+    let pick = |a: &Option<Authority>, f: fn(&Authority) -> u64| {
+        a.as_ref()
+            .map_or_else(|| "—".to_string(), |a| f(a).to_string())
+    };
+    let line = |f: fn(&Authority) -> u64| arrow(&pick(&c.from, f), &pick(&c.to, f));
+    [
+        ("Decision modules", line(|a| a.decisions)),
+        ("At their target design", line(|a| a.at_target)),
+        ("Decided by the Foundation", line(|a| a.foundation_decides)),
+    ]
+}
+
+/// What a transfer changed, field by field (as `diff` writes it): `deciders [a] → [b]
+/// (+b, -a); process vote → optimistic`.
+fn transfer_changes(t: &Transfer) -> String {
+    DesignDiff::of(&t.from, &t.to)
+        .map(|d| d.texts().join("; "))
+        .unwrap_or_default()
+}
+
+/// A body or module change as text, in three parts around the id, the actor and the
+/// reason: `Defined decision` **id** ` Title (layer)`, seq N by A, then the designs it
+/// records: `now: <design> — target: <design>`; `Revised decision` **id** ` (title,
+/// target)`, seq N by A: reason — `title: T — target: <design>`; `Retired body` **id**.
+struct ChangeText {
+    head: String,
+    detail: String,
+    /// Empty when the change records no title or design.
+    designs: String,
+}
+
+fn governance_change_text(c: &GovernanceChange) -> ChangeText {
+    let verb = match c.change.as_str() {
+        "defined" => "Defined",
+        "revised" => "Revised",
+        "retired" => "Retired",
+        other => other,
+    };
+    let mut detail = String::new();
+    if c.change == "defined" && !c.title.is_empty() {
+        detail.push(' ');
+        detail.push_str(&c.title);
+    }
+    if let Some(k) = c.kind.as_ref().or(c.layer.as_ref()) {
+        detail.push_str(&format!(" ({k})"));
+    }
+    if !c.fields.is_empty() {
+        detail.push_str(&format!(" ({})", c.fields.join(", ")));
+    }
+    let title =
+        (c.change == "revised" && !c.title.is_empty()).then(|| format!("title: {}", c.title));
+    let designs: Vec<String> = title
+        .into_iter()
+        .chain(c.current.iter().map(|d| format!("now: {}", summary(d))))
+        .chain(c.target.iter().map(|d| format!("target: {}", summary(d))))
+        .collect();
+    ChangeText {
+        head: format!("{verb} {}", c.subject),
+        detail,
+        designs: designs.join(" — "),
     }
 }
 

@@ -5,9 +5,11 @@
 #![allow(dead_code)] // each test file uses its own part
 
 use waymark_events::{
-    ActorRegistered, Assessment, Event, Founder, Framework, Hash, LayerDef, LedgerOpened,
-    MilestoneDefined, MilestoneRetired, MilestoneRevised, MilestoneStatusChanged, Payload,
-    PhaseDef, PhaseTransitioned, SeasonOpened, SeasonReEvaluated, Statement,
+    ActorRegistered, Assessment, AuthorityTransferred, BodyDefined, BodyRetired, DecisionDefined,
+    DecisionRevised, Design, Event, Founder, Framework, Hash, HypothesisConcluded,
+    HypothesisStated, LayerDef, LedgerOpened, MilestoneDefined, MilestoneRetired, MilestoneRevised,
+    MilestoneStatusChanged, Payload, PhaseDef, PhaseTransitioned, Profile, SeasonOpened,
+    SeasonReEvaluated, Signers, Statement, Veto,
 };
 use waymark_projections::{review, HistoryFold, HistoryRow, SeasonReview, Status, StatusFold};
 
@@ -286,4 +288,300 @@ pub fn assert_balanced(doc: &str) {
         }
     }
     assert!(stack.is_empty(), "unclosed: {stack:?}");
+}
+
+/// A design from its lists; `vetoes` as `(body, threshold_bps)`.
+pub fn design(
+    proposers: &[&str],
+    deciders: &[&str],
+    process: &str,
+    vetoes: &[(&str, Option<i64>)],
+    executors: &[&str],
+) -> Design {
+    let ids = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+    Design {
+        proposers: ids(proposers),
+        deciders: ids(deciders),
+        process: process.into(),
+        threshold_bps: None,
+        quorum_bps: None,
+        signers: None,
+        vetoes: vetoes
+            .iter()
+            .map(|(b, t)| Veto {
+                body: b.to_string(),
+                threshold_bps: *t,
+            })
+            .collect(),
+        executors: ids(executors),
+    }
+}
+
+pub fn body(id: &str, title: &str, kind: &str) -> Payload {
+    Payload::BodyDefined(BodyDefined {
+        id: id.into(),
+        title: title.into(),
+        kind: kind.into(),
+        description: String::new(),
+        charter: None,
+    })
+}
+
+pub fn decision(
+    id: &str,
+    title: &str,
+    layer: &str,
+    current: Design,
+    target: Option<Design>,
+) -> Payload {
+    Payload::DecisionDefined(Box::new(DecisionDefined {
+        id: id.into(),
+        title: title.into(),
+        description: String::new(),
+        layer: layer.into(),
+        principles: Vec::new(),
+        profile: Profile::default(),
+        current,
+        target,
+        milestones: Vec::new(),
+        source: None,
+    }))
+}
+
+pub fn transfer(
+    decision: &str,
+    from: Design,
+    to: Design,
+    reason: &str,
+    evidence: &[&str],
+) -> Payload {
+    Payload::AuthorityTransferred(Box::new(AuthorityTransferred {
+        decision: decision.into(),
+        from,
+        to,
+        reason: reason.into(),
+        evidence: evidence.iter().map(|e| e.to_string()).collect(),
+        effective_on: "2025-07-01".into(),
+    }))
+}
+
+/// The current design of `upgrades` before season 8: the Foundation decides at its
+/// discretion, the Token House vetoes.
+pub fn upgrades_2024() -> Design {
+    design(&["fnd"], &["fnd"], "discretion", &[("th", None)], &["fnd"])
+}
+
+/// `upgrades` after its transfer in season 8: the Foundation and the Token House decide
+/// by vote (51%), the Citizens' House vetoes at 30%, the Security Council executes.
+pub fn upgrades_2025() -> Design {
+    Design {
+        threshold_bps: Some(5100),
+        ..design(
+            &["fnd"],
+            &["fnd", "th"],
+            "vote",
+            &[("ch", Some(3000))],
+            &["sc"],
+        )
+    }
+}
+
+/// `upgrades`' target: the Token House alone decides (76%, quorum 30%).
+pub fn upgrades_target() -> Design {
+    Design {
+        threshold_bps: Some(7600),
+        quorum_bps: Some(3000),
+        ..design(&["fnd"], &["th"], "vote", &[("ch", Some(2000))], &["sc"])
+    }
+}
+
+/// `fund`, at its target until season 8 raises the Token House's veto threshold.
+pub fn fund_2024() -> Design {
+    design(
+        &["th"],
+        &["th"],
+        "optimistic",
+        &[("ch", Some(2000)), ("th", Some(2000))],
+        &["fnd"],
+    )
+}
+
+pub fn fund_2025() -> Design {
+    design(
+        &["th"],
+        &["th"],
+        "optimistic",
+        &[("ch", Some(2000)), ("th", Some(2500))],
+        &["fnd"],
+    )
+}
+
+pub fn guardian_2024() -> Design {
+    Design {
+        signers: Some(Signers { m: 10, n: 13 }),
+        ..design(&[], &["sc"], "multisig", &[], &["fnd", "sc"])
+    }
+}
+
+pub fn guardian_2025() -> Design {
+    Design {
+        signers: Some(Signers { m: 8, n: 12 }),
+        ..design(&[], &["sc"], "multisig", &[("th", None)], &["sc"])
+    }
+}
+
+/// [`ledger`] (seq 1-20), then five bodies (seq 21-25: a foundation, two houses, two
+/// councils) and three decision modules (seq 26-28: `upgrades` with a target it has not
+/// reached, `fund` at its target, `guardian` without one), and season 8 (seq 29 opens it,
+/// seq 38 re-evaluates it) with three authority transfers (`fund`'s loses its target), a
+/// hypothesis stated and concluded, two revisions (`guardian`'s sets a target it is at)
+/// and a body retired.
+pub fn governance_ledger() -> Ledger {
+    let mut l = ledger();
+    for (id, title, kind) in [
+        ("fnd", "Optimism Foundation", "foundation"),
+        ("th", "Token House", "house"),
+        ("ch", "Citizens' House", "house"),
+        ("sc", "Security Council", "council"),
+        ("cfc", "Collective Feedback Commission", "commission"),
+    ] {
+        l.push("foundation", body(id, title, kind));
+    }
+    l.push(
+        "foundation",
+        decision(
+            "upgrades",
+            "Protocol upgrades",
+            "technical",
+            upgrades_2024(),
+            Some(upgrades_target()),
+        ),
+    );
+    let fund = design(
+        &["th"],
+        &["th"],
+        "optimistic",
+        &[("ch", Some(2000)), ("th", Some(2000))],
+        &["fnd"],
+    );
+    l.push(
+        "foundation",
+        decision(
+            "fund",
+            "Governance Fund",
+            "social",
+            fund.clone(),
+            Some(fund),
+        ),
+    );
+    l.push(
+        "foundation",
+        decision(
+            "guardian",
+            "Emergency actions <Guardian> & \"pause\"",
+            "technical",
+            guardian_2024(),
+            None,
+        ),
+    );
+    l.push(
+        "foundation",
+        Payload::SeasonOpened(SeasonOpened {
+            season: 8,
+            starts_on: "2025-06-12".into(),
+            intent: "Move decisions out of the Foundation".into(),
+            focus: vec!["T-B1".into()],
+        }),
+    );
+    l.push(
+        "rev",
+        transfer(
+            "upgrades",
+            upgrades_2024(),
+            upgrades_2025(),
+            "Upgrade vote ratified | see \"notes\"",
+            &["https://example.org/vote", "ipfs://not-a-web-link"],
+        ),
+    );
+    l.push(
+        "rev",
+        Payload::HypothesisStated(HypothesisStated {
+            decision: "upgrades".into(),
+            id: "h-turnout".into(),
+            statement: "Token House turnout stays above the quorum".into(),
+            measure: "votable supply share voting, per upgrade".into(),
+        }),
+    );
+    l.push(
+        "rev",
+        transfer(
+            "guardian",
+            guardian_2024(),
+            guardian_2025(),
+            "Council resized",
+            &["https://example.org/council"],
+        ),
+    );
+    l.push(
+        "rev",
+        Payload::HypothesisConcluded(HypothesisConcluded {
+            decision: "upgrades".into(),
+            id: "h-turnout".into(),
+            outcome: "inconclusive".into(),
+            note: "only two upgrades <so far>".into(),
+            evidence: vec!["https://example.org/turnout".into()],
+        }),
+    );
+    l.push(
+        "foundation",
+        Payload::DecisionRevised(Box::new(DecisionRevised {
+            id: "fund".into(),
+            reason: "renamed".into(),
+            title: Some("Governance Fund (grants)".into()),
+            milestones: Some(vec!["S-1".into()]),
+            ..Default::default()
+        })),
+    );
+    l.push(
+        "foundation",
+        Payload::DecisionRevised(Box::new(DecisionRevised {
+            id: "guardian".into(),
+            reason: "end state published".into(),
+            target: Some(guardian_2025()),
+            ..Default::default()
+        })),
+    );
+    l.push(
+        "rev",
+        transfer(
+            "fund",
+            fund_2024(),
+            fund_2025(),
+            "Veto threshold raised",
+            &["https://example.org/veto"],
+        ),
+    );
+    l.push(
+        "foundation",
+        Payload::BodyRetired(BodyRetired {
+            id: "cfc".into(),
+            reason: "the Commission ended".into(),
+        }),
+    );
+    l.push(
+        "rev",
+        Payload::SeasonReEvaluated(SeasonReEvaluated {
+            season: 8,
+            ends_on: "2025-12-31".into(),
+            summary: "Two transfers.".into(),
+            assessments: Vec::new(),
+        }),
+    );
+    l
+}
+
+/// The review of season 8 of [`governance_ledger`].
+pub fn governance_review(l: &Ledger) -> SeasonReview {
+    let (events, rows) = l.range(29, 38);
+    review(8, l.at(29), l.at(38), events, rows).unwrap()
 }
