@@ -9,8 +9,9 @@
 //! The "Who decides" page too (tests/browser/decisions.mjs): reached from the main
 //! page's navigation, its decision map must show each module of the demo ledger as the
 //! decision map JSON (`GET /api/ledgers/{id}/decisions`; the CLI's `decisions --json`
-//! is not on this branch yet) and the recorded events say, and the as-of selector must
-//! switch it to an earlier Season's designs.
+//! is not on this branch yet) and the recorded events say, its diagram must be the one
+//! of `graph --decisions`, and the as-of selector must switch it to an earlier Season's
+//! designs.
 //!
 //! Needs `chromium`, `node` and playwright-core in tests/browser/node_modules
 //! (`tools/test.sh` installs all three; the test itself never reaches the network).
@@ -381,6 +382,18 @@ fn page_matches(what: &str, seen: &Value, map: &Value, bodies: &Value, export: &
         decisions.len(),
         "{what}: a profile per module"
     );
+    assert_eq!(
+        seen["diagram_svg"], 1,
+        "{what}: the decision diagram, inline"
+    );
+    assert!(
+        seen["diagram_title"]
+            .as_str()
+            .unwrap()
+            .ends_with(&format!("seq {at}")),
+        "{what}: the diagram of the page's point: {}",
+        seen["diagram_title"]
+    );
     let shown: Vec<u64> = seen["transfers"]
         .as_array()
         .unwrap()
@@ -470,6 +483,11 @@ fn decisions_in_headless_chromium() {
     assert!(h["heading"].as_str().unwrap().starts_with("Who decides: "));
     page_matches("head", h, &map, &bodies, &export);
     assert_eq!(saw["proof"]["format"], "waymark-inclusion/v1");
+    assert_eq!(
+        saw["svg"].as_str().unwrap(),
+        waymark(&db, &keys, &["graph", "--decisions", "--format", "svg"]),
+        "the diagram's SVG link"
+    );
 
     let p = &saw["past"];
     assert_eq!(p["selected"], format!("season:{season}"));

@@ -15,6 +15,8 @@
 //! DIR/api/ledgers/ID/decisions.json       the decision map and the bodies at the head,
 //!                    bodies.json          and decisions-as-of-season-N.json,
 //!                                         bodies-as-of-season-N.json at each Season's end
+//! DIR/api/ledgers/ID/decisions-graph.{svg,dot,mmd}   the decision diagram, and
+//!                    decisions-graph-as-of-season-N.{svg,dot,mmd}
 //! DIR/api/ledgers/ID/graph.{svg,dot,mmd}  the dependency graph
 //! DIR/api/ledgers/ID/reviews/N.{html,md,json}
 //! DIR/api/ledgers/ID/proof/inclusion/SEQ.json   one inclusion proof per event
@@ -27,8 +29,11 @@
 use crate::error::{Error, Result};
 use crate::files::safe::{io_err, SafeDir};
 use crate::files::KeyStore;
+use crate::http::{
+    decisions_graph_bytes, graph_bytes, review_bytes, ApiError, GraphFormat, HistoryQuery,
+    ReviewFormat,
+};
 use crate::http::{gather, gather_decisions, render, render_decisions, slug, Links};
-use crate::http::{graph_bytes, review_bytes, ApiError, GraphFormat, HistoryQuery, ReviewFormat};
 use crate::service::Waymark;
 use crate::wire::{BodiesOut, DecisionsOut};
 use serde::Serialize;
@@ -348,6 +353,19 @@ async fn decisions(
         &json(&BodiesOut::of(status)),
         count,
     )?;
+    for (format, ext) in [
+        (GraphFormat::Svg, "svg"),
+        (GraphFormat::Dot, "dot"),
+        (GraphFormat::Mermaid, "mmd"),
+    ] {
+        let body = decisions_graph_bytes(&page.status, format).1;
+        write(
+            root,
+            &format!("{api}/decisions-graph{suffix}.{ext}"),
+            &body,
+            count,
+        )?;
+    }
     let name = Links::Static.decisions(id, point);
     write(
         root,

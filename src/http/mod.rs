@@ -45,7 +45,7 @@ mod router;
 mod state;
 mod statements;
 
-pub(crate) use api::{graph_bytes, review_bytes};
+pub(crate) use api::{decisions_graph_bytes, graph_bytes, review_bytes};
 pub(crate) use dashboard::{gather, gather_decisions, render, render_decisions, slug, Links};
 pub(crate) use extract::{Typed, DOT, HTML, JSON, JSONL, MARKDOWN, SVG, TEXT};
 pub use openapi::ApiDoc;

@@ -1,6 +1,6 @@
 // Opens a ledger's dashboard in headless Chromium (Debian's /usr/bin/chromium, or
-// $CHROMIUM), follows its "Who decides" link, reads the decision map, the bodies and
-// the transfers, saves a screenshot, then uses the as-of selector to see the end of an
+// $CHROMIUM), follows its "Who decides" link, reads the decision map, the bodies, the
+// transfers and the diagram, saves a screenshot, then uses the as-of selector to see the end of an
 // earlier Season. Prints what it saw as JSON; tests/browser.rs compares it with the
 // decision map as JSON.
 //
@@ -65,6 +65,8 @@ async function seen(page) {
     transfers: await page.$$eval("ol.transfers > li", (items) => items.map((li) => ({ seq: Number(li.dataset.seq), decision: li.dataset.decision }))),
     seasons: await page.$$eval("#transfers h3", (hs) => hs.map((h) => h.textContent)),
     profile_rows: await page.locator("table.profiles tbody tr").count(),
+    diagram_svg: await page.locator("#diagram figure svg").count(),
+    diagram_title: await page.textContent("#diagram figure svg title"),
   };
 }
 
@@ -78,13 +80,16 @@ try {
   // The main page's navigation leads to the decision page.
   await Promise.all([page.waitForURL(/\/decisions/), page.click("nav[aria-label=Sections] >> text=Who decides")]);
   const head = await seen(page);
-  // The top of the page: the header and the decision map.
-  const end = await page.$eval("#map", (e) => e.getBoundingClientRect().bottom + window.scrollY);
+  // The top of the page: the header, the decision map and the diagram.
+  const end = await page.$eval("#diagram", (e) => e.getBoundingClientRect().bottom + window.scrollY);
   await page.screenshot({ path: screenshot, fullPage: true, clip: { x: 0, y: 0, width: 1400, height: Math.ceil(end) + 16 } });
 
   // An inclusion proof linked from the map answers with the SPEC format.
   const first = Object.values(head.map)[0];
   const proof = await (await page.request.get(new URL(first.since.href, page.url()).toString())).json();
+  // The diagram's SVG link answers the diagram.
+  const svgHref = await page.getAttribute("#diagram p a", "href");
+  const svg = await (await page.request.get(new URL(svgHref, page.url()).toString())).text();
 
   // The as-of selector: the end of an earlier Season.
   await page.selectOption("#as_of", `season:${season}`);
@@ -92,7 +97,7 @@ try {
   const past = await seen(page);
   past.selected = await page.$eval("#as_of", (s) => s.value);
 
-  console.log(JSON.stringify({ head, past, proof }));
+  console.log(JSON.stringify({ head, past, proof, svg }));
 } finally {
   await browser.close();
 }

@@ -48,7 +48,7 @@ pub(super) fn map(p: &DecisionsPage, links: &Links) -> Markup {
                     " decided by the Foundation."
                 } "\n"
                 p class="note" {
-                    "Each module's design now against the end state recorded for it. "
+                    "Each module's design at this point against the end state recorded for it. "
                     "“Since” is the event that set today's design (its transfer's effective "
                     "date, or the module's definition); “last change” is the module's last "
                     "event of any kind. Each seq links to its inclusion proof."
@@ -58,7 +58,8 @@ pub(super) fn map(p: &DecisionsPage, links: &Links) -> Markup {
                     caption class="visually-hidden" { "Decision modules: who decides now and at the target" } "\n"
                     thead {
                         tr {
-                            @for h in ["Module", "Now", "Target", "At target", "Foundation decides", "Since", "Last change", "Evidence"] {
+                            @let now = if p.point.is_none() { "Now" } else { "At this point" };
+                            @for h in ["Module", now, "Target", "At target", "Foundation decides", "Since", "Last change", "Evidence"] {
                                 th scope="col" { (Text(h)) }
                             }
                         }

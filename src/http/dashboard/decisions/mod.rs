@@ -1,7 +1,7 @@
 //! The "Who decides" page of a ledger (SPEC section 13): the decision map (each module
 //! now against its target, whether the Foundation decides it, since when, and on what
-//! evidence), the bodies, each module's DDF profile, the transfers of authority Season
-//! by Season, and the decision diagram. The same page at any as-of point, on the
+//! evidence), the decision diagram (projections' `decisions_to_svg`), the bodies, each
+//! module's DDF profile, and the transfers of authority Season by Season. The same page at any as-of point, on the
 //! server (`/ledgers/{id}/decisions`) and in the static site (`decisions.html`).
 //!
 //! ```text
@@ -24,7 +24,7 @@ pub(crate) use gather::{gather_decisions, DecisionsPage};
 
 use super::layout::{as_of_selector, head, where_and_when, Frame};
 use super::Links;
-use maud::{html, Markup, DOCTYPE};
+use maud::{html, Markup, PreEscaped, DOCTYPE};
 use waymark_projections::html::Text;
 
 impl DecisionsPage {
@@ -43,7 +43,6 @@ impl DecisionsPage {
 pub fn render_decisions(p: &DecisionsPage, links: &Links, ledgers: &[String]) -> String {
     let f = p.frame();
     let point = p.point.as_deref();
-    let diagram = diagram(p);
     html! {
         (DOCTYPE) "\n"
         html lang="en" {
@@ -62,20 +61,20 @@ pub fn render_decisions(p: &DecisionsPage, links: &Links, ledgers: &[String]) ->
                         p {
                             a href=(Text(&links.page(&p.id, point))) { "Milestone dashboard" } " · "
                             a href="#map" { "Decision map" } " · "
+                            a href="#diagram" { "Diagram" } " · "
                             a href="#bodies" { "Bodies" } " · "
                             a href="#profiles" { "DDF profiles" } " · "
                             a href="#transfers" { "Transfers" }
-                            @if diagram.is_some() { " · " a href="#diagram" { "Diagram" } }
                         }
                     } "\n"
                 } "\n"
                 main {
                     "\n"
                     (map::map(p, links))
+                    (diagram(p, links))
                     (map::bodies(p))
                     (profiles::profiles(p))
                     (transfers::transfers(p, links))
-                    @if let Some(svg) = &diagram { (svg) }
                 } "\n"
                 footer {
                     p class="note" {
@@ -93,13 +92,24 @@ pub fn render_decisions(p: &DecisionsPage, links: &Links, ledgers: &[String]) ->
 }
 
 /// The decision diagram (bodies, modules, and who proposes, decides, vetoes and
-/// executes each), inline.
-///
-/// DIAGRAM: the one place to embed `waymark_projections::decisions_to_svg(&p.status)`
-/// (issue 14, branch proj14) once it is on this branch: render it here like the
-/// dependency graph of the main page (`layout::graph`: the SVG from its `<svg`, inside
-/// `section id="diagram"` with a heading), and return `Some`. Until then the page has
-/// no diagram section and its navigation no link to one.
-fn diagram(_p: &DecisionsPage) -> Option<Markup> {
-    None
+/// executes each): projections' SVG (escaped there, by the same escaper), inline, with
+/// links to it in three formats.
+fn diagram(p: &DecisionsPage, links: &Links) -> Markup {
+    let svg = waymark_projections::decisions_to_svg(&p.status);
+    let svg = svg.find("<svg").map_or(svg.as_str(), |i| &svg[i..]);
+    let point = p.point.as_deref();
+    html! {
+        section id="diagram" aria-labelledby="diagram-h" {
+            "\n"
+            h2 id="diagram-h" { "Decision diagram" } "\n"
+            p {
+                "Each arrow goes from a body to a module it proposes, decides, vetoes or carries \
+                 out, by the module's design at this point. Also as "
+                a href=(Text(&links.decisions_graph(&p.id, point, "svg"))) { "SVG" } ", "
+                a href=(Text(&links.decisions_graph(&p.id, point, "dot"))) { "DOT" } ", "
+                a href=(Text(&links.decisions_graph(&p.id, point, "mmd"))) { "Mermaid" } "."
+            } "\n"
+            figure class="graph" { (PreEscaped(svg)) } "\n"
+        } "\n"
+    }
 }
