@@ -87,3 +87,46 @@ pub fn signed_to_value(s: &Signed) -> Value {
     }
     v
 }
+
+/// `GET /api/ledgers/{id}/bodies`: the status's `bodies` (SPEC section 13) at a point;
+/// an empty list when the ledger defines none there.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BodiesOut {
+    pub ledger: String,
+    /// The point shown: the status's `as_of`.
+    pub as_of: Option<waymark_projections::AsOf>,
+    pub bodies: Vec<waymark_projections::BodyStatus>,
+}
+
+/// `GET /api/ledgers/{id}/decisions`: the decision map (the status's `decisions` and
+/// `authority`, SPEC section 13) at a point; an empty list and zero counts when the
+/// ledger defines no decision there.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DecisionsOut {
+    pub ledger: String,
+    /// The point shown: the status's `as_of`.
+    pub as_of: Option<waymark_projections::AsOf>,
+    pub decisions: Vec<waymark_projections::DecisionStatus>,
+    pub authority: waymark_projections::Authority,
+}
+
+impl BodiesOut {
+    pub fn of(status: waymark_projections::Status) -> Self {
+        BodiesOut {
+            ledger: status.ledger,
+            as_of: status.as_of,
+            bodies: status.bodies.unwrap_or_default(),
+        }
+    }
+}
+
+impl DecisionsOut {
+    pub fn of(status: waymark_projections::Status) -> Self {
+        DecisionsOut {
+            ledger: status.ledger,
+            as_of: status.as_of,
+            decisions: status.decisions.unwrap_or_default(),
+            authority: status.authority.unwrap_or_default(),
+        }
+    }
+}

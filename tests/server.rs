@@ -212,6 +212,8 @@ fn reads_match_the_cli(kind: Kind) {
         "/healthz",
         "/api/ledgers",
         "/api/ledgers/{id}/status",
+        "/api/ledgers/{id}/bodies",
+        "/api/ledgers/{id}/decisions",
         "/api/ledgers/{id}/history",
         "/api/ledgers/{id}/events",
         "/api/ledgers/{id}/checkpoint",
@@ -225,6 +227,33 @@ fn reads_match_the_cli(kind: Kind) {
         assert!(doc["paths"][path].is_object(), "openapi.json lacks {path}");
     }
     assert!(doc["paths"]["/api/ledgers/{id}/statements"]["post"]["responses"]["422"].is_object());
+    for path in ["bodies", "decisions"] {
+        let ok = &doc["paths"][format!("/api/ledgers/{{id}}/{path}")]["get"]["responses"]["200"];
+        assert!(
+            ok["description"]
+                .as_str()
+                .unwrap()
+                .contains("an empty list"),
+            "{path}: the description says what a ledger without section 13 answers: {ok}"
+        );
+    }
+
+    // A v1 ledger defines no body and no decision: empty lists and zero counts, at the
+    // head and at any point.
+    for point in ["", "?as_of=season:6"] {
+        let status = get(&format!("{api}/status{point}")).json();
+        assert_eq!(
+            get(&format!("{api}/decisions{point}")).json(),
+            json!({"ledger": "test", "as_of": status["as_of"], "decisions": [],
+                   "authority": {"decisions": 0, "at_target": 0, "foundation_decides": 0}}),
+            "{point}"
+        );
+        assert_eq!(
+            get(&format!("{api}/bodies{point}")).json(),
+            json!({"ledger": "test", "as_of": status["as_of"], "bodies": []}),
+            "{point}"
+        );
+    }
     assert!(doc["components"]["schemas"]["Problem"].is_object());
 }
 
@@ -236,6 +265,8 @@ fn read_errors_are_problems(kind: Kind) {
         "/api/ledgers/nope/events",
         "/api/ledgers/nope/checkpoint",
         "/api/ledgers/nope/proof/inclusion/1",
+        "/api/ledgers/nope/decisions",
+        "/api/ledgers/nope/bodies",
         "/nothing/here",
     ] {
         let p = get(&format!("{}{path}", s.base)).problem(404);
@@ -253,6 +284,9 @@ fn read_errors_are_problems(kind: Kind) {
         "proof/consistency?old=1",
         "checkpoint?size=99",
         "reviews/99",
+        "decisions?as_of=yesterday",
+        "decisions?as_of=seq:99",
+        "bodies?as_of=season:99",
         "reviews/6?format=pdf",
         "graph?format=png",
         "events?from=0",
@@ -444,6 +478,151 @@ fn post_errors_are_problems(kind: Kind) {
     assert_eq!(env.verify().0, 0);
 }
 
+fn body(id: &str, title: &str, kind: &str) -> Value {
+    json!({"type": "BodyDefined", "payload": {"id": id, "title": title, "kind": kind,
+        "description": "posted by a client"}})
+}
+
+/// A design decided by `deciders` through `process`, with nothing else.
+fn design(deciders: &[&str], process: &str) -> Value {
+    json!({"proposers": [], "deciders": deciders, "process": process, "vetoes": [], "executors": []})
+}
+
+fn transfer(decision: &str, from: Value, to: Value) -> Value {
+    json!({"type": "AuthorityTransferred", "payload": {"decision": decision, "from": from,
+        "to": to, "reason": "posted by a client", "evidence": ["https://example.org/vote"],
+        "effective_on": "2025-01-02"}})
+}
+
+/// Section 13's statements posted by clients: bodies, a decision and a transfer are
+/// recorded (201), a transfer from a design that is not the current one is refused
+/// by rule 11 (422); the bodies and decisions endpoints then answer what the status
+/// holds, at the head and before the transfer.
+fn decision_statements(kind: Kind) {
+    let (env, s) = setup(kind);
+    let url = format!("{}/api/ledgers/test/statements", s.base);
+    let api = format!("{}/api/ledgers/test", s.base);
+    let (alice, rita) = (key(&env, "alice"), key(&env, "rita"));
+
+    let r = post(
+        &url,
+        &statement(
+            "test",
+            "alice",
+            &alice,
+            body("foundation", "Foundation", "foundation"),
+        ),
+    );
+    assert_eq!(r.status, 201, "{}", r.text());
+    assert_eq!(r.json()["type"], "BodyDefined");
+    assert_eq!(r.json()["seq"], 16);
+    let r = post(
+        &url,
+        &json!([
+            statement(
+                "test",
+                "alice",
+                &alice,
+                body("house", "Token House", "house")
+            ),
+            statement(
+                "test",
+                "alice",
+                &alice,
+                json!({"type": "DecisionDefined", "payload": {
+                "id": "upgrades", "title": "Protocol upgrades", "description": "who upgrades",
+                "layer": "tech", "principles": ["governance-minimization"], "profile": {"stakes": "high"},
+                "current": design(&["foundation"], "discretion"),
+                "target": design(&["house"], "vote"), "milestones": ["M1"]}})
+            ),
+        ]),
+    );
+    assert_eq!(r.status, 201, "{}", r.text());
+    let before = env.json(&["status"]);
+    assert_eq!(before["as_of"]["seq"], 18);
+
+    // Rule 11: `from` must be the current design (here it is the target's).
+    let wrong = statement(
+        "test",
+        "rita",
+        &rita,
+        transfer(
+            "upgrades",
+            design(&["house"], "vote"),
+            design(&["foundation"], "vote"),
+        ),
+    );
+    let p = post(&url, &wrong).problem(422);
+    assert_eq!(p["rule"], "R11-transfer", "{p}");
+    assert_eq!(p["type"], "urn:waymark:rule:R11-transfer");
+    assert_eq!(env.json(&["status"])["as_of"]["seq"], 18);
+
+    // A reviewer transfers the decision to its target: 201.
+    let r = post(
+        &url,
+        &statement(
+            "test",
+            "rita",
+            &rita,
+            transfer(
+                "upgrades",
+                design(&["foundation"], "discretion"),
+                design(&["house"], "vote"),
+            ),
+        ),
+    );
+    assert_eq!(r.status, 201, "{}", r.text());
+    assert_eq!(
+        (r.json()["seq"].as_u64(), r.json()["type"].as_str()),
+        (Some(19), Some("AuthorityTransferred"))
+    );
+
+    // The endpoints answer the status's section 13 keys, at the head ...
+    let status = env.json(&["status"]);
+    let decisions = get(&format!("{api}/decisions")).json();
+    assert_eq!(decisions["as_of"], status["as_of"]);
+    assert_eq!(decisions["decisions"], status["decisions"]);
+    assert_eq!(decisions["authority"], status["authority"]);
+    assert_eq!(
+        decisions["authority"],
+        json!({"decisions": 1, "at_target": 1, "foundation_decides": 0})
+    );
+    let d = &decisions["decisions"][0];
+    assert_eq!(
+        (d["id"].as_str(), d["at_target"].as_bool()),
+        (Some("upgrades"), Some(true))
+    );
+    assert_eq!(d["current"]["deciders"], json!(["house"]));
+    assert_eq!(d["last_change"]["seq"], 19);
+    let bodies = get(&format!("{api}/bodies")).json();
+    assert_eq!(bodies["bodies"], status["bodies"]);
+    assert_eq!(bodies["bodies"][1]["decides"], json!(["upgrades"]));
+    // ... and before the transfer: the Foundation decided.
+    let then = get(&format!("{api}/decisions?as_of=seq:18")).json();
+    assert_eq!(then["decisions"], before["decisions"]);
+    assert_eq!(
+        then["decisions"][0]["current"]["deciders"],
+        json!(["foundation"])
+    );
+    assert_eq!(then["authority"]["foundation_decides"], 1);
+    assert_eq!(
+        get(&format!("{api}/bodies?as_of=seq:17")).json()["bodies"]
+            .as_array()
+            .unwrap()
+            .len(),
+        2
+    );
+    // Before the first body: empty, not absent.
+    assert_eq!(
+        get(&format!("{api}/bodies?as_of=seq:15")).json()["bodies"],
+        json!([])
+    );
+
+    let (code, report) = env.verify();
+    assert_eq!(code, 0, "{report}");
+    assert_eq!(report["checked"], 19);
+}
+
 /// The statuses the board shows, by milestone id (`data-milestone`, `data-status`).
 pub fn board_statuses(html: &str) -> BTreeMap<String, String> {
     let mut out = BTreeMap::new();
@@ -517,6 +696,16 @@ fn dashboard(kind: Kind) {
     );
     get(&format!("{}/?as_of=season:99", s.base)).problem(400);
     get(&format!("{}/ledgers/nope", s.base)).problem(404);
+    // The main page links to "Who decides", which answers for a v1 ledger too.
+    let html = get(&format!("{}/ledgers/test?as_of=season:6", s.base)).text();
+    assert!(html.contains("href=\"/ledgers/test/decisions?as_of=season:6\""));
+    let r = get(&format!("{}/ledgers/test/decisions?as_of=season:6", s.base));
+    assert_eq!(r.status, 200);
+    assert!(r
+        .text()
+        .contains("No decision module is recorded at this point."));
+    get(&format!("{}/ledgers/test/decisions?as_of=seq:99", s.base)).problem(400);
+    get(&format!("{}/ledgers/nope/decisions", s.base)).problem(404);
 }
 
 fn site(kind: Kind) {
@@ -544,8 +733,26 @@ fn site(kind: Kind) {
         std::fs::read_to_string(api.join("reviews/6.md")).unwrap(),
         env.ok(&["review", "6", "--format", "md"])
     );
+    // The "Who decides" pages, with the section 13 JSON they link to: a v1 ledger
+    // has no module, and says so.
+    let decisions = std::fs::read_to_string(out.join("decisions.html")).unwrap();
+    assert!(decisions.contains("No decision module is recorded at this point."));
+    assert!(decisions.contains("href=\"decisions-as-of-season-6.html\""));
+    let map: Value =
+        serde_json::from_slice(&std::fs::read(api.join("decisions-as-of-season-6.json")).unwrap())
+            .unwrap();
+    assert_eq!(map["decisions"], json!([]));
+    assert_eq!(
+        map["as_of"],
+        env.json(&["status", "--as-of", "season:6"])["as_of"]
+    );
     // Every relative link of every page names a file the site holds.
-    for page in ["index.html", "as-of-season-6.html"] {
+    for page in [
+        "index.html",
+        "as-of-season-6.html",
+        "decisions.html",
+        "decisions-as-of-season-6.html",
+    ] {
         let html = std::fs::read_to_string(out.join(page)).unwrap();
         let links: BTreeSet<&str> = html
             .split("href=\"")
@@ -553,7 +760,8 @@ fn site(kind: Kind) {
             .map(|p| &p[..p.find('"').unwrap()])
             .filter(|l| !l.starts_with('#') && !l.starts_with("http"))
             .collect();
-        assert!(links.len() > 20, "{page}: {links:?}");
+        let least = if page.starts_with("decisions") { 4 } else { 20 };
+        assert!(links.len() > least, "{page}: {links:?}");
         for l in links {
             assert!(
                 Path::new(&out.join(l)).is_file(),
@@ -692,6 +900,7 @@ on_both_backends!(
     read_errors_are_problems,
     posted_statements,
     post_errors_are_problems,
+    decision_statements,
     dashboard,
     site
 );

@@ -4,12 +4,19 @@
 //! ```text
 //! DIR/index.html                          the dashboard at the head
 //! DIR/as-of-season-N.html                 the dashboard at the end of each Season
+//! DIR/decisions.html                      "Who decides" at the head, and
+//!     decisions-as-of-season-N.html       at the end of each Season
 //! DIR/api/ledgers/ID/                     what `publish` writes (export.jsonl,
 //!                                         checkpoint.txt, snapshot.json, log-key.txt,
 //!                                         VERIFY.txt, checkpoints/, snapshots/ …)
 //! DIR/api/ledgers/ID/status.json          the status at the head, and
 //!                    status-as-of-season-N.json at each Season's end
 //! DIR/api/ledgers/ID/history.json         the audit trail
+//! DIR/api/ledgers/ID/decisions.json       the decision map and the bodies at the head,
+//!                    bodies.json          and decisions-as-of-season-N.json,
+//!                                         bodies-as-of-season-N.json at each Season's end
+//! DIR/api/ledgers/ID/decisions-graph.{svg,dot,mmd}   the decision diagram, and
+//!                    decisions-graph-as-of-season-N.{svg,dot,mmd}
 //! DIR/api/ledgers/ID/graph.{svg,dot,mmd}  the dependency graph
 //! DIR/api/ledgers/ID/reviews/N.{html,md,json}
 //! DIR/api/ledgers/ID/proof/inclusion/SEQ.json   one inclusion proof per event
@@ -22,9 +29,13 @@
 use crate::error::{Error, Result};
 use crate::files::safe::{io_err, SafeDir};
 use crate::files::KeyStore;
-use crate::http::{gather, render, slug, Links};
-use crate::http::{graph_bytes, review_bytes, ApiError, GraphFormat, HistoryQuery, ReviewFormat};
+use crate::http::{
+    decisions_graph_bytes, graph_bytes, review_bytes, ApiError, GraphFormat, HistoryQuery,
+    ReviewFormat,
+};
+use crate::http::{gather, gather_decisions, render, render_decisions, slug, Links};
 use crate::service::Waymark;
+use crate::wire::{BodiesOut, DecisionsOut};
 use serde::Serialize;
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
@@ -264,6 +275,7 @@ async fn write_site(
         render(&head, &Links::Static, &ledgers).as_bytes(),
         count,
     )?;
+    pages.push(decisions(waymark, root, id, None, &ledgers, count).await?);
     for season in &head.all_seasons {
         for (format, ext) in [
             (ReviewFormat::Html, "html"),
@@ -301,6 +313,7 @@ async fn write_site(
             count,
         )?;
         pages.push(name);
+        pages.push(decisions(waymark, root, id, Some(&point), &ledgers, count).await?);
     }
     Ok(Site {
         dir: dir.to_path_buf(),
@@ -310,4 +323,55 @@ async fn write_site(
         files: count.len(),
         removed: 0,
     })
+}
+
+/// Writes the "Who decides" page of `id` at `point` (`None`: the head) with its decision
+/// map and bodies as JSON; returns the page's name.
+async fn decisions(
+    waymark: &Waymark,
+    root: &SafeDir,
+    id: &str,
+    point: Option<&str>,
+    ledgers: &[String],
+    count: &mut BTreeSet<String>,
+) -> Result<String> {
+    let page = gather_decisions(waymark, id, point)
+        .await
+        .map_err(api_err)?;
+    let suffix = point.map_or(String::new(), |p| format!("-{}", slug(p)));
+    let api = format!("api/ledgers/{id}");
+    let status = page.status.clone();
+    write(
+        root,
+        &format!("{api}/decisions{suffix}.json"),
+        &json(&DecisionsOut::of(status.clone())),
+        count,
+    )?;
+    write(
+        root,
+        &format!("{api}/bodies{suffix}.json"),
+        &json(&BodiesOut::of(status)),
+        count,
+    )?;
+    for (format, ext) in [
+        (GraphFormat::Svg, "svg"),
+        (GraphFormat::Dot, "dot"),
+        (GraphFormat::Mermaid, "mmd"),
+    ] {
+        let body = decisions_graph_bytes(&page.status, format).1;
+        write(
+            root,
+            &format!("{api}/decisions-graph{suffix}.{ext}"),
+            &body,
+            count,
+        )?;
+    }
+    let name = Links::Static.decisions(id, point);
+    write(
+        root,
+        &name,
+        render_decisions(&page, &Links::Static, ledgers).as_bytes(),
+        count,
+    )?;
+    Ok(name)
 }

@@ -3,7 +3,7 @@
 use super::*;
 use crate::error::Result;
 use crate::service::Waymark;
-use crate::wire::{LedgerSummary, Problem};
+use crate::wire::{BodiesOut, DecisionsOut, LedgerSummary, Problem};
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{header, HeaderValue};
@@ -50,6 +50,30 @@ pub(super) async fn status(
     Q(q): Q<AsOfQuery>,
 ) -> Result<Typed, ApiError> {
     json_bytes(&app.status(&id, q.as_of.as_deref()).await?)
+}
+
+#[utoipa::path(get, path = "/api/ledgers/{id}/bodies", params(("id" = String, Path, description = "ledger id"), AsOfQuery),
+    responses((status = 200, description = "the bodies of SPEC section 13 at the point: `{ledger, as_of, bodies}`, `bodies` as in the status (sorted by id; each `{id, title, kind, retired, decides[], vetoes[]}`); an empty list when the ledger defines no body at that point (a v1 ledger, or a point before the first `BodyDefined`)"),
+        (status = 400, body = Problem), (status = 404, body = Problem)))]
+pub(super) async fn bodies(
+    State(app): State<Shared>,
+    LedgerId(id): LedgerId,
+    Q(q): Q<AsOfQuery>,
+) -> Result<Typed, ApiError> {
+    json_bytes(&BodiesOut::of(app.status(&id, q.as_of.as_deref()).await?))
+}
+
+#[utoipa::path(get, path = "/api/ledgers/{id}/decisions", params(("id" = String, Path, description = "ledger id"), AsOfQuery),
+    responses((status = 200, description = "the decision map of SPEC section 13 at the point: `{ledger, as_of, decisions, authority}`, `decisions` as in the status (sorted by id; each with its `current` and `target` designs, `at_target`, `foundation_decides`, `milestones`, `hypotheses` and `last_change`) and `authority` its three counts; an empty list and zero counts when the ledger defines no decision at that point (a v1 ledger, or a point before the first `DecisionDefined`)"),
+        (status = 400, body = Problem), (status = 404, body = Problem)))]
+pub(super) async fn decisions(
+    State(app): State<Shared>,
+    LedgerId(id): LedgerId,
+    Q(q): Q<AsOfQuery>,
+) -> Result<Typed, ApiError> {
+    json_bytes(&DecisionsOut::of(
+        app.status(&id, q.as_of.as_deref()).await?,
+    ))
 }
 
 #[utoipa::path(get, path = "/api/ledgers/{id}/state", params(("id" = String, Path)),

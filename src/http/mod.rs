@@ -6,8 +6,12 @@
 //! GET  /openapi.json                                  this API, generated from the code
 //! GET  /                                              the dashboard (HTML; ?ledger= &as_of= …)
 //! GET  /ledgers/{id}                                  the dashboard of one ledger
+//! GET  /ledgers/{id}/decisions?as_of=                 "Who decides": the decision map (HTML)
 //! GET  /api/ledgers                                   the ledgers in the store, with their head
 //! GET  /api/ledgers/{id}/status?as_of=                the status projection (SPEC 9)
+//! GET  /api/ledgers/{id}/bodies?as_of=                the bodies (SPEC 13; empty list if none)
+//! GET  /api/ledgers/{id}/decisions?as_of=             the decision map: decisions and authority
+//!                                                     (SPEC 13; empty and zero counts if none)
 //! GET  /api/ledgers/{id}/state                       the rule state at the head (actors,
 //!                                                     keys, milestones, phases, season)
 //! GET  /api/ledgers/{id}/history?milestone=&actor=&season=&type=
@@ -41,8 +45,8 @@ mod router;
 mod state;
 mod statements;
 
-pub(crate) use api::{graph_bytes, review_bytes};
-pub(crate) use dashboard::{gather, render, slug, Links};
+pub(crate) use api::{decisions_graph_bytes, graph_bytes, review_bytes};
+pub(crate) use dashboard::{gather, gather_decisions, render, render_decisions, slug, Links};
 pub(crate) use extract::{Typed, DOT, HTML, JSON, JSONL, MARKDOWN, SVG, TEXT};
 pub use openapi::ApiDoc;
 pub(crate) use params::{GraphFormat, HistoryQuery, ReviewFormat};

@@ -8,13 +8,15 @@ use utoipa::OpenApi;
 #[openapi(
     info(
         title = "Waymark",
-        description = "An accountability ledger for decentralization roadmaps: SPEC sections 3–10 over HTTP. Errors are RFC 9457 problem details naming the SPEC rule."
+        description = "An accountability ledger for decentralization roadmaps: SPEC sections 3–10 and 13 over HTTP. Errors are RFC 9457 problem details naming the SPEC rule."
     ),
     paths(
         healthz,
         openapi,
         ledgers,
         status,
+        bodies,
+        decisions,
         state,
         history,
         events,

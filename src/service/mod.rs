@@ -6,10 +6,12 @@
 //! - here: construction, the aggregate at the head, the raw events;
 //! - [`record`](self::record): recording with conflict retry, streamed recording, precheck;
 //! - `reads`: status, history, review, diff, export, as-of resolution;
+//! - `decisions`: the events behind the decision map (profiles, transfers);
 //! - `proofs`: roots, checkpoints, snapshots, inclusion and consistency proofs;
 //! - `verify`: re-checking the stored chain, rebuilding the read models.
 
 mod as_of;
+mod decisions;
 mod proofs;
 mod reads;
 mod record;

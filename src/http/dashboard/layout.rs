@@ -11,24 +11,44 @@
 use super::{audit, board, progress, timeline, verify, Links, Page};
 use maud::{html, Markup, PreEscaped, DOCTYPE};
 use waymark_projections::html::Text;
+use waymark_projections::Status;
 
 const STYLE: &str = include_str!("style.css");
 
+/// What the header of every page of a ledger shows: the ledger, its point, and the
+/// Seasons the as-of selector offers.
+pub(super) struct Frame<'a> {
+    pub id: &'a str,
+    pub head_seq: u64,
+    pub point: Option<&'a str>,
+    pub status: &'a Status,
+    pub all_seasons: &'a [i64],
+}
+
+impl<'a> Frame<'a> {
+    pub fn of(p: &'a Page) -> Self {
+        Frame {
+            id: &p.id,
+            head_seq: p.head_seq,
+            point: p.point.as_deref(),
+            status: &p.status,
+            all_seasons: &p.all_seasons,
+        }
+    }
+}
+
+/// Where the as-of selector and the links to other ledgers lead: a page of a ledger
+/// at a point.
+pub(super) type PageAt = fn(&Links, &str, Option<&str>) -> String;
+
 /// The whole page.
 pub fn render(p: &Page, links: &Links, ledgers: &[String]) -> String {
-    let s = &p.status;
-    let at = s.as_of.as_ref();
+    let f = Frame::of(p);
     html! {
         (DOCTYPE) "\n"
         html lang="en" {
             "\n"
-            head {
-                "\n"
-                meta charset="utf-8"; "\n"
-                meta name="viewport" content="width=device-width, initial-scale=1"; "\n"
-                title { (Text(&p.title)) " — Waymark" } "\n"
-                style { "\n" (PreEscaped(STYLE)) } "\n"
-            } "\n"
+            (head(&p.title, ""))
             body {
                 "\n"
                 a class="visually-hidden" href="#board" { "Skip to the milestone board" } "\n"
@@ -36,22 +56,8 @@ pub fn render(p: &Page, links: &Links, ledgers: &[String]) -> String {
                     "\n"
                     p class="summary" { "Waymark ledger " code { (Text(&p.id)) } } "\n"
                     h1 { (Text(&p.title)) } "\n"
-                    p class="summary" id="as-of" {
-                        "Showing " strong { (Text(&point_label(p.point.as_deref()))) }
-                        ": seq " (at.map_or(0, |a| a.seq)) " of " (p.head_seq)
-                        ", recorded " (Text(at.map_or("", |a| a.recorded_at.as_str())))
-                        ", hash " code { (Text(&at.map(|a| a.hash.to_hex()).unwrap_or_default())) }
-                        ". Overall phase " strong { (Text(s.overall_phase.as_deref().unwrap_or("—"))) }
-                        "."
-                    } "\n"
-                    @if let Some(se) = &s.season {
-                        p class="summary" {
-                            "Season " (se.number) " (" (Text(se.state.as_str())) "): " (Text(&se.starts_on))
-                            @if let Some(e) = &se.ends_on { " – " (Text(e)) }
-                            "; focus: " (Text(&se.focus.join(", "))) "."
-                        } "\n"
-                    }
-                    (as_of_selector(p, links, ledgers))
+                    (where_and_when(&f))
+                    (as_of_selector(&f, links, ledgers, Links::page))
                     nav aria-label="Sections" {
                         p {
                             a href="#board" { "Board" } " · "
@@ -59,7 +65,8 @@ pub fn render(p: &Page, links: &Links, ledgers: &[String]) -> String {
                             a href="#progress" { "Progress" } " · "
                             a href="#seasons" { "Seasons" } " · "
                             a href="#audit" { "Audit log" } " · "
-                            a href="#verify" { "Verify" }
+                            a href="#verify" { "Verify" } " · "
+                            a href=(Text(&links.decisions(&p.id, p.point.as_deref()))) { "Who decides" }
                         }
                     } "\n"
                 } "\n"
@@ -85,6 +92,42 @@ pub fn render(p: &Page, links: &Links, ledgers: &[String]) -> String {
     .into_string()
 }
 
+/// The page's `<head>`: the title (the ledger's, after `prefix`) and the style sheet.
+pub(super) fn head(title: &str, prefix: &str) -> Markup {
+    html! {
+        head {
+            "\n"
+            meta charset="utf-8"; "\n"
+            meta name="viewport" content="width=device-width, initial-scale=1"; "\n"
+            title { (Text(prefix)) (Text(title)) " — Waymark" } "\n"
+            style { "\n" (PreEscaped(STYLE)) } "\n"
+        } "\n"
+    }
+}
+
+/// The point shown (seq, time, hash, overall phase) and the Season at that point.
+pub(super) fn where_and_when(f: &Frame) -> Markup {
+    let s = f.status;
+    let at = s.as_of.as_ref();
+    html! {
+        p class="summary" id="as-of" {
+            "Showing " strong { (Text(&point_label(f.point))) }
+            ": seq " (at.map_or(0, |a| a.seq)) " of " (f.head_seq)
+            ", recorded " (Text(at.map_or("", |a| a.recorded_at.as_str())))
+            ", hash " code { (Text(&at.map(|a| a.hash.to_hex()).unwrap_or_default())) }
+            ". Overall phase " strong { (Text(s.overall_phase.as_deref().unwrap_or("—"))) }
+            "."
+        } "\n"
+        @if let Some(se) = &s.season {
+            p class="summary" {
+                "Season " (se.number) " (" (Text(se.state.as_str())) "): " (Text(&se.starts_on))
+                @if let Some(e) = &se.ends_on { " – " (Text(e)) }
+                "; focus: " (Text(&se.focus.join(", "))) "."
+            } "\n"
+        }
+    }
+}
+
 /// The page's point in words.
 fn point_label(point: Option<&str>) -> String {
     match point {
@@ -99,19 +142,19 @@ fn point_label(point: Option<&str>) -> String {
 }
 
 /// The server's form to see another point (and links to the other ledgers), or the
-/// site's links to its pages at each Season's end.
-fn as_of_selector(p: &Page, links: &Links, ledgers: &[String]) -> Markup {
-    let point = p.point.as_deref();
+/// site's links to its pages at each Season's end; either leads to `page`.
+pub(super) fn as_of_selector(f: &Frame, links: &Links, ledgers: &[String], page: PageAt) -> Markup {
+    let point = f.point;
     match links {
         Links::Server { .. } => html! {
-            form class="inline" method="get" action=(Text(&links.page(&p.id, None))) aria-label="As of" {
+            form class="inline" method="get" action=(Text(&page(links, f.id, None))) aria-label="As of" {
                 "\n"
                 label for="as_of" {
                     "See the ledger as of\n"
                     select id="as_of" name="as_of" {
                         "\n"
-                        option value="" selected[point.is_none()] { "now (seq " (p.head_seq) ")" } "\n"
-                        @for se in &p.all_seasons {
+                        option value="" selected[point.is_none()] { "now (seq " (f.head_seq) ")" } "\n"
+                        @for se in f.all_seasons {
                             @let v = format!("season:{se}");
                             option value=(Text(&v)) selected[point == Some(v.as_str())] {
                                 "the end of Season " (se)
@@ -126,8 +169,8 @@ fn as_of_selector(p: &Page, links: &Links, ledgers: &[String]) -> Markup {
                 @if ledgers.len() > 1 {
                     span class="note" {
                         "Other ledgers:"
-                        @for l in ledgers.iter().filter(|l| **l != p.id) {
-                            " " a href=(Text(&links.page(l, None))) { (Text(l)) }
+                        @for l in ledgers.iter().filter(|l| **l != f.id) {
+                            " " a href=(Text(&page(links, l, None))) { (Text(l)) }
                         }
                     } "\n"
                 }
@@ -141,11 +184,11 @@ fn as_of_selector(p: &Page, links: &Links, ledgers: &[String]) -> Markup {
             nav aria-label="As of" {
                 p {
                     "See the ledger as of: "
-                    a href="index.html" aria-current=[current(point.is_none())] { "now" }
-                    @for se in &p.all_seasons {
+                    a href=(Text(&page(links, f.id, None))) aria-current=[current(point.is_none())] { "now" }
+                    @for se in f.all_seasons {
                         @let v = format!("season:{se}");
                         " · "
-                        a href=(Text(&links.page(&p.id, Some(&v))))
+                        a href=(Text(&page(links, f.id, Some(&v))))
                             aria-current=[current(point == Some(v.as_str()))] {
                             "the end of Season " (se)
                         }

@@ -77,6 +77,59 @@ impl Links {
         }
     }
 
+    /// The "Who decides" page at a point (`None`: the head).
+    pub fn decisions(&self, id: &str, point: Option<&str>) -> String {
+        match (self, point) {
+            (Links::Server { .. }, None) => format!("/ledgers/{id}/decisions"),
+            (Links::Server { .. }, Some(p)) => {
+                format!("/ledgers/{id}/decisions?as_of={}", query_value(p))
+            }
+            (Links::Static, None) => "decisions.html".into(),
+            (Links::Static, Some(p)) => format!("decisions-{}.html", slug(p)),
+        }
+    }
+
+    /// The decision map as JSON at a point (`GET …/decisions`).
+    pub(super) fn decisions_json(&self, id: &str, point: Option<&str>) -> String {
+        match (self, point) {
+            (Links::Server { .. }, Some(p)) => {
+                format!("/api/ledgers/{id}/decisions?as_of={}", query_value(p))
+            }
+            (Links::Static, Some(p)) => format!("api/ledgers/{id}/decisions-{}.json", slug(p)),
+            _ => self.api(id, "decisions", "decisions.json"),
+        }
+    }
+
+    /// The decision diagram at a point in a format (`svg`, `dot`, `mmd`): the graph API
+    /// with `decisions=true`, or the site's `decisions-graph[-as-of-…].EXT`.
+    pub(super) fn decisions_graph(&self, id: &str, point: Option<&str>, ext: &str) -> String {
+        let format = if ext == "mmd" { "mermaid" } else { ext };
+        match (self, point) {
+            (Links::Server { .. }, None) => {
+                format!("/api/ledgers/{id}/graph?decisions=true&format={format}")
+            }
+            (Links::Server { .. }, Some(p)) => format!(
+                "/api/ledgers/{id}/graph?decisions=true&format={format}&as_of={}",
+                query_value(p)
+            ),
+            (Links::Static, None) => format!("api/ledgers/{id}/decisions-graph.{ext}"),
+            (Links::Static, Some(p)) => {
+                format!("api/ledgers/{id}/decisions-graph-{}.{ext}", slug(p))
+            }
+        }
+    }
+
+    /// The bodies as JSON at a point (`GET …/bodies`).
+    pub(super) fn bodies_json(&self, id: &str, point: Option<&str>) -> String {
+        match (self, point) {
+            (Links::Server { .. }, Some(p)) => {
+                format!("/api/ledgers/{id}/bodies?as_of={}", query_value(p))
+            }
+            (Links::Static, Some(p)) => format!("api/ledgers/{id}/bodies-{}.json", slug(p)),
+            _ => self.api(id, "bodies", "bodies.json"),
+        }
+    }
+
     /// The URL a reader copies into `curl`.
     pub(super) fn absolute(&self, link: &str) -> String {
         match self {
@@ -155,5 +208,27 @@ mod tests {
             "http://h/api/ledgers/l/events"
         );
         assert_eq!(Links::Static.absolute("x"), "x");
+        assert_eq!(
+            server.decisions("l", Some("season:7")),
+            "/ledgers/l/decisions?as_of=season:7"
+        );
+        assert_eq!(
+            Links::Static.decisions("l", Some("season:7")),
+            "decisions-as-of-season-7.html"
+        );
+        assert_eq!(Links::Static.decisions("l", None), "decisions.html");
+        assert_eq!(server.decisions_json("l", None), "/api/ledgers/l/decisions");
+        assert_eq!(
+            server.decisions_graph("l", Some("season:7"), "mmd"),
+            "/api/ledgers/l/graph?decisions=true&format=mermaid&as_of=season:7"
+        );
+        assert_eq!(
+            Links::Static.decisions_graph("l", Some("season:7"), "svg"),
+            "api/ledgers/l/decisions-graph-as-of-season-7.svg"
+        );
+        assert_eq!(
+            Links::Static.bodies_json("l", Some("season:7")),
+            "api/ledgers/l/bodies-as-of-season-7.json"
+        );
     }
 }

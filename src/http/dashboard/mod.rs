@@ -6,10 +6,12 @@
 //! dependency graph (projections' SVG), the progress of each layer across Seasons (an
 //! inline SVG chart with its table), the Season timeline with each review, the audit
 //! log with filters (every hash links to its inclusion proof), the latest signed
-//! checkpoint with how to verify it offline, and an as-of selector.
+//! checkpoint with how to verify it offline, and an as-of selector. A second page per
+//! ledger, "Who decides" (`decisions/`), shows SPEC section 13's decision map.
 //!
 //! ```text
-//! mod.rs       the handlers of `/` and `/ledgers/{id}`, and the cache of rendered pages
+//! mod.rs       the handlers of `/`, `/ledgers/{id}` and `/ledgers/{id}/decisions`, and
+//!              the cache of rendered pages
 //! gather.rs    what a page shows, read from the service (`Page`)
 //! links.rs     where links point: the server's API or the site's files (`Links`)
 //! layout.rs    the page: head, header and as-of selector, graph, footer (`render`)
@@ -18,6 +20,7 @@
 //! timeline.rs  the Season timeline
 //! audit.rs     the audit log, its filters and pages
 //! verify.rs    the signed checkpoint and how to verify it offline
+//! decisions/   the "Who decides" page (its own gather and sections)
 //! ```
 //!
 //! The pages are maud templates with the one escaper of `waymark_projections::html`
@@ -25,6 +28,7 @@
 
 mod audit;
 mod board;
+mod decisions;
 mod gather;
 mod layout;
 mod links;
@@ -32,6 +36,7 @@ mod progress;
 mod timeline;
 mod verify;
 
+pub(crate) use decisions::{gather_decisions, render_decisions};
 pub(crate) use gather::{gather, Page};
 pub(crate) use layout::render;
 pub(crate) use links::{slug, Links};
@@ -146,6 +151,15 @@ fn html(page: Bytes) -> Response {
     r
 }
 
+/// Takes a turn to render a page (at most `RENDERS` at once).
+async fn render_turn(app: &Shared) -> Result<tokio::sync::SemaphorePermit<'_>, ApiError> {
+    app.pages.renders.acquire().await.map_err(|e| {
+        ApiError::App(crate::error::Error::Storage(
+            crate::error::StorageError::internal(e.to_string()),
+        ))
+    })
+}
+
 async fn page_response(
     app: &Shared,
     headers: &HeaderMap,
@@ -168,11 +182,7 @@ async fn page_response(
     if let Some(page) = app.pages.get(&key) {
         return Ok(html(page));
     }
-    let _turn = app.pages.renders.acquire().await.map_err(|e| {
-        ApiError::App(crate::error::Error::Storage(
-            crate::error::StorageError::internal(e.to_string()),
-        ))
-    })?;
+    let _turn = render_turn(app).await?;
     // Rendered by another request while this one waited for its turn?
     if let Some(page) = app.pages.get(&key) {
         return Ok(html(page));
@@ -216,4 +226,41 @@ pub async fn ledger_page(
     Q(q): Q<PageQuery>,
 ) -> Result<Response, ApiError> {
     page_response(&app, &headers, &id, q).await
+}
+
+/// The query of `/ledgers/{id}/decisions`: the point (empty: the head).
+#[derive(Debug, Default, Deserialize)]
+pub struct DecisionsQuery {
+    pub as_of: Option<String>,
+}
+
+/// `GET /ledgers/{id}/decisions`: the "Who decides" page.
+pub async fn decisions_page(
+    State(app): State<Shared>,
+    headers: HeaderMap,
+    P(id): P<String>,
+    Q(q): Q<DecisionsQuery>,
+) -> Result<Response, ApiError> {
+    app.known(&id).await?;
+    let point = q.as_of.filter(|p| !p.is_empty());
+    let ledgers = app.waymark.db().ledgers().await?;
+    let head = app.waymark.state(&id).await?.head.map_or(0, |h| h.seq);
+    let base = base_of(&headers);
+    let key = format!(
+        "decisions\n{id}\n{head}\n{base}\n{}\n{}",
+        ledgers.join(","),
+        point.as_deref().unwrap_or(""),
+    );
+    if let Some(page) = app.pages.get(&key) {
+        return Ok(html(page));
+    }
+    let _turn = render_turn(&app).await?;
+    if let Some(page) = app.pages.get(&key) {
+        return Ok(html(page));
+    }
+    let page = gather_decisions(&app.waymark, &id, point.as_deref()).await?;
+    let links = Links::Server { base };
+    let page = app.hold(Bytes::from(render_decisions(&page, &links, &ledgers)))?;
+    app.pages.put(key, page.clone());
+    Ok(html(page))
 }
