@@ -10,6 +10,11 @@ fn main() {
             std::process::exit(if e.use_stderr() { 2 } else { 0 });
         }
     };
+    if !cli.serves() {
+        // A closed stdout (`waymark history | head`) ends the process as it does any
+        // Unix tool, instead of a panic in println!.
+        sigpipe::reset();
+    }
     // `serve` logs its requests at info; other commands log only what RUST_LOG asks.
     let default = if cli.serves() {
         "info,tower_http=info"

@@ -242,3 +242,40 @@ fn serve_without_the_log_key_warns_at_start() {
         )
     );
 }
+
+/// `waymark history --json | head -c 64`: a reader that closes the pipe early ends the
+/// command the way it ends any Unix tool (SIGPIPE, exit 141 in a shell), not with a
+/// panic message from println!.
+#[test]
+fn a_closed_stdout_ends_the_command_without_a_panic() {
+    use std::io::Read;
+    use std::os::unix::process::ExitStatusExt;
+    use std::process::{Command, Stdio};
+    // The demo's history as JSON (~120 KB) is larger than a pipe's buffer (64 KB), so
+    // the command is still writing when the reader goes.
+    let dir = tempfile::tempdir().unwrap();
+    let demo = Command::new(env!("CARGO_BIN_EXE_waymark"))
+        .arg("demo")
+        .current_dir(dir.path())
+        .output()
+        .unwrap();
+    assert!(
+        demo.status.success(),
+        "{}",
+        String::from_utf8_lossy(&demo.stderr)
+    );
+    let mut child = Command::new(env!("CARGO_BIN_EXE_waymark"))
+        .args(["--db", "sqlite://waymark-demo.db", "--json", "history"])
+        .current_dir(dir.path())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut first = [0u8; 64];
+    child.stdout.take().unwrap().read_exact(&mut first).unwrap();
+    // The pipe's read end is closed here.
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!stderr.contains("panicked"), "stderr: {stderr}");
+    assert_eq!(out.status.signal(), Some(13), "stderr: {stderr}");
+}
