@@ -210,6 +210,8 @@ fn explore_hints(db: &str, keys: &std::path::Path) -> String {
     for cmd in [
         "history S-5",
         "status --as-of season:7",
+        "decisions",
+        "history protocol-upgrades",
         "review 8",
         "graph --format svg --out graph.svg",
         "publish site",
