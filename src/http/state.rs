@@ -122,13 +122,14 @@ impl App {
         }
     }
 
-    /// The status projection of a known ledger at an as-of point (`None`: the head).
+    /// The status projection of a ledger at an as-of point (`None`: the head). Its
+    /// callers are the handlers whose `LedgerId` extractor has already answered 404
+    /// for an unknown ledger, so it does not look the ledger up a second time.
     pub(crate) async fn status(
         &self,
         id: &str,
         as_of: Option<&str>,
     ) -> Result<waymark_projections::Status, ApiError> {
-        self.known(id).await?;
         let as_of = as_of.map(str::parse::<AsOf>).transpose()?;
         Ok(self.waymark.status(id, as_of.as_ref()).await?)
     }
