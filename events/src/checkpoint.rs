@@ -133,7 +133,7 @@ impl Checkpoint {
     }
 }
 
-fn has_control(s: &str) -> bool {
+pub(crate) fn has_control(s: &str) -> bool {
     s.chars().any(|c| c < ' ' && c != '\n')
 }
 
@@ -171,11 +171,7 @@ pub fn sign_note(text: &str, signers: &[(&str, &SigningKey)]) -> Result<String, 
         }
         let mut raw = key_id(name, &key.verifying_key()).to_vec();
         raw.extend_from_slice(&key.sign(text.as_bytes()).to_bytes());
-        out.push_str(SIG_PREFIX);
-        out.push_str(name);
-        out.push(' ');
-        out.push_str(&B64.encode(raw));
-        out.push('\n');
+        out.push_str(&signature_line(name, &raw));
     }
     Ok(out)
 }
@@ -204,6 +200,40 @@ pub fn sign_checkpoint(cp: &Checkpoint, signing_key: &SigningKey) -> String {
 /// key's are ignored; the first one that is the given key's must verify (else
 /// [`NoteError::BadSignature`]), and there must be one (else [`NoteError::UnknownKey`]).
 pub fn open_note<'a>(note: &'a str, key: &VerifierKey) -> Result<&'a str, NoteError> {
+    let (text, sigs) = split_note(note)?;
+    // Go checks only the first signature line of a known key; other keys' lines are
+    // ignored, as signed-note requires.
+    let Some(line) = sigs.iter().find(|l| l.name == key.name && l.id() == key.id) else {
+        return Err(NoteError::UnknownKey);
+    };
+    let sig: [u8; 64] = line.raw[4..]
+        .try_into()
+        .map_err(|_| NoteError::BadSignature)?;
+    key.key
+        .verify_strict(text.as_bytes(), &Signature::from_bytes(&sig))
+        .map_err(|_| NoteError::BadSignature)?;
+    Ok(text)
+}
+
+/// One signature line of a signed note: the key name and the decoded bytes (a 4-byte
+/// key id, then the signature).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NoteSignature<'a> {
+    pub name: &'a str,
+    pub raw: Vec<u8>,
+}
+
+impl NoteSignature<'_> {
+    /// The 4-byte key id the line names.
+    pub fn id(&self) -> [u8; 4] {
+        [self.raw[0], self.raw[1], self.raw[2], self.raw[3]]
+    }
+}
+
+/// Splits a signed note into its text (up to and including the newline before the
+/// last blank line) and its signature lines, checking the note's form as [`open_note`]
+/// describes, without checking any signature.
+pub fn split_note(note: &str) -> Result<(&str, Vec<NoteSignature<'_>>), NoteError> {
     if note.len() > MAX_NOTE_BYTES {
         return Err(NoteError::TooLarge {
             limit: MAX_NOTE_BYTES,
@@ -226,43 +256,39 @@ pub fn open_note<'a>(note: &'a str, key: &VerifierKey) -> Result<&'a str, NoteEr
     if !sigs.ends_with('\n') {
         return Err(NoteError::Malformed("signatures do not end in a newline"));
     }
-    let mut verified = false;
-    let mut seen = false;
+    let mut out = Vec::new();
     for (count, line) in sigs.split_terminator('\n').enumerate() {
-        let Some(line) = line.strip_prefix(SIG_PREFIX) else {
-            return Err(NoteError::Malformed(
-                "signature line does not start with an em dash and a space",
-            ));
-        };
-        let (name, b64) = line.split_once(' ').unwrap_or((line, ""));
-        let raw = B64
-            .decode(b64)
-            .map_err(|_| NoteError::Malformed("signature is not base64"))?;
-        if !is_valid_key_name(name) || b64.is_empty() || raw.len() < 5 {
-            return Err(NoteError::Malformed("bad signature line"));
-        }
+        out.push(parse_signature_line(line)?);
         if count + 1 > MAX_SIGNATURES {
             return Err(NoteError::TooManySignatures {
                 limit: MAX_SIGNATURES,
             });
         }
-        if name != key.name || raw[..4] != key.id {
-            continue; // another key's signature: ignored, as signed-note requires
-        }
-        if seen {
-            continue; // Go checks only the first signature line of a known key
-        }
-        seen = true;
-        let sig: [u8; 64] = raw[4..].try_into().map_err(|_| NoteError::BadSignature)?;
-        key.key
-            .verify_strict(text.as_bytes(), &Signature::from_bytes(&sig))
-            .map_err(|_| NoteError::BadSignature)?;
-        verified = true;
     }
-    if !verified {
-        return Err(NoteError::UnknownKey);
+    Ok((text, out))
+}
+
+/// Parses one signature line without its newline: `— <name> <base64>`, the base64
+/// decoding to a 4-byte key id and at least one more byte.
+pub fn parse_signature_line(line: &str) -> Result<NoteSignature<'_>, NoteError> {
+    let Some(line) = line.strip_prefix(SIG_PREFIX) else {
+        return Err(NoteError::Malformed(
+            "signature line does not start with an em dash and a space",
+        ));
+    };
+    let (name, b64) = line.split_once(' ').unwrap_or((line, ""));
+    let raw = B64
+        .decode(b64)
+        .map_err(|_| NoteError::Malformed("signature is not base64"))?;
+    if !is_valid_key_name(name) || b64.is_empty() || raw.len() < 5 {
+        return Err(NoteError::Malformed("bad signature line"));
     }
-    Ok(text)
+    Ok(NoteSignature { name, raw })
+}
+
+/// A signature line for `name` over `raw` (key id then signature), with its newline.
+pub(crate) fn signature_line(name: &str, raw: &[u8]) -> String {
+    format!("{SIG_PREFIX}{name} {}\n", B64.encode(raw))
 }
 
 /// [`open_checkpoint`] over raw bytes, refusing invalid UTF-8 as malformed.

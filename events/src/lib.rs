@@ -19,6 +19,8 @@
 //! - `note` — log-key verifier strings (C2SP signed-note keys).
 //! - `checkpoint` — C2SP tlog-checkpoint bodies signed as C2SP signed notes: signing,
 //!   and opening as strictly as Go's `golang.org/x/mod/sumdb/note`.
+//! - `cosignature` — witness cosignatures (C2SP tlog-cosignature, `cosignature/v1`,
+//!   key type 0x04): witness keys, cosigning, checking a note's cosignatures.
 //! - `proof` — the JSON documents of SPEC sections 6 and 8: inclusion and consistency
 //!   proofs and the snapshot bundle, strict to read, JCS plus a newline to write.
 #![forbid(unsafe_code)]
@@ -27,6 +29,7 @@
 
 mod canonical;
 mod checkpoint;
+mod cosignature;
 mod decision;
 mod hash;
 mod merkle;
@@ -41,8 +44,12 @@ pub use canonical::{
     canonical_bytes, canonical_value, parse_strict, write_canonical, InputError, MAX_SAFE_INTEGER,
 };
 pub use checkpoint::{
-    open_checkpoint, open_checkpoint_bytes, open_note, sign_checkpoint, sign_note, Checkpoint,
-    NoteError, MAX_NOTE_BYTES, MAX_SIGNATURES,
+    open_checkpoint, open_checkpoint_bytes, open_note, parse_signature_line, sign_checkpoint,
+    sign_note, split_note, Checkpoint, NoteError, NoteSignature, MAX_NOTE_BYTES, MAX_SIGNATURES,
+};
+pub use cosignature::{
+    add_signature_lines, check_cosignatures, cosign, cosigned_message, cosigner_key_id,
+    cosigner_vkey, parse_cosigner_key, CosignatureCheck, CosignerKey, COSIGNATURE_V1_TYPE,
 };
 pub use decision::{Design, Profile, Signers, Veto};
 pub use hash::{leaf_hash, Hash, HashParseError};
