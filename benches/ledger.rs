@@ -778,6 +778,7 @@ fn child_verify(log: &str) {
         key: None,
         inclusion: None,
         consistency: None,
+        ..Default::default()
     })
     .expect("verify_offline");
     let secs = t.elapsed().as_secs_f64();

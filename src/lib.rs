@@ -22,6 +22,8 @@
 //! - `wire` — the HTTP API's JSON shapes, shared by the server and its client.
 //! - `http/` — `serve`: the API (problem+json, OpenAPI), its accept loop, the dashboard.
 //! - `hosting/` — `publish DIR` and `site --out`: the same artifacts as static files.
+//! - `monitor/` — `waymark monitor`: a watchdog over a published log (tlog-tiles),
+//!   with its own saved state.
 //! - `cli/` — the command line: one module per command group, the session, output,
 //!   the remote client, the demo.
 //!
@@ -34,6 +36,7 @@ mod error;
 mod files;
 mod hosting;
 mod ledger;
+mod monitor;
 mod read;
 mod service;
 mod storage;

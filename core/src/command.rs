@@ -30,6 +30,14 @@ pub struct VerifyOfflineArgs {
     /// A consistency proof (SPEC section 6) to check against the log
     #[arg(long)]
     pub consistency: Option<PathBuf>,
+    /// A witness whose cosignature the checkpoint (of --snapshot) must carry: its
+    /// verifier key (name+id+base64 of 0x04 and the key), or a file with one per line;
+    /// repeat for several
+    #[arg(long, value_name = "VKEY")]
+    pub witness: Vec<String>,
+    /// How many of the --witness keys must have validly cosigned (default: all)
+    #[arg(long, value_name = "K")]
+    pub quorum: Option<usize>,
 }
 
 impl VerifyOfflineArgs {
@@ -41,6 +49,8 @@ impl VerifyOfflineArgs {
             key: self.key.clone(),
             inclusion: self.inclusion.clone(),
             consistency: self.consistency.clone(),
+            witnesses: self.witness.clone(),
+            quorum: self.quorum,
         }
     }
 }

@@ -12,6 +12,7 @@
 //! - `offline` — `verify-offline`: an export streamed through the replayer, checked
 //!   against snapshots, checkpoints and proofs, from files only, in flat memory
 //!   (`offline/mod.rs` lists its parts, rule 7's index among them).
+//! - `witnesses` — witness quorums over cosigned checkpoints (C2SP tlog-cosignature).
 //! - `command` — the `verify-offline` command line, shared with `waymark`.
 //! - `framework` — framework TOML (SPEC section 11, with section 13's bodies and
 //!   decisions) and the bundled frameworks.
@@ -30,6 +31,7 @@ mod replay;
 mod rules;
 mod state;
 mod verdict;
+mod witnesses;
 
 pub use command::{print_report, run_verify_offline, VerifyOfflineArgs};
 pub use error::{Error, Result};
@@ -48,3 +50,4 @@ pub use state::{
     MAX_EVIDENCE, MAX_LEAF_BYTES, MAX_STATEMENT_BYTES, MAX_STRING_CHARS, ROLES, STATUSES,
 };
 pub use verdict::{HeadRef, Problem, ProblemKind, Report};
+pub use witnesses::{posix_time, Quorum, WitnessVerdict};

@@ -70,6 +70,22 @@ impl<I: ReplayIndex> Replayer<I> {
         }
     }
 
+    /// A replayer that carries on from a rule state saved after an earlier replay
+    /// (its head is where the next event must link), with rule 7's memory in `index`.
+    /// A monitor resumes this way instead of replaying the log from seq 1.
+    pub fn resume(state: LedgerState, index: I) -> Self {
+        let head = state.head.as_ref().map(|h| HeadRef {
+            seq: h.seq,
+            hash: h.hash,
+        });
+        Replayer {
+            checked: head.as_ref().map_or(0, |h| h.seq),
+            head,
+            state,
+            sigs: index,
+        }
+    }
+
     /// Checks the event expected at `position` (1-based). `claimed` is the hash the
     /// store or export line gives for it, when it gives one. Returns the event's hash.
     pub fn step(

@@ -32,11 +32,14 @@ pub enum ProblemKind {
     Truncated,
     /// Something is not of the shape or grammar the SPEC gives.
     Malformed,
+    /// (v1.1) Fewer valid witness cosignatures on the checkpoint than the quorum asked
+    /// for (C2SP tlog-cosignature).
+    WitnessQuorum,
 }
 
 impl ProblemKind {
     /// Every kind, in SPEC section 10's order.
-    pub const ALL: [ProblemKind; 11] = [
+    pub const ALL: [ProblemKind; 12] = [
         ProblemKind::HashMismatch,
         ProblemKind::PrevMismatch,
         ProblemKind::SeqGap,
@@ -48,6 +51,7 @@ impl ProblemKind {
         ProblemKind::StatusMismatch,
         ProblemKind::Truncated,
         ProblemKind::Malformed,
+        ProblemKind::WitnessQuorum,
     ];
 
     /// The SPEC string.
@@ -64,6 +68,7 @@ impl ProblemKind {
             ProblemKind::StatusMismatch => "status_mismatch",
             ProblemKind::Truncated => "truncated",
             ProblemKind::Malformed => "malformed",
+            ProblemKind::WitnessQuorum => "witness_quorum",
         }
     }
 }

@@ -173,6 +173,10 @@ pub enum Command {
     /// Verify from files only (no database): the export, streamed, and the snapshot,
     /// previous snapshot and proofs given
     VerifyOffline(waymark_core::VerifyOfflineArgs),
+    /// Watch a published log from outside (for cron): check the new checkpoint against
+    /// the last one seen (fork, rollback), its witnesses, and the new entries' signatures
+    /// and rules; print what changed
+    Monitor(crate::cli::MonitorArgs),
     /// Verify, then write the export, checkpoint, snapshot and the consistency proof
     /// from the snapshot already in DIR, for a static web host
     Publish {
@@ -439,6 +443,7 @@ pub enum SeasonCmd {
 
 /// The global options each command ignores, so that its help does not offer them.
 pub(super) const IGNORED: &[(&str, &[&str])] = &[
+    ("monitor", &["db", "ledger", "keys", "as_actor", "server"]),
     (
         "verify-offline",
         &["db", "ledger", "keys", "as_actor", "server"],

@@ -5,6 +5,7 @@ mod args;
 mod args_decisions;
 mod decide;
 pub(crate) mod demo;
+mod monitor;
 mod output;
 mod remote;
 mod session;
@@ -13,6 +14,7 @@ mod write;
 pub use args::{command, Cli, Command, GraphFormat, InitArgs, ReviewFormat};
 pub(crate) use args::{ActorCmd, MilestoneCmd, PhaseCmd, ProveCmd, SeasonCmd};
 pub(crate) use args_decisions::{BodyCmd, ClearKey, DecisionCmd, TransferArgs};
+pub use monitor::MonitorArgs;
 pub(crate) use output::{id_kinds, print_history, print_history_matched, print_status, write_out};
 pub(crate) use session::Session;
 pub(crate) use write::{init_statements, signed, Writer};
@@ -82,6 +84,9 @@ async fn run_command(cli: Cli) -> Result<i32> {
     }
     if let Command::VerifyOffline(args) = &cli.command {
         return Ok(waymark_core::run_verify_offline(args, cli.json)?);
+    }
+    if let Command::Monitor(args) = &cli.command {
+        return monitor::monitor(args, cli.json).await;
     }
     if let Some(server) = &cli.server {
         return remote::run(&cli, server).await;

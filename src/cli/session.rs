@@ -312,7 +312,10 @@ impl<'a> Session<'a> {
                 }
                 Ok(0)
             }
-            Command::Demo | Command::VerifyOffline(_) | Command::Serve { .. } => Err(Error::Usage(
+            Command::Demo
+            | Command::VerifyOffline(_)
+            | Command::Monitor(_)
+            | Command::Serve { .. } => Err(Error::Usage(
                 "demo, verify-offline and serve are handled before a session opens".into(),
             )),
         }

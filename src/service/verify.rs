@@ -15,6 +15,16 @@ impl Waymark {
     /// and every rule, then that the head matches the stored snapshot (rows deleted
     /// from the end show up as `truncated`).
     pub async fn verify(&self, ledger: &str) -> Result<Report> {
+        // The snapshot first, then the rows: a commit that lands between the two reads
+        // (one sent by a writer killed just before, which PostgreSQL completes after
+        // the client is gone) then shows as more rows than the snapshot's head, never
+        // as a snapshot ahead of the rows, which would read as `truncated`. Seen in
+        // tests/crash.rs on PostgreSQL when the snapshot was read second.
+        let snap = self
+            .repo
+            .get_snapshot::<Ledger>(ledger)
+            .await
+            .map_err(|e| Error::Storage(StorageError::database(e.to_string())))?;
         let rows = self.rows(ledger).await?;
         let mut replayer = Replayer::new();
         let mut frontier = Frontier::new();
@@ -76,11 +86,6 @@ impl Waymark {
             }
         }
         if problem.is_none() {
-            let snap = self
-                .repo
-                .get_snapshot::<Ledger>(ledger)
-                .await
-                .map_err(|e| Error::Storage(StorageError::database(e.to_string())))?;
             if let Some(snap) = snap {
                 let stored = serde_json::from_value::<Ledger>(snap.aggregate).ok();
                 if let Some(l) = stored

@@ -43,6 +43,7 @@ mod stream;
 use crate::error::{Error, Result};
 use crate::replay::Replayer;
 use crate::verdict::{ProblemKind, Report};
+use crate::witnesses::Quorum;
 use checks::Checks;
 use plan::Plan;
 use sig_index::SigIndex;
@@ -78,6 +79,10 @@ pub struct OfflineInputs {
     pub inclusion: Option<PathBuf>,
     /// A consistency proof document (SPEC section 6).
     pub consistency: Option<PathBuf>,
+    /// Witness verifier keys (or files of them) whose cosignatures the checkpoint of
+    /// `snapshot` must carry, `quorum` of them (default: all).
+    pub witnesses: Vec<String>,
+    pub quorum: Option<usize>,
 }
 
 /// The verification report (SPEC section 10) and warnings for the user (stderr).
@@ -99,6 +104,13 @@ pub const TOFU_WARNING: &str =
 /// report: `ok`, and otherwise `problem`, `first_bad_seq` and `detail`.
 pub fn verify_offline(inputs: &OfflineInputs) -> Result<OfflineOutcome> {
     let pinned = inputs.key.as_deref().map(trusted_key).transpose()?;
+    let quorum = Quorum::from_args(&inputs.witnesses, inputs.quorum)?;
+    if quorum.is_some() && inputs.snapshot.is_none() {
+        return Err(Error::Usage(
+            "--witness: the cosignatures are checked on the checkpoint of --snapshot; pass one"
+                .into(),
+        ));
+    }
     let snapshot = load_doc(inputs.snapshot.as_deref(), "--snapshot", |b| {
         SnapshotBundle::from_bytes(b)
     })?;
@@ -227,6 +239,12 @@ pub fn verify_offline(inputs: &OfflineInputs) -> Result<OfflineOutcome> {
                 bundle.tree_size
             ));
             new_cp = Some(cp);
+            if let Some(q) = &quorum {
+                let ok = q
+                    .check(&bundle.checkpoint)
+                    .map_err(|detail| Fail::new(ProblemKind::WitnessQuorum, detail))?;
+                done.push(ok);
+            }
         }
         if let Some(doc) = &prev {
             let (bundle, cp) = checks.open_bundle(doc, "--prev-snapshot")?;
