@@ -16,9 +16,11 @@ mod proofs;
 mod reads;
 mod record;
 mod verify;
+mod witnessed;
 
 pub use as_of::AsOf;
 pub use record::{Recorded, StatementSource};
+pub use witnessed::WitnessedView;
 
 use crate::error::{Error, Result, StorageError};
 use crate::ledger::{mark_of, ChainedEventStore, Clock, Ctx, Ledger, LedgerError, LedgerServices};

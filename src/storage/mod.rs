@@ -22,6 +22,7 @@ mod row;
 mod seq;
 mod signatures;
 mod url;
+mod witnessed;
 
 pub use append::{Append, AppendError, AppendEvent, SnapshotMark};
 pub use nodes::nodes;
@@ -30,6 +31,7 @@ pub use repo::{EventRepository, ViewRepository};
 pub use row::RowMeta;
 pub use seq::Seq;
 pub use url::{in_memory, no_database, redact, target, Target};
+pub use witnessed::Witnessed;
 
 use crate::error::StorageError;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};

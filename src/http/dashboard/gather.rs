@@ -33,6 +33,8 @@ pub struct Page {
     /// Whether the audit log is filterable (the server) or complete (the site).
     pub filters: bool,
     pub checkpoint: LatestCheckpoint,
+    /// The latest checkpoint witnesses cosigned (`publish --witness`), if any.
+    pub witnessed: Option<crate::service::WitnessedView>,
     /// Every Season the ledger has opened (the as-of selector moves back and forward).
     pub all_seasons: Vec<i64>,
     /// Every actor in the audit trail (the audit log's filter).
@@ -92,7 +94,9 @@ pub async fn gather(
             LatestCheckpoint::Unavailable(format!("no log key for {id:?} in this key store: {e}"))
         }
     };
+    let witnessed = waymark.witnessed(id).await?;
     Ok(Page {
+        witnessed,
         id: id.to_string(),
         title: state.title,
         log_key: state.log_key,

@@ -9,6 +9,51 @@ use waymark_projections::html::Text;
 /// A literal double quote in text (maud would write a literal `"` as `&quot;`).
 const QUOTE: PreEscaped<&str> = PreEscaped("\"");
 
+/// Who cosigned the latest witnessed checkpoint, and when (C2SP tlog-cosignature).
+fn witnesses(p: &Page) -> Markup {
+    use waymark_events::CosignatureCheck;
+    html! {
+        h3 id="witnesses-h" { "Witnesses" } "\n"
+        @match &p.witnessed {
+            None => {
+                p id="witnesses" {
+                    "No witness has cosigned a checkpoint of this ledger yet. Witnesses are \
+                     independent parties that cosign a checkpoint only if it extends the last one \
+                     they saw (" code { "waymark publish DIR --witness URL" } "): with them, a log \
+                     cannot show two readers two different histories."
+                } "\n"
+            }
+            Some(w) => {
+                p {
+                    "The checkpoint of the first " (w.tree_size) " events, published at "
+                    (Text(&w.published_at)) ", carries these cosignatures:"
+                } "\n"
+                ul id="witnesses" {
+                    "\n"
+                    @for v in &w.verdicts {
+                        li {
+                            strong { (Text(&v.name)) } ": "
+                            @match &v.check {
+                                CosignatureCheck::Valid { timestamp } => {
+                                    "cosigned at " (waymark_core::posix_time(*timestamp))
+                                }
+                                CosignatureCheck::Missing => { "no cosignature" }
+                                CosignatureCheck::Bad(why) => { "cosignature does not verify (" (why) ")" }
+                            }
+                            br; code { (Text(&v.vkey)) }
+                        } "\n"
+                    }
+                } "\n"
+                pre id="witnessed-checkpoint" { (Text(&w.note)) } "\n"
+                p {
+                    "Check them offline: add " code { "--witness VKEY" } " for each key above (pinned \
+                     from elsewhere) and " code { "--quorum K" } " to " code { "verify-offline" } "."
+                } "\n"
+            }
+        }
+    }
+}
+
 pub(super) fn verify(p: &Page, links: &Links) -> Markup {
     let (events, snapshot, checkpoint) = (
         links.events(&p.id),
@@ -30,6 +75,7 @@ pub(super) fn verify(p: &Page, links: &Links) -> Markup {
                 }
                 LatestCheckpoint::Unavailable(why) => { p { "No checkpoint: " (Text(why)) } "\n" }
             }
+            (witnesses(p))
             p { "The log key, as " code { "LedgerOpened" } " (seq 1) records it:" } "\n"
             pre id="log-key" { (Text(&p.log_key)) } "\n"
             ol {

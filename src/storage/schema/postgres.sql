@@ -38,3 +38,12 @@ CREATE INDEX IF NOT EXISTS waymark_history_actor ON waymark_history (ledger, act
 CREATE INDEX IF NOT EXISTS waymark_history_type ON waymark_history (ledger, event_type, season);
 CREATE INDEX IF NOT EXISTS waymark_history_season ON waymark_history (ledger, season, seq);
 CREATE INDEX IF NOT EXISTS waymark_history_time ON waymark_history (ledger, recorded_at);
+
+-- Checkpoints cosigned by witnesses (`publish --witness`, storage/witnessed.rs): the note
+-- with the log's signature and the cosignatures, and the witness keys (newline-separated
+-- verifier strings) they were checked with. The dashboard shows the latest; `serve`'s
+-- tlog-tiles `checkpoint` carries its cosignatures.
+CREATE TABLE IF NOT EXISTS waymark_witnessed (
+  ledger text NOT NULL, tree_size bigint NOT NULL, note text NOT NULL,
+  witnesses text NOT NULL, published_at text NOT NULL,
+  PRIMARY KEY (ledger, tree_size));
