@@ -6,6 +6,8 @@
 mod publish;
 mod site;
 mod tiles;
+mod url;
 
 pub use publish::{publish, publish_in};
 pub use site::build as build_site;
+pub use url::{open_tile_source, UrlSource};
