@@ -139,6 +139,11 @@ impl From<waymark_core::Error> for Error {
             waymark_core::Error::BadInput(m) => Error::BadInput(m),
             waymark_core::Error::Usage(m) => Error::Usage(m),
             waymark_core::Error::Io(m) => Error::Storage(StorageError::file(m)),
+            waymark_core::Error::Failed { problem, detail } => Error::BrokenChain {
+                seq: 0,
+                problem,
+                detail,
+            },
         }
     }
 }

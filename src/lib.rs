@@ -48,6 +48,7 @@ pub mod http;
 pub use cli::{command, Cli};
 pub use error::{Error, Result, StorageError};
 pub use files::KeyStore;
+pub use hosting::{open_tile_source, UrlSource};
 pub use ledger::{
     system_clock, ChainedEventStore, Clock, Ledger, LedgerError, LedgerEvent, LedgerServices,
     Record, SignatureIndex, Signed,

@@ -2,7 +2,8 @@
 //! `waymark-verify`: the same arguments, output and exit codes in both.
 
 use crate::error::Result;
-use crate::offline::{verify_offline, OfflineInputs};
+use crate::offline::{verify_offline, verify_tiles, OfflineInputs};
+use crate::tiles::{open_dir_source, TileSource};
 use crate::verdict::Report;
 use std::path::PathBuf;
 
@@ -11,8 +12,13 @@ use std::path::PathBuf;
 #[derive(Debug, Clone, PartialEq, Eq, clap::Args)]
 pub struct VerifyOfflineArgs {
     /// The export (JSON Lines, SPEC section 7)
-    #[arg(long)]
-    pub log: PathBuf,
+    #[arg(long, required_unless_present = "tiles", conflicts_with = "tiles")]
+    pub log: Option<PathBuf>,
+    /// Instead of --log: a tiled log (C2SP tlog-tiles), a directory holding
+    /// `checkpoint`, `tile/…` and `tile/entries/…` (what `publish` writes); its
+    /// entries, checkpoint and every tile are verified
+    #[arg(long, value_name = "SRC")]
+    pub tiles: Option<String>,
     /// A snapshot bundle (SPEC section 8) to check against the log
     #[arg(long)]
     pub snapshot: Option<PathBuf>,
@@ -43,7 +49,7 @@ pub struct VerifyOfflineArgs {
 impl VerifyOfflineArgs {
     pub fn inputs(&self) -> OfflineInputs {
         OfflineInputs {
-            log: self.log.clone(),
+            log: self.log.clone().unwrap_or_default(),
             snapshot: self.snapshot.clone(),
             prev_snapshot: self.prev_snapshot.clone(),
             key: self.key.clone(),
@@ -55,17 +61,35 @@ impl VerifyOfflineArgs {
     }
 }
 
+/// Opens the source `--tiles SRC` names.
+pub type OpenSource<'a> = &'a dyn Fn(&str) -> Result<Box<dyn TileSource>>;
+
 /// Runs `verify-offline`: warnings on stderr, the report on stdout (SPEC section 10's
-/// JSON with `json`), and the exit code: 0 verified, 3 not.
+/// JSON with `json`), and the exit code: 0 verified, 3 not. `--tiles` reads
+/// directories only ([`open_dir_source`]).
 pub fn run_verify_offline(args: &VerifyOfflineArgs, json: bool) -> Result<i32> {
-    let outcome = verify_offline(&args.inputs())?;
+    run_verify_offline_with(args, json, &open_dir_source)
+}
+
+/// [`run_verify_offline`], with `open` opening `--tiles SRC` (`waymark` passes one
+/// that reads URLs too).
+pub fn run_verify_offline_with(
+    args: &VerifyOfflineArgs,
+    json: bool,
+    open: OpenSource<'_>,
+) -> Result<i32> {
+    let outcome = match &args.tiles {
+        Some(src) => verify_tiles(&*open(src)?, &args.inputs())?,
+        None => verify_offline(&args.inputs())?,
+    };
     for w in &outcome.warnings {
         eprintln!("waymark: warning: {w}");
     }
     print_report(&outcome.report, json);
     if !json && outcome.report.ok {
         // What was checked besides the log, in the report's own words.
-        let given = args.snapshot.is_some()
+        let given = args.tiles.is_some()
+            || args.snapshot.is_some()
             || args.prev_snapshot.is_some()
             || args.inclusion.is_some()
             || args.consistency.is_some();

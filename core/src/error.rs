@@ -14,14 +14,22 @@ pub enum Error {
     /// A file could not be read.
     #[error("storage failure: {0}")]
     Io(String),
+    /// What was read does not verify: a tile, bundle or checkpoint of a tiled log that
+    /// is missing, malformed or does not match the signed checkpoint.
+    #[error("verification failed: {problem}: {detail}")]
+    Failed {
+        problem: crate::verdict::ProblemKind,
+        detail: String,
+    },
 }
 
 impl Error {
-    /// SPEC section 10: 1 bad input, 2 usage, 4 storage or I/O.
+    /// SPEC section 10: 1 bad input, 2 usage, 3 verification failed, 4 storage or I/O.
     pub fn exit_code(&self) -> i32 {
         match self {
             Error::BadInput(_) => 1,
             Error::Usage(_) => 2,
+            Error::Failed { .. } => 3,
             Error::Io(_) => 4,
         }
     }

@@ -23,6 +23,8 @@
 //!   key type 0x04): witness keys, cosigning, checking a note's cosignatures.
 //! - `proof` — the JSON documents of SPEC sections 6 and 8: inclusion and consistency
 //!   proofs and the snapshot bundle, strict to read, JCS plus a newline to write.
+//! - `tiles` — C2SP tlog-tiles: tile and entry-bundle paths and bytes, which tiles a
+//!   tree has, and tree nodes, roots and proofs computed from a few tiles.
 #![forbid(unsafe_code)]
 // No unwrap/expect on input paths: failures are typed errors (tests may unwrap).
 #![deny(clippy::unwrap_used, clippy::expect_used)]
@@ -37,6 +39,7 @@ mod note;
 mod payload;
 mod proof;
 mod statement;
+mod tiles;
 mod time;
 mod values;
 
@@ -77,6 +80,11 @@ pub use proof::{
 pub use statement::{
     decode_public_key, encode_public_key, sign, verify_canonical, verify_canonical_with, Event,
     ShapeError, SignatureError, Statement, SIGNED_PREFIX,
+};
+pub use tiles::{
+    changed_tiles, encode_bundle, node_tile, parse_bundle, parse_tile, tile_bytes, tiles_for, Tile,
+    TileBuilder, TileError, TileHashes, TileKind, FULL_TILE_BYTES, HASH_BYTES, MAX_ENTRY_BYTES,
+    MAX_TILE_LEVEL, TILE_HEIGHT, TILE_WIDTH,
 };
 pub use time::{format_timestamp, is_date, is_timestamp};
 pub use values::{

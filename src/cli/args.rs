@@ -231,9 +231,11 @@ pub enum ProveCmd {
     Inclusion {
         /// The event's seq
         seq: u64,
-        /// Tree size N (default: the head)
+        /// Tree size N (default: the head, or the checkpoint's size with --tiles)
         #[arg(long)]
         size: Option<u64>,
+        #[command(flatten)]
+        from: TilesFrom,
     },
     /// That the tree of the first OLD events is a prefix of the tree of the first NEW
     Consistency {
@@ -241,7 +243,33 @@ pub enum ProveCmd {
         old: u64,
         /// The larger tree size
         new: u64,
+        #[command(flatten)]
+        from: TilesFrom,
     },
+}
+
+/// `prove … --tiles SRC`: the proof from a tiled log instead of the database.
+#[derive(Debug, Args)]
+pub struct TilesFrom {
+    /// Compute the proof from a tiled log (C2SP tlog-tiles: a directory `publish`
+    /// wrote, or a URL prefix such as a site's or `serve`'s /api/ledgers/ID), reading
+    /// only the few tiles it needs, and verify it against the log's signed checkpoint
+    /// before printing it; no database is opened
+    #[arg(long, value_name = "SRC")]
+    pub tiles: Option<String>,
+    /// With --tiles: the log key to open the checkpoint with (verifier string or a file
+    /// holding it); default: the one LedgerOpened declares, trusted on first use
+    #[arg(long, requires = "tiles")]
+    pub key: Option<String>,
+}
+
+impl ProveCmd {
+    /// Where `--tiles` says to read from, if it was given.
+    pub fn tiles_from(&self) -> &TilesFrom {
+        match self {
+            ProveCmd::Inclusion { from, .. } | ProveCmd::Consistency { from, .. } => from,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, clap::ValueEnum)]

@@ -9,6 +9,7 @@ mod monitor;
 mod output;
 mod remote;
 mod session;
+mod tiles;
 mod write;
 
 pub use args::{command, Cli, Command, GraphFormat, InitArgs, ReviewFormat};
@@ -83,7 +84,16 @@ async fn run_command(cli: Cli) -> Result<i32> {
         return demo::run(&cli).await;
     }
     if let Command::VerifyOffline(args) = &cli.command {
-        return Ok(waymark_core::run_verify_offline(args, cli.json)?);
+        return Ok(waymark_core::run_verify_offline_with(
+            args,
+            cli.json,
+            &crate::hosting::open_tile_source,
+        )?);
+    }
+    if let Command::Prove(p) = &cli.command {
+        if let Some(src) = &p.tiles_from().tiles {
+            return tiles::prove(&cli, p, src);
+        }
     }
     if let Command::Monitor(args) = &cli.command {
         return monitor::monitor(args, cli.json).await;

@@ -364,14 +364,14 @@ impl<'a> Remote<'a> {
                 )?;
                 write_out(out.as_ref(), &body)?;
             }
-            Command::Prove(ProveCmd::Inclusion { seq, size }) => {
+            Command::Prove(ProveCmd::Inclusion { seq, size, .. }) => {
                 let body = self.get(
                     &format!("{api}/proof/inclusion/{seq}"),
                     &[("size", size.map(|s| s.to_string()))],
                 )?;
                 write_out(None, &body)?;
             }
-            Command::Prove(ProveCmd::Consistency { old, new }) => {
+            Command::Prove(ProveCmd::Consistency { old, new, .. }) => {
                 let body = self.get(
                     &format!("{api}/proof/consistency"),
                     &[

@@ -210,12 +210,12 @@ impl<'a> Session<'a> {
             Command::Prove(p) => {
                 let ledger = self.ledger().await?;
                 let bytes = match p {
-                    ProveCmd::Inclusion { seq, size } => self
+                    ProveCmd::Inclusion { seq, size, .. } => self
                         .w
                         .prove_inclusion(&ledger, *seq, *size)
                         .await?
                         .to_bytes(),
-                    ProveCmd::Consistency { old, new } => self
+                    ProveCmd::Consistency { old, new, .. } => self
                         .w
                         .prove_consistency(&ledger, *old, *new)
                         .await?

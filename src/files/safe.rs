@@ -290,6 +290,21 @@ impl SafeDir {
         let _ = rustix::fs::unlinkat(&self.fd, name, AtFlags::REMOVEDIR);
     }
 
+    /// Flushes everything written to the filesystem holding this directory (`syncfs`,
+    /// `sync` where there is none): one call after many [`Self::write_unsynced`], before
+    /// the file that refers to them is renamed into place.
+    pub fn sync_filesystem(&self) -> Result<()> {
+        #[cfg(target_os = "linux")]
+        {
+            rustix::fs::syncfs(&self.fd).map_err(|e| io_err(&self.path, std::io::Error::from(e)))
+        }
+        #[cfg(not(target_os = "linux"))]
+        {
+            rustix::fs::sync();
+            Ok(())
+        }
+    }
+
     /// Flushes this directory's entries (a rename or a new file) to disk.
     pub fn sync(&self) -> Result<()> {
         rustix::fs::fsync(&self.fd).map_err(|e| io_err(&self.path, std::io::Error::from(e)))

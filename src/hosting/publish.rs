@@ -3,7 +3,11 @@
 //!
 //! ```text
 //! DIR/export.jsonl            the whole log (SPEC section 7)
+//! DIR/checkpoint              the signed checkpoint of the whole log (section 6), at
+//!                             the place C2SP tlog-tiles gives it (same bytes as:)
 //! DIR/checkpoint.txt          the signed checkpoint of the whole log (section 6)
+//! DIR/tile/<L>/<N>[.p/<W>]    the Merkle tree as C2SP tlog-tiles hash tiles
+//! DIR/tile/entries/<N>[.p/<W>] the events' leaf bytes (JCS(event)) as entry bundles
 //! DIR/snapshot.json           checkpoint + status at the head (section 8)
 //! DIR/prev-snapshot.json      the snapshot DIR held before this publication, if any
 //! DIR/consistency.json        proof that the previous tree is a prefix of this one
@@ -17,9 +21,14 @@
 //! DIR must open with this ledger's log key and have the same root as this ledger at
 //! its size: a log that does not extend what DIR holds is refused (exit 3) and DIR
 //! is left as it was. Files are written to a new temporary name and renamed, so a
-//! reader never sees half a file; `snapshot.json` is renamed last. Nothing is written
-//! through a symlink (`safe_fs`): one at a file's name, or a symlinked subdirectory
-//! such as `checkpoints`, is refused (exit 4).
+//! reader never sees half a file; the tiles first (`tiles.rs`: only those DIR lacks,
+//! full tiles never rewritten), then `checkpoint` and `snapshot.json` last. Nothing is
+//! written through a symlink (`safe_fs`): one at a file's name, or a symlinked
+//! subdirectory such as `checkpoints` or `tile`, is refused (exit 4).
+//!
+//! With the tiles, any client computes any inclusion or consistency proof from a few
+//! files (`waymark prove inclusion SEQ --tiles DIR`), and `verify-offline --tiles DIR`
+//! verifies the whole log from the entry bundles, checking every tile.
 
 use crate::error::{Error, Result};
 use crate::files::safe::{io_err, SafeDir};
@@ -38,7 +47,12 @@ pub struct Published {
     pub root: String,
     /// The size of the snapshot DIR held before, if any.
     pub previous_size: Option<u64>,
+    /// Every file written, tiles included.
     pub files: Vec<String>,
+    /// How many of them are tiles or entry bundles.
+    pub tiles_written: usize,
+    /// Partial tiles removed because their full tile now exists.
+    pub removed: Vec<String>,
 }
 
 /// Writes `bytes` to `name` (`a/b.txt`) below `dir`: subdirectories are opened or
@@ -191,6 +205,9 @@ pub async fn publish_in(
     )?;
     let bundle = snapshot.to_bytes();
     put(dir, &format!("snapshots/{n}.json"), &bundle, &mut files)?;
+    let tiles = super::tiles::write_tiles(w, ledger, dir, previous_size.unwrap_or(0), n).await?;
+    let tiles_written = tiles.written.len();
+    files.extend(tiles.written);
     if let (Some(old), Some(bytes)) = (previous_size, &previous) {
         let proof = w.prove_consistency(ledger, old, n).await?.to_bytes();
         put(dir, "consistency.json", &proof, &mut files)?;
@@ -208,13 +225,22 @@ pub async fn publish_in(
         verify_text(ledger, &state.log_key, previous_size).as_bytes(),
         &mut files,
     )?;
+    put(
+        dir,
+        "checkpoint",
+        snapshot.checkpoint.as_bytes(),
+        &mut files,
+    )?;
     put(dir, "snapshot.json", &bundle, &mut files)?;
+    let removed = super::tiles::remove_partials(dir, &tiles.full)?;
     Ok(Published {
         dir: root.path().to_path_buf(),
         tree_size: n,
         root: head_root.to_hex(),
         previous_size,
         files,
+        tiles_written,
+        removed,
     })
 }
 
@@ -231,11 +257,21 @@ fn verify_text(ledger: &str, log_key: &str, previous: Option<u64>) -> String {
          With Waymark, from these files only:\n\
          \n    waymark verify-offline --log export.jsonl --snapshot snapshot.json \\\n    --key \"$(cat log-key.txt)\"{prev}\n\
          \n\
-         Without Waymark: checkpoint.txt is a C2SP signed note (tlog-checkpoint) that any\n\
-         signed-note implementation opens with the key above (for instance Go's\n\
-         golang.org/x/mod/sumdb/note); its root is the RFC 9162 Merkle root over the\n\
-         events of export.jsonl (leaf hash = each line's \"hash\"); consistency.json and\n\
-         the files in consistency/ are RFC 9162 consistency proofs between published\n\
-         tree sizes. SPEC sections 6 to 8 give every byte.\n"
+         The same log as C2SP tlog-tiles (checkpoint, tile/, tile/entries/), with every\n\
+         tile checked against the entries, or one proof computed from a few tiles and\n\
+         verified against the checkpoint before it is printed:\n\
+         \n    waymark verify-offline --tiles . --key \"$(cat log-key.txt)\"\
+         \n    waymark prove inclusion SEQ --tiles . --key \"$(cat log-key.txt)\"\n\
+         \n\
+         Without Waymark: checkpoint (and checkpoint.txt, the same bytes) is a C2SP signed\n\
+         note (tlog-checkpoint) that any signed-note implementation opens with the key\n\
+         above (for instance Go's golang.org/x/mod/sumdb/note); its root is the RFC 9162\n\
+         Merkle root over the events of export.jsonl (leaf hash = each line's \"hash\").\n\
+         tile/ holds that tree as C2SP tlog-tiles (https://c2sp.org/tlog-tiles): any\n\
+         tlog-tiles client (Go's golang.org/x/mod/sumdb/tlog.TileHashReader, with tile\n\
+         paths tile/L/N[.p/W]) computes proofs from it; tile/entries/ holds each event's\n\
+         leaf bytes, JCS(event), in entry bundles. consistency.json and the files in\n\
+         consistency/ are RFC 9162 consistency proofs between published tree sizes.\n\
+         SPEC sections 6 to 8 give every byte.\n"
     )
 }

@@ -8,7 +8,9 @@
 //!     decisions-as-of-season-N.html       at the end of each Season
 //! DIR/api/ledgers/ID/                     what `publish` writes (export.jsonl,
 //!                                         checkpoint.txt, snapshot.json, log-key.txt,
-//!                                         VERIFY.txt, checkpoints/, snapshots/ …)
+//!                                         VERIFY.txt, checkpoints/, snapshots/ …), and
+//!                                         with it the C2SP tlog-tiles of the ledger:
+//!                    checkpoint, tile/<L>/<N>[.p/<W>], tile/entries/<N>[.p/<W>]
 //! DIR/api/ledgers/ID/status.json          the status at the head, and
 //!                    status-as-of-season-N.json at each Season's end
 //! DIR/api/ledgers/ID/history.json         the audit trail
@@ -19,8 +21,15 @@
 //!                    decisions-graph-as-of-season-N.{svg,dot,mmd}
 //! DIR/api/ledgers/ID/graph.{svg,dot,mmd}  the dependency graph
 //! DIR/api/ledgers/ID/reviews/N.{html,md,json}
-//! DIR/api/ledgers/ID/proof/inclusion/SEQ.json   one inclusion proof per event
+//! DIR/api/ledgers/ID/proof/inclusion/SEQ.json   the inclusion proofs of the newest
+//!                                         1,000 events, which the pages link to
 //! ```
+//!
+//! `api/ledgers/ID` is a C2SP tlog-tiles prefix, laid out as `serve`'s
+//! `/api/ledgers/ID`: any proof of any event comes from a few tiles there (`waymark
+//! prove inclusion SEQ --tiles URL`), so a ledger of a million events needs no million
+//! proof files. The pages link the hashes of the newest 1,000 events to their proof
+//! files; an older one's hash says, in its tooltip, how to compute its proof.
 //!
 //! Every link in the pages is relative, so DIR can be served from any path. The
 //! export, checkpoint and snapshot go through `publish`, which verifies the stored
@@ -50,7 +59,13 @@ pub struct Site {
     pub files: usize,
     /// Stale files of an earlier `site` into DIR that were removed.
     pub removed: usize,
+    /// Partial tiles `publish` removed (their full tile now exists), below the API dir.
+    #[serde(skip)]
+    removed_tiles: BTreeSet<String>,
 }
+
+/// How many of the newest events keep an inclusion proof file.
+pub const PROOFS_KEPT: u64 = 1000;
 
 /// The list of what the last `site` wrote into DIR, so that a later `site` removes
 /// its stale pages and nothing else.
@@ -191,14 +206,16 @@ pub async fn build(waymark: &Waymark, keys: &KeyStore, id: &str, dir: &Path) -> 
         }
     };
     // `publish` keeps every checkpoint, snapshot and consistency proof it ever wrote
-    // for this ledger: those stay listed, not stale.
+    // for this ledger, and the tiles it wrote before (full tiles are never rewritten):
+    // those stay listed, not stale, but for the partial tiles it removed.
     let api = format!("api/ledgers/{id}/");
-    let history = ["checkpoints/", "snapshots/", "consistency/"];
+    let history = ["checkpoints/", "snapshots/", "consistency/", "tile/"];
     let kept: BTreeSet<String> = old
         .iter()
         .filter(|f| {
-            f.strip_prefix(&api)
-                .is_some_and(|rest| history.iter().any(|h| rest.starts_with(h)))
+            f.strip_prefix(&api).is_some_and(|rest| {
+                history.iter().any(|h| rest.starts_with(h)) && !site.removed_tiles.contains(rest)
+            })
         })
         .cloned()
         .collect();
@@ -237,6 +254,9 @@ async fn write_site(
     };
     let published = crate::hosting::publish_in(waymark, id, &api_dir, &open, log_key).await?;
     written.extend(published.files.iter().map(|f| format!("{api}/{f}")));
+    let links = Links::Static {
+        proofs_from: published.tree_size.saturating_sub(PROOFS_KEPT) + 1,
+    };
     let root = SafeDir::open(dir)?.ok_or_else(|| io_err(dir, "no such directory"))?;
     let root = &root;
     let count = written;
@@ -258,7 +278,8 @@ async fn write_site(
     let proofs = root
         .subdir(&proofs_at, true)?
         .ok_or_else(|| io_err(&root.join(&proofs_at), "no such directory"))?;
-    for seq in 1..=n {
+    // The proofs the pages link to (`Links::inclusion`); any other comes from the tiles.
+    for seq in (1..=n).filter(|s| links.inclusion(id, *s).is_some()) {
         let proof = waymark.prove_inclusion(id, seq, Some(n)).await?;
         proofs.write_unsynced(&format!("{seq}.json"), &proof.to_bytes(), 0o666)?;
         count.insert(format!("{proofs_at}/{seq}.json"));
@@ -272,10 +293,10 @@ async fn write_site(
     write(
         root,
         "index.html",
-        render(&head, &Links::Static, &ledgers).as_bytes(),
+        render(&head, &links, &ledgers).as_bytes(),
         count,
     )?;
-    pages.push(decisions(waymark, root, id, None, &ledgers, count).await?);
+    pages.push(decisions(waymark, root, id, None, &ledgers, &links, count).await?);
     for season in &head.all_seasons {
         for (format, ext) in [
             (ReviewFormat::Html, "html"),
@@ -309,11 +330,11 @@ async fn write_site(
         write(
             root,
             &name,
-            render(&page, &Links::Static, &ledgers).as_bytes(),
+            render(&page, &links, &ledgers).as_bytes(),
             count,
         )?;
         pages.push(name);
-        pages.push(decisions(waymark, root, id, Some(&point), &ledgers, count).await?);
+        pages.push(decisions(waymark, root, id, Some(&point), &ledgers, &links, count).await?);
     }
     Ok(Site {
         dir: dir.to_path_buf(),
@@ -322,6 +343,7 @@ async fn write_site(
         pages,
         files: count.len(),
         removed: 0,
+        removed_tiles: published.removed.into_iter().collect(),
     })
 }
 
@@ -333,6 +355,7 @@ async fn decisions(
     id: &str,
     point: Option<&str>,
     ledgers: &[String],
+    links: &Links,
     count: &mut BTreeSet<String>,
 ) -> Result<String> {
     let page = gather_decisions(waymark, id, point)
@@ -366,11 +389,11 @@ async fn decisions(
             count,
         )?;
     }
-    let name = Links::Static.decisions(id, point);
+    let name = links.decisions(id, point);
     write(
         root,
         &name,
-        render_decisions(&page, &Links::Static, ledgers).as_bytes(),
+        render_decisions(&page, links, ledgers).as_bytes(),
         count,
     )?;
     Ok(name)

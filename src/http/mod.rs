@@ -17,6 +17,8 @@
 //! GET  /api/ledgers/{id}/history?milestone=&actor=&season=&type=
 //! GET  /api/ledgers/{id}/events?from=&limit=          export lines (SPEC 7), application/jsonl
 //! GET  /api/ledgers/{id}/checkpoint?size=             the signed note (SPEC 6), text/plain
+//! GET  /api/ledgers/{id}/tile/{L}/{N}[.p/{W}]         C2SP tlog-tiles: a hash tile (tiles.rs)
+//! GET  /api/ledgers/{id}/tile/entries/{N}[.p/{W}]     C2SP tlog-tiles: an entry bundle
 //! GET  /api/ledgers/{id}/snapshot?size=               the snapshot bundle (SPEC 8)
 //! GET  /api/ledgers/{id}/proof/inclusion/{seq}?size=  RFC 9162 inclusion proof
 //! GET  /api/ledgers/{id}/proof/consistency?old=&new=  RFC 9162 consistency proof
@@ -44,6 +46,7 @@ mod problem;
 mod router;
 mod state;
 mod statements;
+mod tiles;
 
 pub(crate) use api::{decisions_graph_bytes, graph_bytes, review_bytes};
 pub(crate) use dashboard::{gather, gather_decisions, render, render_decisions, slug, Links};
@@ -60,6 +63,7 @@ use middleware::*;
 use params::*;
 use problem::*;
 use statements::*;
+use tiles::*;
 
 use crate::error::{Error, Result, StorageError};
 use crate::ledger::system_clock;

@@ -22,6 +22,7 @@ use utoipa::OpenApi;
         events,
         checkpoint,
         snapshot,
+        tile,
         inclusion,
         consistency,
         review,

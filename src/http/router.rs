@@ -18,6 +18,7 @@ pub fn router(app: Shared) -> Router {
         .route("/api/ledgers/{id}/events", get(api::events))
         .route("/api/ledgers/{id}/checkpoint", get(api::checkpoint))
         .route("/api/ledgers/{id}/snapshot", get(api::snapshot))
+        .route("/api/ledgers/{id}/tile/{*path}", get(tiles::tile))
         .route(
             "/api/ledgers/{id}/proof/inclusion/{seq}",
             get(api::inclusion),

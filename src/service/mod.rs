@@ -8,6 +8,7 @@
 //! - `reads`: status, history, review, diff, export, as-of resolution;
 //! - `decisions`: the events behind the decision map (profiles, transfers);
 //! - `proofs`: roots, checkpoints, snapshots, inclusion and consistency proofs;
+//! - `tiles`: the tree as C2SP tlog-tiles (hash tiles, entry bundles) from the store;
 //! - `verify`: re-checking the stored chain, rebuilding the read models.
 
 mod as_of;
@@ -15,6 +16,7 @@ mod decisions;
 mod proofs;
 mod reads;
 mod record;
+mod tiles;
 mod verify;
 mod witnessed;
 

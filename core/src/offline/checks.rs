@@ -55,21 +55,7 @@ impl Checks<'_> {
                 format!("{what}: tree_size is 0 (a snapshot covers at least seq 1)"),
             ));
         }
-        let cp = open_checkpoint(&bundle.checkpoint, self.key).map_err(|e| {
-            let problem = match e {
-                NoteError::UnknownKey | NoteError::BadSignature | NoteError::WrongOrigin { .. } => {
-                    ProblemKind::CheckpointMismatch
-                }
-                _ => ProblemKind::Malformed,
-            };
-            Fail::new(
-                problem,
-                format!(
-                    "{what}: checkpoint with log key {}: {e}",
-                    show_key(self.key)
-                ),
-            )
-        })?;
+        let cp = self.open_note(&bundle.checkpoint, what)?;
         if cp.size != bundle.tree_size {
             return Err(Fail::new(
                 ProblemKind::CheckpointMismatch,
@@ -98,6 +84,65 @@ impl Checks<'_> {
             ));
         }
         Ok((bundle, cp))
+    }
+
+    /// A signed checkpoint of the whole log: opened with the trusted key, of the log's
+    /// origin, size and root.
+    pub(super) fn checkpoint_note(&self, note: &str, what: &str) -> Checked<Checkpoint> {
+        let cp = self.open_note(note, what)?;
+        if cp.origin != self.origin {
+            return Err(Fail::new(
+                ProblemKind::CheckpointMismatch,
+                format!(
+                    "{what}: checkpoint origin {:?} is not the ledger's origin {:?}",
+                    cp.origin, self.origin
+                ),
+            ));
+        }
+        if cp.size != self.n {
+            let problem = if cp.size > self.n {
+                ProblemKind::Truncated
+            } else {
+                ProblemKind::CheckpointMismatch
+            };
+            return Err(Fail::new(
+                problem,
+                format!(
+                    "{what} is for tree size {}, the log has {} events",
+                    cp.size, self.n
+                ),
+            ));
+        }
+        if cp.root != self.log_root {
+            return Err(Fail::new(
+                ProblemKind::CheckpointMismatch,
+                format!(
+                    "{what}: root {}, the root of the log's {} events is {}",
+                    cp.root, self.n, self.log_root
+                ),
+            ));
+        }
+        Ok(cp)
+    }
+
+    /// A checkpoint note opened with the trusted key: a signature that fails, or none
+    /// by the key, is `checkpoint_mismatch`; a note that is not one, `malformed`.
+    fn open_note(&self, note: &str, what: &str) -> Checked<Checkpoint> {
+        open_checkpoint(note, self.key).map_err(|e| {
+            let problem = match e {
+                NoteError::UnknownKey | NoteError::BadSignature | NoteError::WrongOrigin { .. } => {
+                    ProblemKind::CheckpointMismatch
+                }
+                _ => ProblemKind::Malformed,
+            };
+            Fail::new(
+                problem,
+                format!(
+                    "{what}: checkpoint with log key {}: {e}",
+                    show_key(self.key)
+                ),
+            )
+        })
     }
 
     /// SPEC section 8 against the log: root, head hash and status at `tree_size`.

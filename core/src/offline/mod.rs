@@ -33,12 +33,17 @@
 //! - `stream` — the export read ahead and prepared on every core, replayed in order;
 //! - `plan` — what the stream captures for the artifacts;
 //! - `checks` — the artifact checks once the log has verified;
-//! - `sig_index` — rule 7's flat-memory index.
+//! - `sig_index` — rule 7's flat-memory index;
+//! - `tiles` — `--tiles SRC`: a tiled log rebuilt into an export, then all of the above,
+//!   plus its checkpoint and every tile checked against the entries.
 
 mod checks;
 mod plan;
 mod sig_index;
 mod stream;
+mod tiles;
+
+pub(crate) use tiles::verify_tiles;
 
 use crate::error::{Error, Result};
 use crate::replay::Replayer;
@@ -96,6 +101,14 @@ pub struct OfflineOutcome {
 pub const TOFU_WARNING: &str =
     "the log key was taken from the log itself (trusted on first use); pass --key to pin it";
 
+/// A signed checkpoint note the whole log must match (its size the log's length, its
+/// root the log's root): the `checkpoint` of a tiled log.
+pub(crate) struct NoteArtifact {
+    pub(crate) text: String,
+    /// Where it was read, for messages.
+    pub(crate) what: String,
+}
+
 /// Verifies an export and the artifacts given with it, from files only.
 ///
 /// `Err` only when a file cannot be read (`Error::Storage`) or an argument is unusable
@@ -103,6 +116,14 @@ pub const TOFU_WARNING: &str =
 /// `--log` that is not a regular file). Everything about the files' contents is in the
 /// report: `ok`, and otherwise `problem`, `first_bad_seq` and `detail`.
 pub fn verify_offline(inputs: &OfflineInputs) -> Result<OfflineOutcome> {
+    verify_with(inputs, None)
+}
+
+/// [`verify_offline`], with the whole log also checked against `note`.
+pub(crate) fn verify_with(
+    inputs: &OfflineInputs,
+    note: Option<&NoteArtifact>,
+) -> Result<OfflineOutcome> {
     let pinned = inputs.key.as_deref().map(trusted_key).transpose()?;
     let quorum = Quorum::from_args(&inputs.witnesses, inputs.quorum)?;
     if quorum.is_some() && inputs.snapshot.is_none() {
@@ -213,7 +234,7 @@ pub fn verify_offline(inputs: &OfflineInputs) -> Result<OfflineOutcome> {
         }
         Some(k) => k,
         None => {
-            if snapshot.is_some() || prev.is_some() {
+            if snapshot.is_some() || prev.is_some() || note.is_some() {
                 warnings.push(TOFU_WARNING.to_string());
             }
             declared
@@ -267,6 +288,13 @@ pub fn verify_offline(inputs: &OfflineInputs) -> Result<OfflineOutcome> {
             done.push(format!(
                 "consistency proof {} -> {}",
                 d.old_size, d.new_size
+            ));
+        }
+        if let Some(note) = note {
+            let cp = checks.checkpoint_note(&note.text, &note.what)?;
+            done.push(format!(
+                "the checkpoint {}: signature, size {} and root",
+                note.what, cp.size
             ));
         }
         Ok(())
@@ -326,7 +354,7 @@ fn show_key(k: &VerifierKey) -> String {
 }
 
 /// `--key`: a verifier key, or the path of a file holding one (white space trimmed).
-fn trusted_key(arg: &str) -> Result<VerifierKey> {
+pub fn trusted_key(arg: &str) -> Result<VerifierKey> {
     let direct = match parse_verifier_key(arg.trim()) {
         Ok(k) => return Ok(k),
         Err(e) => e,

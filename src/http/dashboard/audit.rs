@@ -20,7 +20,13 @@ pub(super) fn audit(p: &Page, links: &Links) -> Markup {
                     _ => { ": no event matches" }
                 }
                 ". Each hash links to the event's inclusion proof in the tree of the whole \
-                 ledger; the "
+                 ledger"
+                @if let Links::Static { proofs_from } = links {
+                    " (this site keeps the proofs of seq " (proofs_from) " and later; any \
+                     other comes from the tiles: "
+                    code { "waymark prove inclusion SEQ --tiles " (Text(&links.tiles(&p.id))) } ")"
+                }
+                "; the "
                 a href=(Text(&links.events(&p.id))) { "export" } " holds every event."
             } "\n"
             table class="audit" {
@@ -103,12 +109,27 @@ fn row(p: &Page, links: &Links, r: &HistoryRow) -> Markup {
                 }
             }
             td class="hash" {
-                a href=(Text(&links.inclusion(&p.id, r.seq))) title={ "inclusion proof of seq " (r.seq) } {
-                    (Text(&hash[..16])) "…"
+                @match links.inclusion(&p.id, r.seq) {
+                    Some(proof) => {
+                        a href=(Text(&proof)) title={ "inclusion proof of seq " (r.seq) } {
+                            (Text(&hash[..16])) "…"
+                        }
+                    }
+                    None => {
+                        span title=(Text(&from_tiles(p, links, r.seq))) { (Text(&hash[..16])) "…" }
+                    }
                 }
             }
         }
     }
+}
+
+/// The tooltip of a hash whose proof the site does not keep: how to compute it.
+fn from_tiles(p: &Page, links: &Links, seq: u64) -> String {
+    format!(
+        "no proof file for seq {seq} here: waymark prove inclusion {seq} --tiles {}",
+        links.tiles(&p.id)
+    )
 }
 
 /// A reason: short ones whole, long ones as their opening with the rest behind a

@@ -117,7 +117,7 @@ fn milestone(p: &Page, links: &Links, m: &MilestoneStatus, depended: &BTreeSet<&
             links.page(&p.id, Some(p.point.as_deref().unwrap_or(""))),
             query_value(&m.id)
         ),
-        Links::Static => "#audit".into(),
+        Links::Static { .. } => "#audit".into(),
     };
     html! {
         li class=(Text(&class.join(" "))) data-milestone=(Text(&m.id)) data-status=(Text(&m.status))

@@ -180,7 +180,7 @@ pub(super) fn as_of_selector(f: &Frame, links: &Links, ledgers: &[String], page:
                 } "\n"
             } "\n"
         },
-        Links::Static => html! {
+        Links::Static { .. } => html! {
             nav aria-label="As of" {
                 p {
                     "See the ledger as of: "

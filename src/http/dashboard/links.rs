@@ -7,24 +7,39 @@
 pub enum Links {
     /// `waymark serve`: `base` is `http://host` for copyable commands.
     Server { base: String },
-    /// `waymark site`: paths relative to the page.
-    Static,
+    /// `waymark site`: paths relative to the page. The site keeps the inclusion proof
+    /// files of seq `proofs_from` and later only (the newest 1,000): any other proof
+    /// comes from the tiles.
+    Static { proofs_from: u64 },
 }
 
 impl Links {
     fn api(&self, id: &str, server: &str, file: &str) -> String {
         match self {
             Links::Server { .. } => format!("/api/ledgers/{id}/{server}"),
-            Links::Static => format!("api/ledgers/{id}/{file}"),
+            Links::Static { .. } => format!("api/ledgers/{id}/{file}"),
         }
     }
 
-    pub fn inclusion(&self, id: &str, seq: u64) -> String {
-        self.api(
-            id,
-            &format!("proof/inclusion/{seq}"),
-            &format!("proof/inclusion/{seq}.json"),
-        )
+    /// The inclusion proof of `seq`, or `None` on a site that keeps no file for it.
+    pub fn inclusion(&self, id: &str, seq: u64) -> Option<String> {
+        match self {
+            Links::Static { proofs_from } if seq < *proofs_from => None,
+            _ => Some(self.api(
+                id,
+                &format!("proof/inclusion/{seq}"),
+                &format!("proof/inclusion/{seq}.json"),
+            )),
+        }
+    }
+
+    /// The C2SP tlog-tiles prefix of ledger `id` (its `checkpoint`, `tile/…`), for
+    /// `prove … --tiles`.
+    pub(crate) fn tiles(&self, id: &str) -> String {
+        match self {
+            Links::Server { base } => format!("{base}/api/ledgers/{id}"),
+            Links::Static { .. } => format!("api/ledgers/{id}"),
+        }
     }
 
     pub fn review(&self, id: &str, season: i64, ext: &str) -> String {
@@ -53,7 +68,7 @@ impl Links {
             (Links::Server { .. }, Some(p)) => {
                 format!("/api/ledgers/{id}/status?as_of={}", query_value(p))
             }
-            (Links::Static, Some(p)) => format!("api/ledgers/{id}/status-{}.json", slug(p)),
+            (Links::Static { .. }, Some(p)) => format!("api/ledgers/{id}/status-{}.json", slug(p)),
             _ => self.api(id, "status", "status.json"),
         }
     }
@@ -72,8 +87,8 @@ impl Links {
         match (self, point) {
             (Links::Server { .. }, None) => format!("/ledgers/{id}"),
             (Links::Server { .. }, Some(p)) => format!("/ledgers/{id}?as_of={}", query_value(p)),
-            (Links::Static, None) => "index.html".into(),
-            (Links::Static, Some(p)) => format!("{}.html", slug(p)),
+            (Links::Static { .. }, None) => "index.html".into(),
+            (Links::Static { .. }, Some(p)) => format!("{}.html", slug(p)),
         }
     }
 
@@ -84,8 +99,8 @@ impl Links {
             (Links::Server { .. }, Some(p)) => {
                 format!("/ledgers/{id}/decisions?as_of={}", query_value(p))
             }
-            (Links::Static, None) => "decisions.html".into(),
-            (Links::Static, Some(p)) => format!("decisions-{}.html", slug(p)),
+            (Links::Static { .. }, None) => "decisions.html".into(),
+            (Links::Static { .. }, Some(p)) => format!("decisions-{}.html", slug(p)),
         }
     }
 
@@ -95,7 +110,7 @@ impl Links {
             (Links::Server { .. }, Some(p)) => {
                 format!("/api/ledgers/{id}/decisions?as_of={}", query_value(p))
             }
-            (Links::Static, Some(p)) => format!("api/ledgers/{id}/decisions-{}.json", slug(p)),
+            (Links::Static { .. }, Some(p)) => format!("api/ledgers/{id}/decisions-{}.json", slug(p)),
             _ => self.api(id, "decisions", "decisions.json"),
         }
     }
@@ -112,8 +127,8 @@ impl Links {
                 "/api/ledgers/{id}/graph?decisions=true&format={format}&as_of={}",
                 query_value(p)
             ),
-            (Links::Static, None) => format!("api/ledgers/{id}/decisions-graph.{ext}"),
-            (Links::Static, Some(p)) => {
+            (Links::Static { .. }, None) => format!("api/ledgers/{id}/decisions-graph.{ext}"),
+            (Links::Static { .. }, Some(p)) => {
                 format!("api/ledgers/{id}/decisions-graph-{}.{ext}", slug(p))
             }
         }
@@ -125,7 +140,7 @@ impl Links {
             (Links::Server { .. }, Some(p)) => {
                 format!("/api/ledgers/{id}/bodies?as_of={}", query_value(p))
             }
-            (Links::Static, Some(p)) => format!("api/ledgers/{id}/bodies-{}.json", slug(p)),
+            (Links::Static { .. }, Some(p)) => format!("api/ledgers/{id}/bodies-{}.json", slug(p)),
             _ => self.api(id, "bodies", "bodies.json"),
         }
     }
@@ -134,7 +149,7 @@ impl Links {
     pub(super) fn absolute(&self, link: &str) -> String {
         match self {
             Links::Server { base } => format!("{base}{link}"),
-            Links::Static => link.to_string(),
+            Links::Static { .. } => link.to_string(),
         }
     }
 }
@@ -181,6 +196,25 @@ mod tests {
         assert_eq!(query_value("a b&c#d%e"), "a%20b%26c%23d%25e");
     }
 
+    const STATIC: Links = Links::Static { proofs_from: 5 };
+
+    #[test]
+    fn a_site_links_only_the_proofs_it_keeps() {
+        assert_eq!(STATIC.inclusion("l", 4), None);
+        assert_eq!(
+            STATIC.inclusion("l", 5).as_deref(),
+            Some("api/ledgers/l/proof/inclusion/5.json")
+        );
+        let server = Links::Server {
+            base: "http://h".into(),
+        };
+        assert_eq!(
+            server.inclusion("l", 1).as_deref(),
+            Some("/api/ledgers/l/proof/inclusion/1")
+        );
+        assert_eq!(server.tiles("l"), "http://h/api/ledgers/l");
+    }
+
     #[test]
     fn links_differ_only_in_where_they_point() {
         let server = Links::Server {
@@ -188,7 +222,7 @@ mod tests {
         };
         assert_eq!(server.page("l", Some("seq:3")), "/ledgers/l?as_of=seq:3");
         assert_eq!(
-            Links::Static.page("l", Some("season:7")),
+            STATIC.page("l", Some("season:7")),
             "as-of-season-7.html"
         );
         assert_eq!(
@@ -196,7 +230,7 @@ mod tests {
             "/api/ledgers/l/reviews/7?format=md"
         );
         assert_eq!(
-            Links::Static.review("l", 7, "md"),
+            STATIC.review("l", 7, "md"),
             "api/ledgers/l/reviews/7.md"
         );
         assert_eq!(
@@ -207,27 +241,27 @@ mod tests {
             server.absolute(&server.events("l")),
             "http://h/api/ledgers/l/events"
         );
-        assert_eq!(Links::Static.absolute("x"), "x");
+        assert_eq!(STATIC.absolute("x"), "x");
         assert_eq!(
             server.decisions("l", Some("season:7")),
             "/ledgers/l/decisions?as_of=season:7"
         );
         assert_eq!(
-            Links::Static.decisions("l", Some("season:7")),
+            STATIC.decisions("l", Some("season:7")),
             "decisions-as-of-season-7.html"
         );
-        assert_eq!(Links::Static.decisions("l", None), "decisions.html");
+        assert_eq!(STATIC.decisions("l", None), "decisions.html");
         assert_eq!(server.decisions_json("l", None), "/api/ledgers/l/decisions");
         assert_eq!(
             server.decisions_graph("l", Some("season:7"), "mmd"),
             "/api/ledgers/l/graph?decisions=true&format=mermaid&as_of=season:7"
         );
         assert_eq!(
-            Links::Static.decisions_graph("l", Some("season:7"), "svg"),
+            STATIC.decisions_graph("l", Some("season:7"), "svg"),
             "api/ledgers/l/decisions-graph-as-of-season-7.svg"
         );
         assert_eq!(
-            Links::Static.bodies_json("l", Some("season:7")),
+            STATIC.bodies_json("l", Some("season:7")),
             "api/ledgers/l/bodies-as-of-season-7.json"
         );
     }

@@ -60,6 +60,7 @@ pub(super) fn verify(p: &Page, links: &Links) -> Markup {
         links.snapshot(&p.id),
         links.checkpoint(&p.id),
     );
+    let tiles = links.tiles(&p.id);
     html! {
         section id="verify" aria-labelledby="verify-h" {
             "\n"
@@ -109,7 +110,15 @@ pub(super) fn verify(p: &Page, links: &Links) -> Markup {
                 li {
                     strong { "Check one event" } ": each hash in the audit log links to its \
                     inclusion proof. Save one as " code { "proof.json" } " and add "
-                    code { "--inclusion proof.json" } " to the command above."
+                    code { "--inclusion proof.json" } " to the command above. Or compute the \
+                    proof of any event from the ledger's C2SP tlog-tiles (a few small files \
+                    below " code { (Text(&tiles)) } "), checked against the signed checkpoint:\n"
+                    pre {
+                        "waymark prove inclusion SEQ --tiles '" (Text(&tiles)) "' \\\n  \
+                         --key '" (Text(&p.log_key)) "'"
+                    }
+                    code { "waymark verify-offline --tiles '" (Text(&tiles)) "' --key …" }
+                    " verifies the whole log from the tiles' entry bundles, and every tile."
                 } "\n"
                 li {
                     strong { "Without Waymark" } ": open " code { "checkpoint.txt" }

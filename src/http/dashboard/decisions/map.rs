@@ -22,11 +22,21 @@ pub(super) fn date(t: &str) -> &str {
     t.get(..10).unwrap_or(t)
 }
 
-/// A link to the inclusion proof of `seq`.
+/// A link to the inclusion proof of `seq` (plain text on a site that keeps no file
+/// for it: the tooltip says how to compute it from the tiles).
 pub(super) fn proof(p: &DecisionsPage, links: &Links, seq: u64) -> Markup {
     html! {
-        a class="seq" href=(Text(&links.inclusion(&p.id, seq))) title={ "inclusion proof of seq " (seq) } {
-            "seq " (seq)
+        @match links.inclusion(&p.id, seq) {
+            Some(proof) => {
+                a class="seq" href=(Text(&proof)) title={ "inclusion proof of seq " (seq) } {
+                    "seq " (seq)
+                }
+            }
+            None => {
+                span class="seq" title={ "no proof file for seq " (seq) " here: waymark prove inclusion " (seq) " --tiles " (Text(&links.tiles(&p.id))) } {
+                    "seq " (seq)
+                }
+            }
         }
     }
 }
