@@ -13,7 +13,13 @@ use std::path::Path;
 
 /// `monitor SOURCE --state STATE --json ARGS…`: (exit code, report).
 fn monitor(env: &Env, source: &str, state: &Path, args: &[&str]) -> (i32, Value) {
-    let mut all = vec!["--json", "monitor", source, "--state", state.to_str().unwrap()];
+    let mut all = vec![
+        "--json",
+        "monitor",
+        source,
+        "--state",
+        state.to_str().unwrap(),
+    ];
     all.extend_from_slice(args);
     let out = env.run(&all);
     let report = serde_json::from_slice(&out.stdout)
@@ -30,7 +36,14 @@ fn log_key(env: &Env) -> String {
 
 fn set(env: &Env, id: &str, to: &str, reason: &str) {
     env.ok(&[
-        "--as", "bob", "milestone", "set", id, to, "--reason", reason,
+        "--as",
+        "bob",
+        "milestone",
+        "set",
+        id,
+        to,
+        "--reason",
+        reason,
     ]);
 }
 
@@ -46,7 +59,10 @@ fn a_monitor_reports_only_what_is_new_and_catches_a_rollback(kind: Kind) {
     // First run: everything is new; the pinned key is the log's.
     let (code, r) = monitor(&env, d, &state, &["--key", &key]);
     assert_eq!(code, 0, "{r}");
-    assert_eq!((r["ok"].as_bool(), r["previous_size"].as_u64()), (Some(true), None));
+    assert_eq!(
+        (r["ok"].as_bool(), r["previous_size"].as_u64()),
+        (Some(true), None)
+    );
     let first = r["size"].as_u64().unwrap();
     assert_eq!(r["changes"].as_array().unwrap().len() as u64, first);
 
@@ -54,7 +70,10 @@ fn a_monitor_reports_only_what_is_new_and_catches_a_rollback(kind: Kind) {
     let (code, r) = monitor(&env, d, &state, &[]);
     assert_eq!(code, 0, "{r}");
     assert_eq!(r["changes"].as_array().unwrap().len(), 0);
-    assert!(r["detail"].as_str().unwrap().starts_with("no change"), "{r}");
+    assert!(
+        r["detail"].as_str().unwrap().starts_with("no change"),
+        "{r}"
+    );
 
     // Two new events: exactly those, in the history's words.
     set(&env, "E1", "in_progress", "E1 reopened");
@@ -66,9 +85,9 @@ fn a_monitor_reports_only_what_is_new_and_catches_a_rollback(kind: Kind) {
     assert_eq!(changes.len(), 2, "{r}");
     assert_eq!(changes[0]["seq"].as_u64(), Some(first + 1));
     assert_eq!(changes[0]["milestones"][0], "E1");
-    assert_eq!(changes[0]["change"], "achieved → in_progress");
+    assert_eq!(changes[0]["change"], "E1: achieved → in_progress");
     assert_eq!(changes[0]["reason"], "E1 reopened");
-    assert_eq!(changes[1]["change"], "in_progress → not_started");
+    assert_eq!(changes[1]["change"], "M2: in_progress → not_started");
     assert_eq!(changes[1]["seq"].as_u64(), Some(first + 2));
     let accepted = r["size"].as_u64().unwrap();
 
@@ -176,13 +195,11 @@ fn a_monitor_rechecks_the_rules_of_new_entries(kind: Kind) {
     std::fs::create_dir_all(entries.join("000.p")).unwrap();
     std::fs::write(entries.join(format!("000.p/{}", n + 1)), bundle).unwrap();
     let seed = std::fs::read_to_string(env.keys().join("_log.test.key")).unwrap();
-    let seed: [u8; 32] = base64::Engine::decode(
-        &base64::engine::general_purpose::STANDARD,
-        seed.trim(),
-    )
-    .unwrap()
-    .try_into()
-    .unwrap();
+    let seed: [u8; 32] =
+        base64::Engine::decode(&base64::engine::general_purpose::STANDARD, seed.trim())
+            .unwrap()
+            .try_into()
+            .unwrap();
     let cp = Checkpoint::new("example.org/test", n + 1, root(&hashes)).unwrap();
     let note = sign_checkpoint(&cp, &ed25519_dalek::SigningKey::from_bytes(&seed));
     std::fs::write(dir.join("checkpoint"), note).unwrap();
@@ -191,7 +208,10 @@ fn a_monitor_rechecks_the_rules_of_new_entries(kind: Kind) {
     assert_eq!(code, 3, "{r}");
     assert_eq!(r["problem"], "rule_violation", "{r}");
     assert_eq!(r["first_bad_seq"].as_u64(), Some(n + 1), "{r}");
-    assert!(r["detail"].as_str().unwrap().contains("R6"), "M3 retired twice: {r}");
+    assert!(
+        r["detail"].as_str().unwrap().contains("R6"),
+        "M3 retired twice: {r}"
+    );
     assert_eq!(r["evidence"].as_array().unwrap().len(), 3, "{r}");
 }
 
@@ -208,7 +228,14 @@ fn a_monitor_refuses_a_split_view() {
     let a = Env::new(Kind::Sqlite);
     a.history();
     let b_db = a.path("b.db");
+    // The database with its write-ahead log (SQLite WAL mode), copied while no one writes.
     std::fs::copy(a.path("ledger.db"), &b_db).unwrap();
+    for ext in ["-wal", "-shm"] {
+        let from = a.path(&format!("ledger.db{ext}"));
+        if from.exists() {
+            std::fs::copy(from, a.path(&format!("b.db{ext}"))).unwrap();
+        }
+    }
     let b_url = format!("sqlite://{}", b_db.display());
     set(&a, "E1", "in_progress", "view A");
     let run_b = |args: &[&str]| {
@@ -221,7 +248,14 @@ fn a_monitor_refuses_a_split_view() {
         assert!(out.status.success(), "{}", text(&out.stderr));
     };
     run_b(&[
-        "--as", "bob", "milestone", "set", "M2", "not_started", "--reason", "view B",
+        "--as",
+        "bob",
+        "milestone",
+        "set",
+        "M2",
+        "not_started",
+        "--reason",
+        "view B",
     ]);
     let (pa, pb) = (a.path("pub-a"), a.path("pub-b"));
     a.ok(&["publish", pa.to_str().unwrap()]);

@@ -36,7 +36,7 @@ pub struct VerifyOfflineArgs {
     /// A consistency proof (SPEC section 6) to check against the log
     #[arg(long)]
     pub consistency: Option<PathBuf>,
-    /// A witness whose cosignature the checkpoint (of --snapshot) must carry: its
+    /// A witness whose cosignature the checkpoint (of --snapshot or --tiles) must carry: its
     /// verifier key (name+id+base64 of 0x04 and the key), or a file with one per line;
     /// repeat for several
     #[arg(long, value_name = "VKEY")]

@@ -34,7 +34,7 @@ pub struct MonitorArgs {
 pub(crate) async fn monitor(args: &MonitorArgs, json: bool) -> Result<i32> {
     let quorum = Quorum::from_args(&args.witness, args.quorum)?;
     let opts = MonitorOptions {
-        source: Source::parse(&args.source),
+        source: Source::open(&args.source)?,
         state: args.state.clone(),
         key: args.key.clone(),
         quorum,

@@ -16,23 +16,64 @@
 //!
 //! # Layout
 //! - this file — one run: fetch, compare, replay, report;
-//! - `source` — a directory or an http(s) prefix, read as tlog-tiles resources;
+//! - the source is the core's `TileSource` (a directory, or an http(s) prefix through
+//!   `hosting::UrlSource`), read as tlog-tiles resources;
 //! - `state` — what a run leaves for the next (`state.json`, `sigs.bin`, the lock).
 
-mod source;
 mod state;
-
-pub use source::Source;
 
 use crate::error::{Error, Result};
 use serde::Serialize;
 use state::{Saved, SigDigests, StateDir, STATE_FORMAT};
 use std::path::PathBuf;
+use waymark_core::{max_tile_bytes, TileSource, MAX_CHECKPOINT_BYTES};
 use waymark_core::{ProblemKind, Quorum, Replayer};
 use waymark_events::{
-    canonical_value, format_timestamp, leaf_hash, open_checkpoint_bytes, parse_strict,
-    parse_verifier_key, Checkpoint, CompactRange, Event, Hash, Payload, VerifierKey,
+    canonical_value, format_timestamp, leaf_hash, open_checkpoint_bytes, parse_bundle,
+    parse_strict, parse_verifier_key, Checkpoint, CompactRange, Event, Hash, Payload, Tile,
+    TileKind, VerifierKey,
 };
+
+/// Where a monitor reads the log: a tlog-tiles prefix (a directory, or an http(s) URL).
+pub struct Source {
+    /// As given on the command line.
+    pub name: String,
+    pub tiles: Box<dyn TileSource + Send>,
+}
+
+impl Source {
+    /// `SOURCE`: an http(s) URL prefix, or a directory.
+    pub fn open(arg: &str) -> Result<Source> {
+        let tiles: Box<dyn TileSource + Send> = if arg.starts_with("http://")
+            || arg.starts_with("https://")
+        {
+            Box::new(crate::hosting::UrlSource::new(arg))
+        } else {
+            let path = std::path::Path::new(arg);
+            if !path.is_dir() {
+                return Err(Error::Usage(format!(
+                        "{arg}: neither an http(s) URL nor a directory (it should hold `checkpoint` and `tile/`)"
+                    )));
+            }
+            Box::new(waymark_core::DirSource::new(path))
+        };
+        let name = if arg.contains("://") {
+            arg.trim_end_matches('/').to_string()
+        } else {
+            std::fs::canonicalize(arg).map_or_else(|_| arg.to_string(), |p| p.display().to_string())
+        };
+        Ok(Source { name, tiles })
+    }
+
+    fn get(&self, name: &str, max: u64) -> Result<Option<Vec<u8>>> {
+        Ok(self.tiles.read(name, max)?)
+    }
+}
+
+/// The entry bundle holding entry `index` (0-based) of a tree of `size` entries.
+fn bundle_at(index: u64, size: u64) -> Option<Tile> {
+    Tile::at(TileKind::Entries, index / 256, size)
+}
 use waymark_projections::{HistoryFold, HistoryRow};
 
 /// The most audit rows one report carries (the newest); a first run over a large log
@@ -40,7 +81,6 @@ use waymark_projections::{HistoryFold, HistoryRow};
 pub const MAX_ROWS: usize = 10_000;
 
 /// What to watch and how.
-#[derive(Debug, Clone)]
 pub struct MonitorOptions {
     pub source: Source,
     /// The state directory; `None`: a default one per source under the user's data
@@ -83,7 +123,7 @@ fn default_state(source: &Source) -> Result<PathBuf> {
     let base = dirs::data_local_dir().ok_or_else(|| {
         Error::Usage("no data directory for the monitor's state: pass --state DIR".into())
     })?;
-    let tag = hex::encode(&Sha256::digest(source.name().as_bytes())[..8]);
+    let tag = hex::encode(&Sha256::digest(source.name.as_bytes())[..8]);
     Ok(base.join("waymark").join("monitor").join(tag))
 }
 
@@ -97,43 +137,6 @@ fn pinned_key(arg: &str) -> Result<VerifierKey> {
         ))
     })?;
     parse_verifier_key(text.trim()).map_err(|e| Error::Usage(format!("--key {arg}: {e}")))
-}
-
-/// C2SP tlog-tiles' path of entry bundle `n`, full or `width` wide.
-fn bundle_path(n: u64, width: u64) -> String {
-    let mut digits = format!("{:03}", n % 1000);
-    let mut rest = n / 1000;
-    while rest > 0 {
-        digits = format!("x{:03}/{digits}", rest % 1000);
-        rest /= 1000;
-    }
-    if width == 256 {
-        format!("tile/entries/{digits}")
-    } else {
-        format!("tile/entries/{digits}.p/{width}")
-    }
-}
-
-/// The entries of a bundle: big-endian u16 length, then the bytes, `count` times.
-fn parse_bundle(bytes: &[u8], count: usize) -> std::result::Result<Vec<&[u8]>, String> {
-    let mut out = Vec::with_capacity(count);
-    let mut at = 0usize;
-    while at < bytes.len() {
-        if at + 2 > bytes.len() {
-            return Err("a length prefix is cut short".into());
-        }
-        let len = usize::from(u16::from_be_bytes([bytes[at], bytes[at + 1]]));
-        at += 2;
-        if at + len > bytes.len() {
-            return Err("an entry is cut short".into());
-        }
-        out.push(&bytes[at..at + len]);
-        at += len;
-    }
-    if out.len() != count {
-        return Err(format!("{} entries, expected {count}", out.len()));
-    }
-    Ok(out)
 }
 
 /// An entry's event: strict JSON, its own JCS encoding, the event object of SPEC 4.
@@ -163,7 +166,7 @@ pub fn run(opts: &MonitorOptions) -> Result<MonitorReport> {
     let loaded = dir.load()?;
     let mut report = MonitorReport {
         ok: true,
-        source: opts.source.name(),
+        source: opts.source.name.clone(),
         state: state_path.display().to_string(),
         previous_size: loaded.as_ref().map(|(s, _)| s.size),
         size: 0,
@@ -177,10 +180,10 @@ pub fn run(opts: &MonitorOptions) -> Result<MonitorReport> {
         evidence: Vec::new(),
         warnings: Vec::new(),
     };
-    let note = opts.source.get("checkpoint")?.ok_or_else(|| {
+    let note = opts.source.get("checkpoint", MAX_CHECKPOINT_BYTES)?.ok_or_else(|| {
         Error::Storage(crate::StorageError::file(format!(
             "{}: no checkpoint there (is it a published directory, or a tlog-tiles URL prefix such as …/api/ledgers/ID?)",
-            opts.source.name()
+            opts.source.tiles.locate("checkpoint")
         )))
     })?;
     match check(opts, &dir, loaded, &note, &mut report) {
@@ -291,7 +294,7 @@ fn check(
         None => (
             Saved {
                 format: STATE_FORMAT.into(),
-                source: opts.source.name(),
+                source: opts.source.name.clone(),
                 log_key: String::new(),
                 checkpoint: String::new(),
                 size: 0,
@@ -340,12 +343,13 @@ fn check(
     let mut rows: std::collections::VecDeque<HistoryRow> = Default::default();
     let mut next = old_size; // leaves absorbed so far
     while next < cp.size {
-        let bundle = next / 256;
-        let width = (cp.size - bundle * 256).min(256);
-        let path = bundle_path(bundle, width);
+        let Some(tile) = bundle_at(next, cp.size) else {
+            break;
+        };
+        let path = tile.path();
         let bytes = opts
             .source
-            .get(&path)
+            .get(&path, max_tile_bytes(&tile))
             .map_err(|e| {
                 fail(
                     ProblemKind::Truncated,
@@ -357,20 +361,22 @@ fn check(
                 fail(
                     ProblemKind::Truncated,
                     format!(
-                        "{path} is missing, though the checkpoint at size {} needs it",
+                        "{} is missing, though the checkpoint at size {} needs it",
+                        opts.source.tiles.locate(&path),
                         cp.size
                     ),
                     both("checkpoint.txt"),
                 )
             })?;
-        let entries = parse_bundle(&bytes, width as usize).map_err(|e| {
+        let entries = parse_bundle(&tile, &bytes).map_err(|e| {
             fail(
                 ProblemKind::Malformed,
                 format!("{path}: {e}"),
                 both("checkpoint.txt"),
             )
         })?;
-        for leaf in &entries[(next - bundle * 256) as usize..] {
+        let first = tile.index() * 256;
+        for leaf in &entries[(next - first) as usize..] {
             let seq = next + 1;
             let hash = leaf_hash(leaf);
             frontier.push(hash);
@@ -497,17 +503,20 @@ fn first_log_key(source: &Source, size: u64) -> std::result::Result<VerifierKey,
         detail,
         files: vec![],
     };
-    let path = bundle_path(0, size.clamp(1, 256));
+    let tile = bundle_at(0, size.max(1)).ok_or_else(|| fail("an empty log".into()))?;
+    let path = tile.path();
     let bytes = source
-        .get(&path)
+        .get(&path, max_tile_bytes(&tile))
         .map_err(|e| fail(e.to_string()))?
         .ok_or_else(|| {
             fail(format!(
                 "{path} is missing: no first entry to take the log key from; pass --key"
             ))
         })?;
-    let first =
-        first_entry(&bytes).ok_or_else(|| fail(format!("{path}: malformed entry bundle")))?;
+    let entries = parse_bundle(&tile, &bytes).map_err(|e| fail(format!("{path}: {e}")))?;
+    let first = entries
+        .first()
+        .ok_or_else(|| fail(format!("{path}: empty")))?;
     let event = entry_event(first).map_err(|e| fail(format!("seq 1: {e}")))?;
     match &event.statement.payload {
         Payload::LedgerOpened(p) => {
@@ -515,11 +524,6 @@ fn first_log_key(source: &Source, size: u64) -> std::result::Result<VerifierKey,
         }
         _ => Err(fail("seq 1 is not LedgerOpened".into())),
     }
-}
-
-fn first_entry(bytes: &[u8]) -> Option<&[u8]> {
-    let len = usize::from(u16::from_be_bytes([*bytes.first()?, *bytes.get(1)?]));
-    bytes.get(2..2 + len)
 }
 
 trait Lossless {

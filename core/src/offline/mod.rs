@@ -84,8 +84,9 @@ pub struct OfflineInputs {
     pub inclusion: Option<PathBuf>,
     /// A consistency proof document (SPEC section 6).
     pub consistency: Option<PathBuf>,
-    /// Witness verifier keys (or files of them) whose cosignatures the checkpoint of
-    /// `snapshot` must carry, `quorum` of them (default: all).
+    /// Witness verifier keys (or files of them) whose cosignatures the checkpoint (of
+    /// `snapshot`, and of a tiled log's `checkpoint`) must carry, `quorum` of them
+    /// (default: all).
     pub witnesses: Vec<String>,
     pub quorum: Option<usize>,
 }
@@ -126,9 +127,9 @@ pub(crate) fn verify_with(
 ) -> Result<OfflineOutcome> {
     let pinned = inputs.key.as_deref().map(trusted_key).transpose()?;
     let quorum = Quorum::from_args(&inputs.witnesses, inputs.quorum)?;
-    if quorum.is_some() && inputs.snapshot.is_none() {
+    if quorum.is_some() && inputs.snapshot.is_none() && note.is_none() {
         return Err(Error::Usage(
-            "--witness: the cosignatures are checked on the checkpoint of --snapshot; pass one"
+            "--witness: the cosignatures are checked on a checkpoint: pass --snapshot or --tiles"
                 .into(),
         ));
     }
@@ -296,6 +297,12 @@ pub(crate) fn verify_with(
                 "the checkpoint {}: signature, size {} and root",
                 note.what, cp.size
             ));
+            if let Some(q) = &quorum {
+                let ok = q
+                    .check(&note.text)
+                    .map_err(|detail| Fail::new(ProblemKind::WitnessQuorum, detail))?;
+                done.push(format!("{}: {ok}", note.what));
+            }
         }
         Ok(())
     };
