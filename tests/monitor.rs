@@ -5,8 +5,7 @@
 
 #[macro_use]
 mod common;
-#[path = "common/served.rs"]
-mod served;
+use common::served;
 use common::*;
 use serde_json::Value;
 use std::path::Path;
