@@ -3,16 +3,19 @@
 mod apply;
 mod args;
 mod args_decisions;
+mod args_witness;
 mod decide;
 pub(crate) mod demo;
 mod output;
 mod remote;
 mod session;
+mod witness;
 mod write;
 
 pub use args::{command, Cli, Command, GraphFormat, InitArgs, ReviewFormat};
 pub(crate) use args::{ActorCmd, MilestoneCmd, PhaseCmd, ProveCmd, SeasonCmd};
 pub(crate) use args_decisions::{BodyCmd, ClearKey, DecisionCmd, TransferArgs};
+pub use args_witness::{WitnessArgs, WitnessCmd};
 pub(crate) use output::{id_kinds, print_history, print_history_matched, print_status, write_out};
 pub(crate) use session::Session;
 pub(crate) use write::{init_statements, signed, Writer};
@@ -53,7 +56,14 @@ pub async fn run(cli: Cli) -> i32 {
 impl Cli {
     /// Whether this command line runs the HTTP server (which logs its requests).
     pub fn serves(&self) -> bool {
-        matches!(self.command, Command::Serve { .. }) && self.server.is_none()
+        let witness_serves = matches!(
+            &self.command,
+            Command::Witness(WitnessArgs {
+                cmd: WitnessCmd::Serve { .. },
+                ..
+            })
+        );
+        witness_serves || (matches!(self.command, Command::Serve { .. }) && self.server.is_none())
     }
 }
 
@@ -82,6 +92,10 @@ async fn run_command(cli: Cli) -> Result<i32> {
     }
     if let Command::VerifyOffline(args) = &cli.command {
         return Ok(waymark_core::run_verify_offline(args, cli.json)?);
+    }
+    // A witness has its own directory and state: no ledger store, no server.
+    if let Command::Witness(args) = &cli.command {
+        return witness::run(args, cli.json).await;
     }
     if let Some(server) = &cli.server {
         return remote::run(&cli, server).await;

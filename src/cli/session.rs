@@ -312,8 +312,11 @@ impl<'a> Session<'a> {
                 }
                 Ok(0)
             }
-            Command::Demo | Command::VerifyOffline(_) | Command::Serve { .. } => Err(Error::Usage(
-                "demo, verify-offline and serve are handled before a session opens".into(),
+            Command::Demo
+            | Command::VerifyOffline(_)
+            | Command::Serve { .. }
+            | Command::Witness(_) => Err(Error::Usage(
+                "demo, verify-offline, serve and witness are handled before a session opens".into(),
             )),
         }
     }
