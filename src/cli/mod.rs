@@ -76,6 +76,10 @@ fn report_error(e: &Error, json: bool) {
             v["error"]["field"] = rejection.field.clone().into();
             v["error"]["line"] = json!(line);
         }
+        if let Error::WitnessRefused { status, size, .. } = e {
+            v["error"]["status"] = json!(status);
+            v["error"]["witness_size"] = json!(size);
+        }
         println!("{v}");
     }
 }
