@@ -423,6 +423,12 @@ fn witness_commands_refuse_what_they_should() {
         "no witness yet: {}",
         text(&out.stderr)
     );
+    // The ledger's options are not offered (they do nothing here).
+    let help = witness_ok(&d, &["serve", "--help"]);
+    assert!(
+        !help.contains("--db") && !help.contains("--keys") && help.contains("--dir"),
+        "{help}"
+    );
     let bad = witness_run(&d, &["init", "--name", "has space"], None);
     assert_eq!(bad.status.code(), Some(1));
     let vkey = witness_init(&d, W1);

@@ -48,9 +48,14 @@ impl Witness {
     /// Opens the witness in `dir`, checking that its key is the one recorded at init.
     pub async fn open(dir: &WitnessDir) -> Result<Witness> {
         let key = dir.load_key()?;
-        let state = State::open(&dir.state_path())
-            .await?
-            .ok_or_else(|| dir.missing())?;
+        let state = State::open(&dir.state_path()).await?.ok_or_else(|| {
+            Error::Usage(format!(
+                "{} holds a witness key but no state file {}: an interrupted `witness \
+                 init`? (move the key away and run init again)",
+                dir.path().display(),
+                dir.state_path().display()
+            ))
+        })?;
         let (name, vkey) = state.witness().await?;
         let id = identity(&name, key)?;
         if id.vkey.vkey() != vkey {
