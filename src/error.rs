@@ -84,6 +84,15 @@ pub enum Error {
     },
     #[error("storage failure: {0}")]
     Storage(#[from] StorageError),
+    /// A witness (C2SP tlog-witness) refused to cosign a checkpoint: the HTTP status
+    /// it answers with (or, for `witness cosign`, would answer) and why. `size` is the
+    /// tree size the witness last cosigned, when it said (a 409 over the old size).
+    #[error("witness refused to cosign ({status}): {reason}")]
+    WitnessRefused {
+        status: u16,
+        reason: String,
+        size: Option<u64>,
+    },
 }
 
 impl Error {
@@ -92,7 +101,9 @@ impl Error {
         match self {
             Error::Rejected { .. } | Error::BadInput(_) => 1,
             Error::Usage(_) => 2,
-            Error::BrokenChain { .. } => 3,
+            // A witness's refusal is a verification that failed: the checkpoint did
+            // not pass the witness's checks (its signature, its consistency).
+            Error::BrokenChain { .. } | Error::WitnessRefused { .. } => 3,
             Error::Conflict(_) | Error::Storage(_) => 4,
         }
     }
@@ -127,6 +138,7 @@ impl Error {
             Error::Conflict(_) => 409,
             Error::BrokenChain { .. } => 500,
             Error::Storage(_) => 503,
+            Error::WitnessRefused { status, .. } => *status,
         }
     }
 }

@@ -21,6 +21,8 @@
 //! - `files/` — the key store and safe file writes.
 //! - `wire` — the HTTP API's JSON shapes, shared by the server and its client.
 //! - `http/` — `serve`: the API (problem+json, OpenAPI), its accept loop, the dashboard.
+//! - `witness/` — a C2SP tlog-witness (`witness serve`, offline `witness cosign`) with
+//!   its own key and SQLite state, and the client a log uses to ask witnesses.
 //! - `hosting/` — `publish DIR` and `site --out`: the same artifacts as static files.
 //! - `monitor/` — `waymark monitor`: a watchdog over a published log (tlog-tiles),
 //!   with its own saved state.
@@ -44,6 +46,7 @@ mod wire;
 
 pub mod cli;
 pub mod http;
+pub mod witness;
 
 pub use cli::{command, Cli};
 pub use error::{Error, Result, StorageError};

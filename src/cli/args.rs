@@ -1,6 +1,7 @@
 //! The command line as clap parses it: `Cli`, its commands and their options.
 
 use super::args_decisions::{BodyCmd, DecisionCmd};
+use super::args_witness::WitnessArgs;
 use clap::{Args, Parser, Subcommand};
 use std::path::PathBuf;
 
@@ -200,6 +201,9 @@ pub enum Command {
         #[arg(long)]
         out: PathBuf,
     },
+    /// A transparency-log witness (C2SP tlog-witness): its own key and state, the
+    /// logs it accepts, cosignatures over HTTP or offline
+    Witness(WitnessArgs),
 }
 
 impl Command {
@@ -511,6 +515,23 @@ pub fn command() -> clap::Command {
             })
         });
     }
+    // `witness` and each of its commands use none of the ledger's options.
+    let hide = |c: clap::Command| {
+        c.mut_args(|a| {
+            let ignored = ["db", "ledger", "keys", "as_actor", "server", "quiet"];
+            let hide = ignored.contains(&a.get_id().as_str());
+            a.hide(hide)
+        })
+    };
+    cmd = cmd.mut_subcommand("witness", |w| {
+        let names: Vec<String> = w
+            .get_subcommands()
+            .map(|s| s.get_name().to_string())
+            .collect();
+        names
+            .into_iter()
+            .fold(hide(w), |w, n| w.mut_subcommand(n, hide))
+    });
     cmd.mut_subcommand("demo", |sub| {
         sub.mut_args(|a| match a.get_id().as_str() {
             "db" => a.help(

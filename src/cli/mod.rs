@@ -3,6 +3,7 @@
 mod apply;
 mod args;
 mod args_decisions;
+mod args_witness;
 mod decide;
 pub(crate) mod demo;
 mod monitor;
@@ -10,11 +11,13 @@ mod output;
 mod remote;
 mod session;
 mod tiles;
+mod witness;
 mod write;
 
 pub use args::{command, Cli, Command, GraphFormat, InitArgs, ReviewFormat};
 pub(crate) use args::{ActorCmd, MilestoneCmd, PhaseCmd, ProveCmd, SeasonCmd};
 pub(crate) use args_decisions::{BodyCmd, ClearKey, DecisionCmd, TransferArgs};
+pub use args_witness::{WitnessArgs, WitnessCmd};
 pub use monitor::MonitorArgs;
 pub(crate) use output::{id_kinds, print_history, print_history_matched, print_status, write_out};
 pub(crate) use session::Session;
@@ -56,7 +59,14 @@ pub async fn run(cli: Cli) -> i32 {
 impl Cli {
     /// Whether this command line runs the HTTP server (which logs its requests).
     pub fn serves(&self) -> bool {
-        matches!(self.command, Command::Serve { .. }) && self.server.is_none()
+        let witness_serves = matches!(
+            &self.command,
+            Command::Witness(WitnessArgs {
+                cmd: WitnessCmd::Serve { .. },
+                ..
+            })
+        );
+        witness_serves || (matches!(self.command, Command::Serve { .. }) && self.server.is_none())
     }
 }
 
@@ -68,6 +78,10 @@ fn report_error(e: &Error, json: bool) {
             v["error"]["rule"] = rejection.rule.id().into();
             v["error"]["field"] = rejection.field.clone().into();
             v["error"]["line"] = json!(line);
+        }
+        if let Error::WitnessRefused { status, size, .. } = e {
+            v["error"]["status"] = json!(status);
+            v["error"]["witness_size"] = json!(size);
         }
         println!("{v}");
     }
@@ -97,6 +111,10 @@ async fn run_command(cli: Cli) -> Result<i32> {
     }
     if let Command::Monitor(args) = &cli.command {
         return monitor::monitor(args, cli.json).await;
+    }
+    // A witness has its own directory and state: no ledger store, no server.
+    if let Command::Witness(args) = &cli.command {
+        return witness::run(args, cli.json).await;
     }
     if let Some(server) = &cli.server {
         return remote::run(&cli, server).await;

@@ -315,8 +315,10 @@ impl<'a> Session<'a> {
             Command::Demo
             | Command::VerifyOffline(_)
             | Command::Monitor(_)
-            | Command::Serve { .. } => Err(Error::Usage(
-                "demo, verify-offline and serve are handled before a session opens".into(),
+            | Command::Serve { .. }
+            | Command::Witness(_) => Err(Error::Usage(
+                "demo, verify-offline, monitor, serve and witness are handled before a session opens"
+                    .into(),
             )),
         }
     }

@@ -3,6 +3,7 @@
 #![allow(dead_code)]
 
 pub mod served;
+pub mod witness;
 pub mod writer;
 
 use serde_json::Value;
@@ -112,6 +113,61 @@ impl Env {
                 let url = format!("{}/{name}", &base[..base.rfind('/').unwrap()]);
                 Env {
                     kind,
+                    dir,
+                    url,
+                    pg_name: Some(name),
+                }
+            }
+        }
+    }
+
+    /// Another env of the same kind holding a copy of this one's store and key store:
+    /// the same ledgers (and log keys) up to now, two histories from here on (a fork,
+    /// as a log operator showing different readers different logs would make).
+    pub fn fork(&self) -> Env {
+        let dir = tempfile::tempdir().unwrap();
+        let copy_dir = |from: &Path, to: &Path| {
+            std::fs::create_dir_all(to).unwrap();
+            for e in std::fs::read_dir(from).unwrap() {
+                let e = e.unwrap();
+                // fs::copy keeps the mode (0600 keys stay 0600).
+                std::fs::copy(e.path(), to.join(e.file_name())).unwrap();
+            }
+        };
+        if self.keys().exists() {
+            copy_dir(&self.keys(), &dir.path().join("keys"));
+        }
+        match self.kind {
+            Kind::Sqlite => {
+                for suffix in ["", "-wal"] {
+                    let from = self.path(&format!("ledger.db{suffix}"));
+                    if from.exists() {
+                        std::fs::copy(&from, dir.path().join(format!("ledger.db{suffix}")))
+                            .unwrap();
+                    }
+                }
+                let url = format!("sqlite://{}", dir.path().join("ledger.db").display());
+                Env {
+                    kind: self.kind,
+                    dir,
+                    url,
+                    pg_name: None,
+                }
+            }
+            Kind::Postgres => {
+                let name = format!("waymark_test_{}", rand::random::<u64>());
+                let from = self.pg_name.clone().unwrap();
+                runtime().block_on(async {
+                    let pool = sqlx::PgPool::connect(&admin_url()).await.unwrap();
+                    sqlx::query(&format!("CREATE DATABASE {name} TEMPLATE {from}"))
+                        .execute(&pool)
+                        .await
+                        .unwrap();
+                });
+                let base = admin_url();
+                let url = format!("{}/{name}", &base[..base.rfind('/').unwrap()]);
+                Env {
+                    kind: self.kind,
                     dir,
                     url,
                     pg_name: Some(name),

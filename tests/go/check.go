@@ -9,6 +9,7 @@
 //	check consistency PROOF.json OLD-NOTE NEW-NOTE VKEY
 //	check export      EXPORT.jsonl NOTE VKEY
 //	check snapshot    SNAPSHOT.json EXPORT.jsonl VKEY
+//	check cosigned    NOTE LOG-VKEY WITNESS-VKEY...   (cosignature.go: key type 0x04)
 //
 // VKEY is a verifier key "<name>+<hex id>+<base64 key>", or a file holding one.
 // Exit status: 0 verified, 1 refused (the message says why), 2 usage.
@@ -47,7 +48,8 @@ func usage() {
   check inclusion   PROOF.json NOTE VKEY
   check consistency PROOF.json OLD-NOTE NEW-NOTE VKEY
   check export      EXPORT.jsonl NOTE VKEY
-  check snapshot    SNAPSHOT.json EXPORT.jsonl VKEY`)
+  check snapshot    SNAPSHOT.json EXPORT.jsonl VKEY
+  check cosigned    NOTE LOG-VKEY WITNESS-VKEY...`)
 	os.Exit(2)
 }
 
@@ -392,6 +394,8 @@ func main() {
 		fmt.Printf("ok: export matches checkpoint %s at tree size %d, root %s\n", cp.origin, cp.size, hex.EncodeToString(cp.root[:]))
 	case args[0] == "snapshot" && len(args) == 4:
 		checkSnapshot(args[1], args[2], verifier(args[3]))
+	case args[0] == "cosigned" && len(args) >= 4:
+		checkCosigned(args[1], args[2], args[3:])
 	default:
 		usage()
 	}

@@ -7,6 +7,7 @@
 #   tests/go/run.sh consistency PROOF.json OLD-NOTE NEW-NOTE VKEY
 #   tests/go/run.sh export      EXPORT.jsonl NOTE VKEY
 #   tests/go/run.sh snapshot    SNAPSHOT.json EXPORT.jsonl VKEY
+#   tests/go/run.sh cosigned    NOTE LOG-VKEY WITNESS-VKEY...
 #
 # VKEY is a verifier key string or a file holding one. Exit status: 0 verified,
 # 1 refused, 2 usage, 3 toolchain missing or the build failed.
@@ -31,7 +32,7 @@ if [ -z "${GOCACHE:-}" ] && [ -z "${HOME:-}" ]; then
     export GOCACHE="$work/cache"
 fi
 if ! GO111MODULE=off GOPATH="/usr/share/gocode:$work" GOPROXY=off GOFLAGS= \
-    go build -o "$work/check" "$here/check.go"; then
+    go build -o "$work/check" "$here/check.go" "$here/cosignature.go"; then
     echo "run.sh: build failed" >&2
     exit 3
 fi
