@@ -183,6 +183,17 @@ pub enum Command {
     Publish {
         /// The directory a static web host serves (created if missing)
         dir: PathBuf,
+        /// A witness to cosign the checkpoint first (C2SP tlog-witness submission
+        /// prefix); repeat for several, each with its --witness-key, in the same order
+        #[arg(long = "witness", value_name = "URL")]
+        witness: Vec<String>,
+        /// The verifier key of the --witness at the same position (name+id+base64 of
+        /// 0x04 and the key): its cosignature must verify with it
+        #[arg(long = "witness-key", value_name = "VKEY")]
+        witness_key: Vec<String>,
+        /// A TOML file of witnesses: [[witness]] tables with `url` and `key`
+        #[arg(long, value_name = "FILE")]
+        witnesses: Option<PathBuf>,
     },
     /// Recompute every stored read model from the events, with a progress bar, and
     /// check the result against the stored ones

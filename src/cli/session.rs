@@ -183,10 +183,25 @@ impl<'a> Session<'a> {
                 }
                 Ok(0)
             }
-            Command::Publish { dir } => {
+            Command::Publish {
+                dir,
+                witness,
+                witness_key,
+                witnesses,
+            } => {
+                let targets =
+                    crate::hosting::witness_targets(witness, witness_key, witnesses.as_deref())?;
                 let ledger = self.ledger().await?;
                 let key = self.keys.load(&self.keys.log_path(&ledger))?;
-                let done = crate::hosting::publish(&self.w, &ledger, dir, &key).await?;
+                let done = crate::hosting::publish(&self.w, &ledger, dir, &key, &targets).await?;
+                if !self.cli.json && !self.cli.quiet {
+                    for c in &done.witnesses {
+                        println!(
+                            "cosigned by {} ({}) at {}, {} ms",
+                            c.name, c.url, c.cosigned_at, c.millis
+                        );
+                    }
+                }
                 if self.cli.json {
                     println!("{}", serde_json::to_string(&done).unwrap_or_default());
                 } else if !self.cli.quiet {

@@ -7,7 +7,9 @@ mod publish;
 mod site;
 mod tiles;
 mod url;
+mod witnessing;
 
 pub use publish::{publish, publish_in};
 pub use site::build as build_site;
 pub use url::{open_tile_source, UrlSource};
+pub use witnessing::targets as witness_targets;

@@ -30,6 +30,7 @@
 //! files (`waymark prove inclusion SEQ --tiles DIR`), and `verify-offline --tiles DIR`
 //! verifies the whole log from the entry bundles, checking every tile.
 
+use super::witnessing::{CosignedBy, WitnessTarget};
 use crate::error::{Error, Result};
 use crate::files::safe::{io_err, SafeDir};
 use crate::service::Waymark;
@@ -53,6 +54,9 @@ pub struct Published {
     pub tiles_written: usize,
     /// Partial tiles removed because their full tile now exists.
     pub removed: Vec<String>,
+    /// The witnesses that cosigned the checkpoint (`--witness`), and when.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub witnesses: Vec<CosignedBy>,
 }
 
 /// Writes `bytes` to `name` (`a/b.txt`) below `dir`: subdirectories are opened or
@@ -81,6 +85,7 @@ pub async fn publish(
     ledger: &str,
     dir: &Path,
     log_key: &SigningKey,
+    witnesses: &[WitnessTarget],
 ) -> Result<Published> {
     let open = |create: bool| {
         if create {
@@ -89,7 +94,7 @@ pub async fn publish(
             SafeDir::open(dir)
         }
     };
-    publish_in(w, ledger, dir, &open, log_key).await
+    publish_in(w, ledger, dir, &open, log_key, witnesses).await
 }
 
 /// `publish` into the directory `open` gives (`open(true)` creates it): `site` passes
@@ -100,6 +105,7 @@ pub async fn publish_in(
     dir: &Path,
     open: &(dyn Fn(bool) -> Result<Option<SafeDir>> + Sync),
     log_key: &SigningKey,
+    witnesses: &[WitnessTarget],
 ) -> Result<Published> {
     let report = w.verify(ledger).await?;
     if !report.ok {
@@ -175,6 +181,22 @@ pub async fn publish_in(
         previous_size = Some(cp.size);
     }
 
+    // Witnesses cosign before anything is written: a refusal leaves DIR as it was.
+    let mut snapshot = snapshot;
+    let mut cosigned_by = Vec::new();
+    if !witnesses.is_empty() {
+        let (note, by) = crate::hosting::witnessing::cosign(
+            w,
+            ledger,
+            &snapshot.checkpoint,
+            snapshot.tree_size,
+            witnesses,
+        )
+        .await?;
+        snapshot.checkpoint = note;
+        cosigned_by = by;
+    }
+
     let mut files = Vec::new();
     let root = open(true)?.ok_or_else(|| io_err(dir, "no such directory"))?;
     let dir = &root;
@@ -233,6 +255,19 @@ pub async fn publish_in(
     )?;
     put(dir, "snapshot.json", &bundle, &mut files)?;
     let removed = super::tiles::remove_partials(dir, &tiles.full)?;
+    if !witnesses.is_empty() {
+        // Kept with the ledger for the dashboard and for `serve`'s `checkpoint`.
+        w.save_witnessed(
+            ledger,
+            &crate::storage::Witnessed {
+                tree_size: n,
+                note: snapshot.checkpoint.clone(),
+                witnesses: witnesses.iter().map(|t| t.key.vkey()).collect(),
+                published_at: crate::cli::now(),
+            },
+        )
+        .await?;
+    }
     Ok(Published {
         dir: root.path().to_path_buf(),
         tree_size: n,
@@ -241,6 +276,7 @@ pub async fn publish_in(
         files,
         tiles_written,
         removed,
+        witnesses: cosigned_by,
     })
 }
 

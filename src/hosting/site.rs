@@ -252,7 +252,7 @@ async fn write_site(
             None => Ok(None),
         }
     };
-    let published = crate::hosting::publish_in(waymark, id, &api_dir, &open, log_key).await?;
+    let published = crate::hosting::publish_in(waymark, id, &api_dir, &open, log_key, &[]).await?;
     written.extend(published.files.iter().map(|f| format!("{api}/{f}")));
     let links = Links::Static {
         proofs_from: published.tree_size.saturating_sub(PROOFS_KEPT) + 1,

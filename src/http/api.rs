@@ -156,14 +156,26 @@ pub(super) async fn events(
 }
 
 #[utoipa::path(get, path = "/api/ledgers/{id}/checkpoint", params(("id" = String, Path), SizeQuery),
-    responses((status = 200, description = "the C2SP signed note of the tree of the first `size` events (default: all); without `size`, the checkpoint of the C2SP tlog-tiles API whose prefix is /api/ledgers/{id} (not cached: `Cache-Control: no-store`)", content_type = "text/plain; charset=utf-8"), (status = 400, body = Problem), (status = 404, body = Problem), (status = 503, body = Problem)))]
+    responses((status = 200, description = "the C2SP signed note of the tree of the first `size` events (default: all); without `size`, the checkpoint of the C2SP tlog-tiles API whose prefix is /api/ledgers/{id}: the latest one witnesses cosigned (`publish --witness`) if there is one, else the head's (not cached: `Cache-Control: no-store`)", content_type = "text/plain; charset=utf-8"), (status = 400, body = Problem), (status = 404, body = Problem), (status = 503, body = Problem)))]
 pub(super) async fn checkpoint(
     State(app): State<Shared>,
     LedgerId(id): LedgerId,
     Q(q): Q<SizeQuery>,
 ) -> Result<Response, ApiError> {
-    let key = app.log_key(&id)?;
-    let (_, note) = app.waymark.checkpoint(&id, q.size, &key).await?;
+    // The tlog-tiles checkpoint of a witnessed ledger is the latest one its witnesses
+    // cosigned (`publish --witness`): what a monitor with a quorum can accept. Events
+    // recorded since show up there at the next publication.
+    let witnessed = match q.size {
+        None => app.waymark.witnessed(&id).await?,
+        Some(_) => None,
+    };
+    let note = match witnessed {
+        Some(w) => w.note,
+        None => {
+            let key = app.log_key(&id)?;
+            app.waymark.checkpoint(&id, q.size, &key).await?.1
+        }
+    };
     let mut r = Typed(TEXT, note.into_bytes()).into_response();
     r.headers_mut()
         .insert(header::CACHE_CONTROL, HeaderValue::from_static(NO_STORE));
