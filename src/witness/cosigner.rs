@@ -72,12 +72,6 @@ impl Witness {
         })
     }
 
-    /// The same witness with another clock (tests).
-    pub fn with_clock(mut self, clock: fn() -> u64) -> Witness {
-        self.clock = clock;
-        self
-    }
-
     pub fn identity(&self) -> &Identity {
         &self.id
     }

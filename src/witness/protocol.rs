@@ -218,6 +218,35 @@ mod tests {
         );
     }
 
+    proptest::proptest! {
+        /// Any bytes: a request or an error, never a panic; a parsed request encodes
+        /// back to the same bytes (one spelling per request).
+        #[test]
+        fn any_body_parses_or_is_refused(
+            start in 0..3usize,
+            tail in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..400),
+        ) {
+            let start: &[u8] = [
+                &b""[..],
+                b"old 0\n\n",
+                b"old 12\nPlRNCrwHpqhGrupue0L7gxbjbMiKA9temvuZZDDpkaw=\n",
+            ][start];
+            let body = [start, &tail].concat();
+            if let Ok(req) = parse_request(&body) {
+                let again = encode_request(req.old_size, &req.proof, &req.note);
+                proptest::prop_assert_eq!(again.as_bytes(), &body[..]);
+            }
+        }
+
+        #[test]
+        fn requests_round_trip(old in 0..=i64::MAX as u64, n in 0..=MAX_PROOF_LINES, seed in proptest::prelude::any::<u8>(), note in "[a-z./]{1,20}\n[0-9]{1,5}\n") {
+            let proof: Vec<Hash> = (0..n).map(|i| Hash([seed.wrapping_add(i as u8); 32])).collect();
+            let body = encode_request(old, &proof, &note);
+            let req = parse_request(body.as_bytes()).unwrap();
+            proptest::prop_assert_eq!(req, AddCheckpoint { old_size: old, proof, note });
+        }
+    }
+
     #[test]
     fn answers_parse_strictly() {
         assert_eq!(parse_size_answer("42\n"), Some(42));
