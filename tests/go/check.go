@@ -9,6 +9,7 @@
 //	check consistency PROOF.json OLD-NOTE NEW-NOTE VKEY
 //	check export      EXPORT.jsonl NOTE VKEY
 //	check snapshot    SNAPSHOT.json EXPORT.jsonl VKEY
+//	check tiles       DIR VKEY [PROOF.json...]   (tiles.go)
 //
 // VKEY is a verifier key "<name>+<hex id>+<base64 key>", or a file holding one.
 // Exit status: 0 verified, 1 refused (the message says why), 2 usage.
@@ -47,7 +48,8 @@ func usage() {
   check inclusion   PROOF.json NOTE VKEY
   check consistency PROOF.json OLD-NOTE NEW-NOTE VKEY
   check export      EXPORT.jsonl NOTE VKEY
-  check snapshot    SNAPSHOT.json EXPORT.jsonl VKEY`)
+  check snapshot    SNAPSHOT.json EXPORT.jsonl VKEY
+  check tiles       DIR VKEY [PROOF.json...]`)
 	os.Exit(2)
 }
 
@@ -155,6 +157,10 @@ func decodeStrict(data []byte, v interface{}) {
 	if dec.More() {
 		fail("JSON: trailing data")
 	}
+}
+
+func jsonUnmarshal(data []byte, v interface{}) error {
+	return json.Unmarshal(data, v)
 }
 
 func need(name string, present bool) {
@@ -392,6 +398,8 @@ func main() {
 		fmt.Printf("ok: export matches checkpoint %s at tree size %d, root %s\n", cp.origin, cp.size, hex.EncodeToString(cp.root[:]))
 	case args[0] == "snapshot" && len(args) == 4:
 		checkSnapshot(args[1], args[2], verifier(args[3]))
+	case args[0] == "tiles" && len(args) >= 3:
+		checkTiles(args[1], verifier(args[2]), args[3:])
 	default:
 		usage()
 	}

@@ -110,7 +110,9 @@ impl Links {
             (Links::Server { .. }, Some(p)) => {
                 format!("/api/ledgers/{id}/decisions?as_of={}", query_value(p))
             }
-            (Links::Static { .. }, Some(p)) => format!("api/ledgers/{id}/decisions-{}.json", slug(p)),
+            (Links::Static { .. }, Some(p)) => {
+                format!("api/ledgers/{id}/decisions-{}.json", slug(p))
+            }
             _ => self.api(id, "decisions", "decisions.json"),
         }
     }
@@ -221,18 +223,12 @@ mod tests {
             base: "http://h".into(),
         };
         assert_eq!(server.page("l", Some("seq:3")), "/ledgers/l?as_of=seq:3");
-        assert_eq!(
-            STATIC.page("l", Some("season:7")),
-            "as-of-season-7.html"
-        );
+        assert_eq!(STATIC.page("l", Some("season:7")), "as-of-season-7.html");
         assert_eq!(
             server.review("l", 7, "md"),
             "/api/ledgers/l/reviews/7?format=md"
         );
-        assert_eq!(
-            STATIC.review("l", 7, "md"),
-            "api/ledgers/l/reviews/7.md"
-        );
+        assert_eq!(STATIC.review("l", 7, "md"), "api/ledgers/l/reviews/7.md");
         assert_eq!(
             server.graph("l", "mmd"),
             "/api/ledgers/l/graph?format=mermaid"
