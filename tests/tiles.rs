@@ -34,12 +34,17 @@ description = "Bootstrapped"
 /// The `apply` lines of seq `from..=to`: seq 2 defines M1, every later seq moves M1
 /// between not_started and in_progress.
 fn lines(from: u64, to: u64) -> String {
+    lines_from(2, from, to)
+}
+
+/// [`lines`] with M1 defined at seq `define`.
+fn lines_from(define: u64, from: u64, to: u64) -> String {
     let mut out = String::new();
-    for seq in from.max(2)..=to {
-        if seq == 2 {
+    for seq in from.max(define)..=to {
+        if seq == define {
             out += r#"{"as":"alice","type":"MilestoneDefined","payload":{"id":"M1","title":"M1","layer":"tech","phase":"A","description":"the one milestone","principles":[],"depends_on":[]}}"#;
         } else {
-            let (a, b) = if (seq - 3) % 2 == 0 {
+            let (a, b) = if (seq - define - 1) % 2 == 0 {
                 ("not_started", "in_progress")
             } else {
                 ("in_progress", "not_started")
@@ -465,7 +470,71 @@ fn verify_offline_refuses_tampered_tiles(kind: Kind) {
     assert_eq!((code, &r["ok"]), (0, &Value::Bool(true)), "{r}");
 }
 
+/// `site --out` of 1,100 events keeps the proof files of the newest 1,000, every proof
+/// its pages link to exists, and an older event's hash says how to compute its proof.
+fn a_site_keeps_the_proofs_its_pages_link(kind: Kind) {
+    const N: u64 = 1_100;
+    let env = Env::new(kind);
+    ledger(&env, 1);
+    // Season 1 opens and closes at seq 2 and 3: its page shows those old events.
+    let f = env.path("site.jsonl");
+    let seasons = concat!(
+        r#"{"as":"alice","type":"SeasonOpened","payload":{"season":1,"starts_on":"2024-01-01","intent":"start","focus":[]}}"#,
+        "\n",
+        r#"{"as":"alice","type":"SeasonReEvaluated","payload":{"season":1,"ends_on":"2024-02-01","summary":"done","assessments":[]}}"#,
+        "\n"
+    );
+    std::fs::write(&f, format!("{seasons}{}", lines_from(4, 4, N))).unwrap();
+    env.ok(&["--quiet", "apply", f.to_str().unwrap()]);
+    let site = env.path("site");
+    env.ok(&["site", "--out", site.to_str().unwrap()]);
+    let api = site.join("api/ledgers/t");
+    let kept: BTreeSet<u64> = std::fs::read_dir(api.join("proof/inclusion"))
+        .unwrap()
+        .map(|e| {
+            let name = e.unwrap().file_name().into_string().unwrap();
+            name.strip_suffix(".json").unwrap().parse().unwrap()
+        })
+        .collect();
+    assert_eq!(kept, (N - 999..=N).collect());
+    assert_eq!(tile_files(&api), paths(tiles_for(N)));
+    let mut linked = 0;
+    for page in std::fs::read_dir(&site).unwrap() {
+        let page = page.unwrap().path();
+        if page.extension().and_then(|e| e.to_str()) != Some("html") {
+            continue;
+        }
+        let html = std::fs::read_to_string(&page).unwrap();
+        for (at, _) in html.match_indices("href=\"api/ledgers/t/proof/inclusion/") {
+            let link = &html[at + 6..];
+            let link = &link[..link.find('"').unwrap()];
+            assert!(
+                site.join(link).is_file(),
+                "{}: {link} does not exist",
+                page.display()
+            );
+            linked += 1;
+        }
+    }
+    assert!(linked >= 50, "{linked} proof links");
+    let old = std::fs::read_to_string(site.join("as-of-season-1.html")).unwrap();
+    assert!(
+        old.contains(
+            "no proof file for seq 2 here: waymark prove inclusion 2 --tiles api/ledgers/t"
+        ),
+        "the season page names the command for an old event's proof"
+    );
+    // That command, run from the site's directory, gives the proof `serve` would.
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_waymark"))
+        .current_dir(&site)
+        .args(["prove", "inclusion", "2", "--tiles", "api/ledgers/t"])
+        .output()
+        .unwrap();
+    assert_eq!(text(&out.stdout), env.ok(&["prove", "inclusion", "2"]));
+}
+
 on_both_backends!(
+    a_site_keeps_the_proofs_its_pages_link,
     small_ledgers_publish_the_tiles_of_their_size,
     a_large_ledger_from_its_tiles,
     verify_offline_refuses_tampered_tiles,
