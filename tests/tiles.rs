@@ -44,7 +44,7 @@ fn lines_from(define: u64, from: u64, to: u64) -> String {
         if seq == define {
             out += r#"{"as":"alice","type":"MilestoneDefined","payload":{"id":"M1","title":"M1","layer":"tech","phase":"A","description":"the one milestone","principles":[],"depends_on":[]}}"#;
         } else {
-            let (a, b) = if (seq - define - 1) % 2 == 0 {
+            let (a, b) = if (seq - define - 1).is_multiple_of(2) {
                 ("not_started", "in_progress")
             } else {
                 ("in_progress", "not_started")
