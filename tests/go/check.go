@@ -10,6 +10,7 @@
 //	check export      EXPORT.jsonl NOTE VKEY
 //	check snapshot    SNAPSHOT.json EXPORT.jsonl VKEY
 //	check cosigned    NOTE LOG-VKEY WITNESS-VKEY...   (cosignature.go: key type 0x04)
+//	check tiles       DIR VKEY [PROOF.json...]   (tiles.go)
 //
 // VKEY is a verifier key "<name>+<hex id>+<base64 key>", or a file holding one.
 // Exit status: 0 verified, 1 refused (the message says why), 2 usage.
@@ -50,6 +51,7 @@ func usage() {
   check export      EXPORT.jsonl NOTE VKEY
   check snapshot    SNAPSHOT.json EXPORT.jsonl VKEY
   check cosigned    NOTE LOG-VKEY WITNESS-VKEY...`)
+  check tiles       DIR VKEY [PROOF.json...]`)
 	os.Exit(2)
 }
 
@@ -157,6 +159,10 @@ func decodeStrict(data []byte, v interface{}) {
 	if dec.More() {
 		fail("JSON: trailing data")
 	}
+}
+
+func jsonUnmarshal(data []byte, v interface{}) error {
+	return json.Unmarshal(data, v)
 }
 
 func need(name string, present bool) {
@@ -396,6 +402,8 @@ func main() {
 		checkSnapshot(args[1], args[2], verifier(args[3]))
 	case args[0] == "cosigned" && len(args) >= 4:
 		checkCosigned(args[1], args[2], args[3:])
+	case args[0] == "tiles" && len(args) >= 3:
+		checkTiles(args[1], verifier(args[2]), args[3:])
 	default:
 		usage()
 	}

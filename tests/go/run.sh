@@ -1,5 +1,5 @@
 #!/bin/sh
-# Builds and runs check.go, a verifier of Waymark checkpoints, proofs, exports and
+# Builds and runs check.go (with tiles.go), a verifier of Waymark checkpoints, proofs, exports and
 # snapshots written against Go's reference golang.org/x/mod/sumdb/{note,tlog}.
 #
 #   tests/go/run.sh note        NOTE VKEY
@@ -8,6 +8,7 @@
 #   tests/go/run.sh export      EXPORT.jsonl NOTE VKEY
 #   tests/go/run.sh snapshot    SNAPSHOT.json EXPORT.jsonl VKEY
 #   tests/go/run.sh cosigned    NOTE LOG-VKEY WITNESS-VKEY...
+#   tests/go/run.sh tiles       DIR VKEY [PROOF.json...]   (C2SP tlog-tiles, tiles.go)
 #
 # VKEY is a verifier key string or a file holding one. Exit status: 0 verified,
 # 1 refused, 2 usage, 3 toolchain missing or the build failed.
@@ -32,7 +33,7 @@ if [ -z "${GOCACHE:-}" ] && [ -z "${HOME:-}" ]; then
     export GOCACHE="$work/cache"
 fi
 if ! GO111MODULE=off GOPATH="/usr/share/gocode:$work" GOPROXY=off GOFLAGS= \
-    go build -o "$work/check" "$here/check.go" "$here/cosignature.go"; then
+    go build -o "$work/check" "$here/check.go" "$here/cosignature.go" "$here/tiles.go"; then
     echo "run.sh: build failed" >&2
     exit 3
 fi
