@@ -50,7 +50,7 @@ func usage() {
   check consistency PROOF.json OLD-NOTE NEW-NOTE VKEY
   check export      EXPORT.jsonl NOTE VKEY
   check snapshot    SNAPSHOT.json EXPORT.jsonl VKEY
-  check cosigned    NOTE LOG-VKEY WITNESS-VKEY...`)
+  check cosigned    NOTE LOG-VKEY WITNESS-VKEY...
   check tiles       DIR VKEY [PROOF.json...]`)
 	os.Exit(2)
 }
