@@ -25,12 +25,16 @@ use sha2::Digest;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 use waymark::{AsOf, Db, Signed, Waymark};
-use waymark_events::*;
 
-/// The test suite's history writer, for its framework builder.
+#[allow(dead_code)]
+#[path = "../tests/common/bulk.rs"]
+mod bulk;
+/// The test suite's history writer (for its framework builder) and its generator of
+/// large histories (shared with tests/plans.rs).
 #[allow(dead_code)]
 #[path = "../tests/common/writer.rs"]
 mod writer;
+use bulk::Gen;
 
 // ---------------------------------------------------------------- options
 
@@ -97,86 +101,6 @@ fn opts() -> Opts {
 // ---------------------------------------------------------------- statements
 
 const LEDGER: &str = "bench";
-const MILESTONES: usize = 16;
-
-/// Signs a valid history: the opening, `MILESTONES` milestones, then status toggles.
-struct Gen {
-    founder: SigningKey,
-    clock: u64,
-    in_progress: Vec<bool>,
-    k: u64,
-}
-
-impl Gen {
-    fn new() -> Self {
-        Gen {
-            founder: SigningKey::from_bytes(&[7; 32]),
-            clock: 0,
-            in_progress: vec![false; MILESTONES],
-            k: 0,
-        }
-    }
-
-    fn sign(&mut self, payload: Payload) -> Signed {
-        self.clock += 1;
-        // 1 ms apart, in the past: 1M statements span ~17 minutes of 2023.
-        let at = format_timestamp(1_700_000_000_000_000 + self.clock as i64 * 1_000);
-        let statement = Statement::new(LEDGER, "founder", &at, payload);
-        Signed {
-            sig: sign(&statement, &self.founder),
-            statement,
-        }
-    }
-
-    fn opening(&mut self) -> Vec<Signed> {
-        let layers = ["tech", "gov"];
-        let phases = ["A", "B", "C"];
-        let framework = writer::framework("bench", "Benchmark framework", &layers, &phases);
-        let opened =
-            writer::ledger_opened("bench", "waymark.bench/bench", &self.founder, framework);
-        let mut out = vec![self.sign(opened)];
-        for i in 0..MILESTONES {
-            let p = Payload::MilestoneDefined(MilestoneDefined {
-                id: format!("m{i}"),
-                title: format!("Milestone {i}: sequencer decentralization step"),
-                layer: layers[i % 2].into(),
-                phase: "A".into(),
-                description: "A milestone of the benchmark roadmap.".into(),
-                principles: vec![],
-                depends_on: vec![],
-            });
-            out.push(self.sign(p));
-        }
-        out
-    }
-
-    /// The next status change (a typical ~600-byte `MilestoneStatusChanged` event).
-    fn next(&mut self) -> Signed {
-        let m = (self.k % MILESTONES as u64) as usize;
-        let k = self.k;
-        self.k += 1;
-        let (from, to) = if self.in_progress[m] {
-            ("in_progress", "not_started")
-        } else {
-            ("not_started", "in_progress")
-        };
-        self.in_progress[m] = !self.in_progress[m];
-        let p = Payload::MilestoneStatusChanged(MilestoneStatusChanged {
-            id: format!("m{m}"),
-            from: from.into(),
-            to: to.into(),
-            reason: format!("update {k}: the working group reported progress on this milestone at the weekly call"),
-            evidence: vec![format!("https://gov.example.org/t/milestone-m{m}/{k}")],
-            effective_on: None,
-        });
-        self.sign(p)
-    }
-
-    fn batch(&mut self, n: usize) -> Vec<Signed> {
-        (0..n).map(|_| self.next()).collect()
-    }
-}
-
 // ---------------------------------------------------------------- plain postgres-es baseline
 
 #[derive(Debug, Default, Serialize, Deserialize)]
@@ -462,7 +386,7 @@ async fn run_pg(o: &Opts, res: &mut Results, export_to: &Path) -> Option<u64> {
 async fn run_pg_inner(o: &Opts, res: &mut Results, url: &str, export_to: &Path) -> Option<u64> {
     let db = Db::connect(url).await.expect("connect");
     let w = Waymark::new(db.clone(), waymark::system_clock());
-    let mut g = Gen::new();
+    let mut g = Gen::new(LEDGER);
     let mut head = 0u64;
     let opening = g.opening();
     head += opening.len() as u64;
@@ -640,7 +564,7 @@ async fn run_sqlite(o: &Opts, res: &mut Results, dir: &Path) {
     let url = format!("sqlite://{}", dir.join("bench.db").display());
     let db = Db::connect(&url).await.expect("sqlite");
     let w = Waymark::new(db.clone(), waymark::system_clock());
-    let mut g = Gen::new();
+    let mut g = Gen::new(LEDGER);
     let mut head = 0u64;
     let opening = g.opening();
     head += opening.len() as u64;
@@ -841,7 +765,7 @@ fn main() {
                 let url = format!("sqlite://{}", dir.path().join("p.db").display());
                 let db = Db::connect(&url).await.expect("sqlite");
                 let w = Waymark::new(db, waymark::system_clock());
-                let mut g = Gen::new();
+                let mut g = Gen::new(LEDGER);
                 let mut head = 0;
                 let opening = g.opening();
                 head += opening.len() as u64;

@@ -155,9 +155,24 @@ impl Db {
         }
     }
 
-    /// Ids of the ledgers in this store, sorted.
+    /// Ids of the ledgers in this store (those with an event at seq 1), sorted.
+    ///
+    /// A skip scan of the primary key, one probe per ledger: `WHERE sequence = 1`
+    /// alone is not a prefix of the key, so it read every row's key (O(ledger), and
+    /// the server asks on every request).
     pub async fn ledgers(&self) -> Result<Vec<String>, StorageError> {
-        let q = "SELECT aggregate_id FROM events WHERE aggregate_type = 'Ledger' AND sequence = 1 ORDER BY aggregate_id";
+        // Each step and each check is a probe with a `LIMIT` or on the whole key (a
+        // scalar subquery stays a per-row probe; `EXISTS` became a semi join that
+        // read every seq-1 key).
+        let q = "WITH RECURSIVE l(id) AS (
+                   SELECT CAST('' AS text)
+                   UNION ALL
+                   SELECT (SELECT e.aggregate_id FROM events e WHERE e.aggregate_type = 'Ledger'
+                           AND e.aggregate_id > l.id ORDER BY e.aggregate_id LIMIT 1)
+                   FROM l WHERE l.id IS NOT NULL)
+                 SELECT l.id FROM l WHERE l.id <> '' AND (SELECT e.sequence FROM events e
+                   WHERE e.aggregate_type = 'Ledger' AND e.aggregate_id = l.id AND e.sequence = 1) = 1
+                 ORDER BY l.id";
         let r = match self {
             Db::Sqlite(p) => sqlx::query_scalar(q).fetch_all(p).await,
             Db::Postgres(p) => sqlx::query_scalar(q).fetch_all(p).await,
@@ -175,9 +190,16 @@ impl Db {
     pub fn for_read_models(&self) -> Db {
         match self {
             Db::Postgres(p) => {
+                // `enable_sort = off`: the read models are read in seq order along an
+                // index (pages newest first, ranges, the last checkpoint), and that is
+                // the plan wanted whatever the statistics say. On tables that were never
+                // analyzed the planner believed a ledger's rows few, and read all of
+                // them to sort out a page of 50 (issue 17, tests/plans.rs). A sort
+                // still happens where no index gives the order; it is only never
+                // preferred to one.
                 let opts = (*p.connect_options())
                     .clone()
-                    .options([("synchronous_commit", "off")]);
+                    .options([("synchronous_commit", "off"), ("enable_sort", "off")]);
                 Db::Postgres(
                     PgPoolOptions::new()
                         .max_connections(2)

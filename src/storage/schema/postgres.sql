@@ -17,9 +17,20 @@ CREATE TABLE IF NOT EXISTS snapshots (
   current_snapshot bigint CHECK (current_snapshot >= 0) NOT NULL,
   payload json NOT NULL,
   PRIMARY KEY (aggregate_type, aggregate_id));
--- Rule 7 (no replayed signature) without a replay: storage/signatures.rs.
+-- Rule 7 (no replayed signature) without a replay: storage/signatures.rs. The key is
+-- one expression (type, ledger id and signature; ids have no space) so that the probe's
+-- only index is this one: keyed on the three columns, its leading ones were the primary
+-- key's, and on a table without statistics the planner chose the primary key and
+-- filtered every row of the ledger by signature (issue 17; tests/plans.rs). A store
+-- whose index has the earlier key gets this one.
+DO $$ BEGIN
+  IF EXISTS (SELECT 1 FROM pg_indexes WHERE schemaname = current_schema()
+             AND indexname = 'waymark_events_sig' AND indexdef NOT LIKE '%||%') THEN
+    DROP INDEX waymark_events_sig;
+  END IF;
+END $$;
 CREATE INDEX IF NOT EXISTS waymark_events_sig
-  ON events (aggregate_type, aggregate_id, (payload->>'sig'));
+  ON events ((aggregate_type || ' ' || aggregate_id || ' ' || (payload->>'sig')));
 
 -- The read models (read/): the cqrs-es view, the audit trail, status checkpoints.
 CREATE TABLE IF NOT EXISTS waymark_views (
