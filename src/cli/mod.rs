@@ -111,6 +111,9 @@ async fn run_command(cli: Cli) -> Result<i32> {
         }
         _ => {}
     }
+    if matches!(cli.command, Command::Migrate) {
+        return migrate(&url, cli.json).await;
+    }
     let read_only = cli.command.reads_only();
     let (db, guard) = if read_only {
         Db::open_read_only(&url).await?
@@ -134,6 +137,26 @@ async fn run_command(cli: Cli) -> Result<i32> {
     let code = code?;
     guard.check()?;
     Ok(code)
+}
+
+/// `waymark migrate`: the store's tables brought to this build's schema version.
+async fn migrate(url: &str, json: bool) -> Result<i32> {
+    let db = Db::open(url).await?;
+    let found = db.migrate().await;
+    let name = db.name();
+    db.close().await;
+    let found = found?;
+    let to = crate::storage::SCHEMA_VERSION;
+    if json {
+        println!("{}", json!({"from": found, "to": to}));
+    } else {
+        match found {
+            None => println!("created the tables of {name} at schema version {to}"),
+            Some(v) if v == to => println!("{name} is at schema version {to} already"),
+            Some(v) => println!("upgraded {name} from schema version {v} to {to}"),
+        }
+    }
+    Ok(0)
 }
 
 pub(crate) fn now() -> String {

@@ -315,8 +315,9 @@ impl<'a> Session<'a> {
             Command::Demo
             | Command::VerifyOffline(_)
             | Command::Monitor(_)
-            | Command::Serve { .. } => Err(Error::Usage(
-                "demo, verify-offline and serve are handled before a session opens".into(),
+            | Command::Serve { .. }
+            | Command::Migrate => Err(Error::Usage(
+                "demo, verify-offline, serve and migrate are handled before a session opens".into(),
             )),
         }
     }

@@ -22,6 +22,7 @@ mod row;
 mod seq;
 mod signatures;
 mod url;
+mod version;
 mod witnessed;
 
 pub use append::{Append, AppendError, AppendEvent, SnapshotMark};
@@ -31,6 +32,7 @@ pub use repo::{EventRepository, ViewRepository};
 pub use row::RowMeta;
 pub use seq::Seq;
 pub use url::{in_memory, no_database, redact, target, Target};
+pub use version::{SchemaState, SCHEMA_VERSION};
 pub use witnessed::Witnessed;
 
 use crate::error::StorageError;
@@ -97,22 +99,25 @@ pub(super) async fn pg_pool(
 }
 
 impl Db {
-    /// Connects to `sqlite://PATH` (file created if missing) or `postgres://…`, and
-    /// creates the tables when absent.
+    /// Connects to `sqlite://PATH` (file created if missing) or `postgres://…`: on an
+    /// empty database it creates the tables at the current schema version, otherwise
+    /// it checks the stored version (one row, `version.rs`) and refuses a store that
+    /// needs `waymark migrate` or a newer waymark.
     pub async fn connect(url: &str) -> Result<Db, StorageError> {
+        let db = Self::open(url).await?;
+        if let Err(e) = db.ready().await {
+            db.close().await;
+            return Err(e);
+        }
+        Ok(db)
+    }
+
+    /// Connects without looking at the tables: for `waymark migrate` ([`Db::migrate`]).
+    pub async fn open(url: &str) -> Result<Db, StorageError> {
         if url.starts_with("postgres://") || url.starts_with("postgresql://") {
             let opts =
                 PgConnectOptions::from_str(url).map_err(|e| storage("bad PostgreSQL URL", e))?;
-            let pool = pg_pool(url, opts, 4).await?;
-            sqlx::query("SET client_min_messages TO warning")
-                .execute(&pool)
-                .await
-                .map_err(|e| storage("PostgreSQL", e))?;
-            sqlx::raw_sql(POSTGRES_SCHEMA)
-                .execute(&pool)
-                .await
-                .map_err(|e| storage("creating tables", e))?;
-            Ok(Db::Postgres(pool))
+            Ok(Db::Postgres(pg_pool(url, opts, 4).await?))
         } else if url.starts_with("sqlite:") {
             let opts = SqliteConnectOptions::from_str(url)
                 .map_err(|e| storage("bad SQLite URL", e))?
@@ -125,10 +130,6 @@ impl Db {
                 .connect_with(opts)
                 .await
                 .map_err(|e| storage(&format!("cannot open {url}"), e))?;
-            sqlx::raw_sql(SQLITE_SCHEMA)
-                .execute(&pool)
-                .await
-                .map_err(|e| storage("creating tables", e))?;
             Ok(Db::Sqlite(pool))
         } else {
             Err(StorageError::database(format!(
