@@ -12,6 +12,7 @@
 
 mod as_of;
 mod decisions;
+mod group;
 mod proofs;
 mod reads;
 mod record;
@@ -19,6 +20,7 @@ mod verify;
 mod witnessed;
 
 pub use as_of::AsOf;
+pub use group::GroupOutcome;
 pub use record::{Recorded, StatementSource};
 pub use witnessed::WitnessedView;
 
