@@ -118,10 +118,25 @@ async fn run_command(cli: Cli) -> Result<i32> {
     let (db, guard) = if read_only {
         Db::open_read_only(&url).await?
     } else {
-        (
-            Db::connect(&url).await?,
-            crate::storage::ReadGuard::default(),
-        )
+        // A write of a few statements needs one connection; `apply` (whose read
+        // models catch up over many pages), `rebuild`, `publish`, `site` and `serve`
+        // keep a pool.
+        let one_shot = matches!(
+            cli.command,
+            Command::Init(_)
+                | Command::Actor(_)
+                | Command::Milestone(_)
+                | Command::Phase(_)
+                | Command::Season(_)
+                | Command::Body(_)
+                | Command::Decision(_)
+        );
+        let db = if one_shot {
+            Db::connect_one(&url).await?
+        } else {
+            Db::connect(&url).await?
+        };
+        (db, crate::storage::ReadGuard::default())
     };
     if let Command::Serve { addr } = &cli.command {
         let keys = cli.keys.clone().unwrap_or_else(default_keys_dir);

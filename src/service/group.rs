@@ -72,9 +72,9 @@ impl Waymark {
         let tried = match self.try_group(ledger, &submissions, false).await? {
             Some(done) => done,
             None => {
-                let lock = self.db.writer_lock(ledger).await?;
+                let lock = self.lock_writer(ledger).await?;
                 let done = self.group_locked(ledger, &submissions).await;
-                lock.release().await;
+                self.unlock_writer(lock).await;
                 done?
             }
         };

@@ -26,6 +26,7 @@ mod version;
 mod witnessed;
 
 pub use append::{Append, AppendError, AppendEvent, SnapshotMark};
+pub use lock::{LockConnection, WriterLock};
 pub use nodes::nodes;
 pub use readonly::ReadGuard;
 pub use repo::{EventRepository, ViewRepository};
@@ -70,11 +71,15 @@ pub(crate) fn storage(what: &str, e: impl std::fmt::Display) -> StorageError {
     StorageError::database(format!("{what}: {e}"))
 }
 
-/// A PostgreSQL pool whose first connection is made here, once: a refused or
-/// unreachable server is reported at once with its cause ("Connection refused"),
-/// where the pool's own connect retries until its acquire timeout and then says only
-/// "pool timed out" (10 s, issue 15). A server that accepts but does not answer is
-/// still bounded: 10 s to connect.
+/// A PostgreSQL pool whose first connection is made here: a refused or unreachable
+/// server is reported at once with its cause ("Connection refused"), where the
+/// pool's own connect retries until its acquire timeout and then says only "pool
+/// timed out" (10 s, issue 15). A server that accepts but does not answer is still
+/// bounded: 10 s to connect.
+///
+/// The pool makes the connection; only if it has none after 200 ms does a direct
+/// connection find out why. Issue 17: a direct connection made first and closed
+/// again cost every process a second server start-up (5–15 ms of a 20 ms command).
 pub(super) async fn pg_pool(
     url: &str,
     opts: PgConnectOptions,
@@ -84,17 +89,25 @@ pub(super) async fn pg_pool(
     let cannot = |e: &dyn std::fmt::Display| {
         StorageError::database(format!("cannot connect to {}: {e}", redact(url)))
     };
-    let first = tokio::time::timeout(Duration::from_secs(10), opts.connect())
-        .await
-        .map_err(|_| cannot(&"no answer within 10 s"))?
-        .map_err(|e| cannot(&e))?;
     let pool = PgPoolOptions::new()
         .max_connections(max)
         .acquire_timeout(Duration::from_secs(10))
-        .connect_lazy_with(opts);
-    // The checked connection is closed rather than handed to the pool: a pool
-    // connection is made the same way, now known to work.
-    let _ = first.close().await;
+        .connect_lazy_with(opts.clone());
+    let first = pool.acquire();
+    tokio::pin!(first);
+    match tokio::time::timeout(Duration::from_millis(200), &mut first).await {
+        // Back to the pool, for the first query.
+        Ok(Ok(_conn)) => return Ok(pool),
+        // Not one the pool retries (authentication, no such database): its cause.
+        Ok(Err(e)) => return Err(cannot(&e)),
+        Err(_) => {}
+    }
+    let direct = tokio::time::timeout(Duration::from_secs(10), opts.connect())
+        .await
+        .map_err(|_| cannot(&"no answer within 10 s"))?
+        .map_err(|e| cannot(&e))?;
+    let _ = direct.close().await;
+    first.await.map_err(|e| cannot(&e))?;
     Ok(pool)
 }
 
@@ -112,12 +125,35 @@ impl Db {
         Ok(db)
     }
 
+    /// [`Db::connect`] for a process that runs one write and exits (a CLI write
+    /// command): on PostgreSQL, one connection, which the read models share (see
+    /// [`Db::for_read_models`]) instead of opening their own. Each connection costs
+    /// a server process's start-up (issue 17: four of them were most of a
+    /// `milestone set`'s 50–500 ms), and one command never needs two at once. SQLite
+    /// connections are a file open: as [`Db::connect`].
+    pub async fn connect_one(url: &str) -> Result<Db, StorageError> {
+        let db = Self::open_with(url, 1).await?;
+        if let Err(e) = db.ready().await {
+            db.close().await;
+            return Err(e);
+        }
+        Ok(db)
+    }
+
     /// Connects without looking at the tables: for `waymark migrate` ([`Db::migrate`]).
     pub async fn open(url: &str) -> Result<Db, StorageError> {
+        Self::open_with(url, 4).await
+    }
+
+    async fn open_with(url: &str, pg_connections: u32) -> Result<Db, StorageError> {
         if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-            let opts =
+            let mut opts =
                 PgConnectOptions::from_str(url).map_err(|e| storage("bad PostgreSQL URL", e))?;
-            Ok(Db::Postgres(pg_pool(url, opts, 4).await?))
+            if pg_connections == 1 {
+                // The read models' reads go through it too (see `for_read_models`).
+                opts = opts.options([("enable_sort", "off")]);
+            }
+            Ok(Db::Postgres(pg_pool(url, opts, pg_connections).await?))
         } else if url.starts_with("sqlite:") {
             let opts = SqliteConnectOptions::from_str(url)
                 .map_err(|e| storage("bad SQLite URL", e))?
@@ -190,6 +226,10 @@ impl Db {
     /// (one database per connection pool) is shared as is.
     pub fn for_read_models(&self) -> Db {
         match self {
+            // One connection for everything (`connect_one`): the read models write
+            // through it, with the durable commit (a few milliseconds of fsync
+            // instead of a second server process).
+            Db::Postgres(p) if p.options().get_max_connections() == 1 => self.clone(),
             Db::Postgres(p) => {
                 // `enable_sort = off`: the read models are read in seq order along an
                 // index (pages newest first, ranges, the last checkpoint), and that is

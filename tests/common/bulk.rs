@@ -66,9 +66,14 @@ impl Gen {
         out
     }
 
-    /// The next status change.
+    /// The next status change (milestones in turn).
     pub fn next(&mut self) -> Signed {
         let m = (self.k % MILESTONES as u64) as usize;
+        self.toggle(m)
+    }
+
+    /// A status change of milestone `m{m}` (from where it is to the other state).
+    pub fn toggle(&mut self, m: usize) -> Signed {
         let k = self.k;
         self.k += 1;
         let (from, to) = if self.in_progress[m] {
