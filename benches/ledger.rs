@@ -25,12 +25,16 @@ use sha2::Digest;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 use waymark::{AsOf, Db, Signed, Waymark};
-use waymark_events::*;
 
-/// The test suite's history writer, for its framework builder.
+#[allow(dead_code)]
+#[path = "../tests/common/bulk.rs"]
+mod bulk;
+/// The test suite's history writer (for its framework builder) and its generator of
+/// large histories (shared with tests/plans.rs).
 #[allow(dead_code)]
 #[path = "../tests/common/writer.rs"]
 mod writer;
+use bulk::Gen;
 
 // ---------------------------------------------------------------- options
 
@@ -97,86 +101,6 @@ fn opts() -> Opts {
 // ---------------------------------------------------------------- statements
 
 const LEDGER: &str = "bench";
-const MILESTONES: usize = 16;
-
-/// Signs a valid history: the opening, `MILESTONES` milestones, then status toggles.
-struct Gen {
-    founder: SigningKey,
-    clock: u64,
-    in_progress: Vec<bool>,
-    k: u64,
-}
-
-impl Gen {
-    fn new() -> Self {
-        Gen {
-            founder: SigningKey::from_bytes(&[7; 32]),
-            clock: 0,
-            in_progress: vec![false; MILESTONES],
-            k: 0,
-        }
-    }
-
-    fn sign(&mut self, payload: Payload) -> Signed {
-        self.clock += 1;
-        // 1 ms apart, in the past: 1M statements span ~17 minutes of 2023.
-        let at = format_timestamp(1_700_000_000_000_000 + self.clock as i64 * 1_000);
-        let statement = Statement::new(LEDGER, "founder", &at, payload);
-        Signed {
-            sig: sign(&statement, &self.founder),
-            statement,
-        }
-    }
-
-    fn opening(&mut self) -> Vec<Signed> {
-        let layers = ["tech", "gov"];
-        let phases = ["A", "B", "C"];
-        let framework = writer::framework("bench", "Benchmark framework", &layers, &phases);
-        let opened =
-            writer::ledger_opened("bench", "waymark.bench/bench", &self.founder, framework);
-        let mut out = vec![self.sign(opened)];
-        for i in 0..MILESTONES {
-            let p = Payload::MilestoneDefined(MilestoneDefined {
-                id: format!("m{i}"),
-                title: format!("Milestone {i}: sequencer decentralization step"),
-                layer: layers[i % 2].into(),
-                phase: "A".into(),
-                description: "A milestone of the benchmark roadmap.".into(),
-                principles: vec![],
-                depends_on: vec![],
-            });
-            out.push(self.sign(p));
-        }
-        out
-    }
-
-    /// The next status change (a typical ~600-byte `MilestoneStatusChanged` event).
-    fn next(&mut self) -> Signed {
-        let m = (self.k % MILESTONES as u64) as usize;
-        let k = self.k;
-        self.k += 1;
-        let (from, to) = if self.in_progress[m] {
-            ("in_progress", "not_started")
-        } else {
-            ("not_started", "in_progress")
-        };
-        self.in_progress[m] = !self.in_progress[m];
-        let p = Payload::MilestoneStatusChanged(MilestoneStatusChanged {
-            id: format!("m{m}"),
-            from: from.into(),
-            to: to.into(),
-            reason: format!("update {k}: the working group reported progress on this milestone at the weekly call"),
-            evidence: vec![format!("https://gov.example.org/t/milestone-m{m}/{k}")],
-            effective_on: None,
-        });
-        self.sign(p)
-    }
-
-    fn batch(&mut self, n: usize) -> Vec<Signed> {
-        (0..n).map(|_| self.next()).collect()
-    }
-}
-
 // ---------------------------------------------------------------- plain postgres-es baseline
 
 #[derive(Debug, Default, Serialize, Deserialize)]
@@ -462,7 +386,7 @@ async fn run_pg(o: &Opts, res: &mut Results, export_to: &Path) -> Option<u64> {
 async fn run_pg_inner(o: &Opts, res: &mut Results, url: &str, export_to: &Path) -> Option<u64> {
     let db = Db::connect(url).await.expect("connect");
     let w = Waymark::new(db.clone(), waymark::system_clock());
-    let mut g = Gen::new();
+    let mut g = Gen::new(LEDGER);
     let mut head = 0u64;
     let opening = g.opening();
     head += opening.len() as u64;
@@ -604,6 +528,10 @@ async fn run_pg_inner(o: &Opts, res: &mut Results, url: &str, export_to: &Path) 
         json!({"median_ms": m, "p95_ms": p, "samples": k, "ledger_size": head}),
     );
 
+    // (g) group commit through `serve`.
+    w.settle().await;
+    group_commit(url, &mut g, &mut head, o, res);
+
     // (f) rebuild.
     note("rebuild");
     let t = Instant::now();
@@ -636,11 +564,146 @@ async fn run_pg_inner(o: &Opts, res: &mut Results, url: &str, export_to: &Path) 
     Some(head)
 }
 
+/// A `waymark serve` (the library's `http::run`) over `url` on 127.0.0.1, in a thread
+/// with its own 2-worker runtime; returns its address and what stops it.
+fn start_server(
+    url: &str,
+) -> (
+    String,
+    std::sync::mpsc::Sender<()>,
+    std::thread::JoinHandle<()>,
+) {
+    let url = url.to_string();
+    let (addr_tx, addr_rx) = std::sync::mpsc::channel();
+    let (stop_tx, stop_rx) = std::sync::mpsc::channel::<()>();
+    let thread = std::thread::spawn(move || {
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .unwrap();
+        rt.block_on(async move {
+            let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+            addr_tx.send(listener.local_addr().unwrap()).unwrap();
+            let db = Db::connect(&url).await.expect("server connect");
+            let keys = tempfile::tempdir().unwrap();
+            let app = waymark::http::App::new(
+                Waymark::new(db, waymark::system_clock()),
+                keys.path().to_path_buf(),
+            );
+            let stop = async move {
+                let _ = tokio::task::spawn_blocking(move || stop_rx.recv()).await;
+            };
+            waymark::http::run(listener, app, stop).await.unwrap();
+        });
+    });
+    let addr = addr_rx.recv().unwrap();
+    (format!("http://{addr}"), stop_tx, thread)
+}
+
+/// The body `POST statements` takes.
+fn post_body(s: &Signed) -> String {
+    let mut v = s.statement.to_value();
+    v["sig"] = s.sig.clone().into();
+    v.to_string()
+}
+
+/// Posts each body in turn on one keep-alive connection; the latency of each (ms).
+fn post_all(url: &str, bodies: &[String]) -> Vec<f64> {
+    let agent = ureq::AgentBuilder::new().build();
+    bodies
+        .iter()
+        .map(|b| {
+            let t = Instant::now();
+            let r = agent
+                .post(url)
+                .set("content-type", "application/json")
+                .send_string(b)
+                .expect("POST statements");
+            assert_eq!(r.status(), 201);
+            t.elapsed().as_secs_f64() * 1e3
+        })
+        .collect()
+}
+
+/// (g) Group commit: one `serve` on the PostgreSQL ledger; one client posting single
+/// statements one after another, then eight clients at once (each toggling its own
+/// milestone), in interleaved rounds: total statements/s of eight vs one, and the
+/// eight clients' p99 latency.
+fn group_commit(url: &str, g: &mut Gen, head: &mut u64, o: &Opts, res: &mut Results) {
+    const CLIENTS: usize = 8;
+    let (one_n, each_n) = if o.quick { (150, 60) } else { (400, 150) };
+    let (base, stop, thread) = start_server(url);
+    let post_url = format!("{base}/api/ledgers/{LEDGER}/statements");
+    // Warm-up: the server's first load of the aggregate and read models.
+    post_all(&post_url, &[post_body(&g.toggle(0))]);
+    *head += 1;
+    let (mut t1, mut n1, mut t8, mut n8) = (0.0, 0, 0.0, 0);
+    let (mut lat1, mut lat8) = (Vec::new(), Vec::new());
+    for _round in 0..2 {
+        let one: Vec<String> = (0..one_n).map(|_| post_body(&g.toggle(0))).collect();
+        let t = Instant::now();
+        lat1.extend(post_all(&post_url, &one));
+        t1 += t.elapsed().as_secs_f64();
+        n1 += one_n;
+        let eight: Vec<Vec<String>> = (0..CLIENTS)
+            .map(|c| (0..each_n).map(|_| post_body(&g.toggle(c + 1))).collect())
+            .collect();
+        let t = Instant::now();
+        let threads: Vec<_> = eight
+            .into_iter()
+            .map(|bodies| {
+                let u = post_url.clone();
+                std::thread::spawn(move || post_all(&u, &bodies))
+            })
+            .collect();
+        for th in threads {
+            lat8.extend(th.join().unwrap());
+        }
+        t8 += t.elapsed().as_secs_f64();
+        n8 += CLIENTS * each_n;
+    }
+    *head += (n1 + n8) as u64;
+    let _ = stop.send(());
+    let _ = thread.join();
+    let (r1, r8) = (n1 as f64 / t1, n8 as f64 / t8);
+    let p99 = |mut v: Vec<f64>| {
+        v.sort_by(|a, b| a.partial_cmp(b).unwrap());
+        pct(&v, 0.99)
+    };
+    let (m1, _) = med_p95(lat1.clone());
+    let (m8, p95_8) = med_p95(lat8.clone());
+    let (p99_1, p99_8) = (p99(lat1), p99(lat8));
+    note(format!(
+        "group commit: 1 client {r1:.0}/s (median {m1:.2} ms, p99 {p99_1:.2}), {CLIENTS} clients {r8:.0}/s (median {m8:.2} ms, p95 {p95_8:.2}, p99 {p99_8:.2})"
+    ));
+    let ratio = r8 / r1;
+    res.add(
+        "g_group_commit_pg",
+        &format!("POST statements to one serve, PostgreSQL: {CLIENTS} clients vs 1 (single statements, {n8} vs {n1}, 2 interleaved rounds)"),
+        format!("{r8:.0}/s vs {r1:.0}/s"),
+        ">= 5x",
+        Some(ratio / 5.0),
+        Some(ratio >= 5.0),
+        json!({"clients": CLIENTS, "rate_8": r8, "rate_1": r1, "ratio": ratio, "median_ms_1": m1,
+               "p99_ms_1": p99_1, "median_ms_8": m8, "p95_ms_8": p95_8, "p99_ms_8": p99_8}),
+    );
+    res.add(
+        "g_group_commit_p99",
+        &format!("p99 latency of the {CLIENTS} clients' POSTs (PostgreSQL)"),
+        format!("{p99_8:.2} ms (median {m8:.2} ms)"),
+        "<= 50 ms",
+        Some(p99_8 / 50.0),
+        Some(p99_8 <= 50.0),
+        json!({"p99_ms": p99_8, "median_ms": m8}),
+    );
+}
+
 async fn run_sqlite(o: &Opts, res: &mut Results, dir: &Path) {
     let url = format!("sqlite://{}", dir.join("bench.db").display());
     let db = Db::connect(&url).await.expect("sqlite");
     let w = Waymark::new(db.clone(), waymark::system_clock());
-    let mut g = Gen::new();
+    let mut g = Gen::new(LEDGER);
     let mut head = 0u64;
     let opening = g.opening();
     head += opening.len() as u64;
@@ -841,7 +904,7 @@ fn main() {
                 let url = format!("sqlite://{}", dir.path().join("p.db").display());
                 let db = Db::connect(&url).await.expect("sqlite");
                 let w = Waymark::new(db, waymark::system_clock());
-                let mut g = Gen::new();
+                let mut g = Gen::new(LEDGER);
                 let mut head = 0;
                 let opening = g.opening();
                 head += opening.len() as u64;

@@ -198,6 +198,10 @@ pub enum Command {
     /// Recompute every stored read model from the events, with a progress bar, and
     /// check the result against the stored ones
     Rebuild,
+    /// Upgrade the store's tables to this waymark's schema version (after upgrading
+    /// waymark; other commands refuse an older store until this ran). The events are
+    /// kept as they are; running it again changes nothing
+    Migrate,
     /// Build the bundled, sourced Optimism history into a fresh ledger and verify it
     Demo,
     /// Serve the HTTP API and the dashboard (ctrl-c stops it, after the requests in flight)

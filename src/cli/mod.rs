@@ -139,14 +139,32 @@ async fn run_command(cli: Cli) -> Result<i32> {
         }
         _ => {}
     }
+    if matches!(cli.command, Command::Migrate) {
+        return migrate(&url, cli.json).await;
+    }
     let read_only = cli.command.reads_only();
     let (db, guard) = if read_only {
         Db::open_read_only(&url).await?
     } else {
-        (
-            Db::connect(&url).await?,
-            crate::storage::ReadGuard::default(),
-        )
+        // A write of a few statements needs one connection; `apply` (whose read
+        // models catch up over many pages), `rebuild`, `publish`, `site` and `serve`
+        // keep a pool.
+        let one_shot = matches!(
+            cli.command,
+            Command::Init(_)
+                | Command::Actor(_)
+                | Command::Milestone(_)
+                | Command::Phase(_)
+                | Command::Season(_)
+                | Command::Body(_)
+                | Command::Decision(_)
+        );
+        let db = if one_shot {
+            Db::connect_one(&url).await?
+        } else {
+            Db::connect(&url).await?
+        };
+        (db, crate::storage::ReadGuard::default())
     };
     if let Command::Serve { addr } = &cli.command {
         let keys = cli.keys.clone().unwrap_or_else(default_keys_dir);
@@ -162,6 +180,26 @@ async fn run_command(cli: Cli) -> Result<i32> {
     let code = code?;
     guard.check()?;
     Ok(code)
+}
+
+/// `waymark migrate`: the store's tables brought to this build's schema version.
+async fn migrate(url: &str, json: bool) -> Result<i32> {
+    let db = Db::open(url).await?;
+    let found = db.migrate().await;
+    let name = db.name();
+    db.close().await;
+    let found = found?;
+    let to = crate::storage::SCHEMA_VERSION;
+    if json {
+        println!("{}", json!({"from": found, "to": to}));
+    } else {
+        match found {
+            None => println!("created the tables of {name} at schema version {to}"),
+            Some(v) if v == to => println!("{name} is at schema version {to} already"),
+            Some(v) => println!("upgraded {name} from schema version {v} to {to}"),
+        }
+    }
+    Ok(0)
 }
 
 pub(crate) fn now() -> String {

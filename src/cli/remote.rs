@@ -553,6 +553,7 @@ fn local_only(command: &Command) -> String {
         ),
         Command::Site { .. } => ("site", "run it where the database is (with --db)"),
         Command::Rebuild => ("rebuild", "run it where the database is (with --db)"),
+        Command::Migrate => ("migrate", "run it where the database is (with --db)"),
         Command::Serve { .. } => (
             "serve",
             "serve a database (with --db); --server names a server to talk to",

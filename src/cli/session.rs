@@ -331,8 +331,9 @@ impl<'a> Session<'a> {
             | Command::VerifyOffline(_)
             | Command::Monitor(_)
             | Command::Serve { .. }
-            | Command::Witness(_) => Err(Error::Usage(
-                "demo, verify-offline, monitor, serve and witness are handled before a session opens"
+            | Command::Witness(_)
+            | Command::Migrate => Err(Error::Usage(
+                "demo, verify-offline, monitor, serve, witness and migrate are handled before a session opens"
                     .into(),
             )),
         }

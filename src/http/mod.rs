@@ -35,6 +35,7 @@
 //! statement that lost the race for a `seq`, and then queues on the ledger's writer lock.
 
 mod api;
+mod commit;
 mod dashboard;
 mod extract;
 mod listen;

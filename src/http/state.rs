@@ -52,17 +52,18 @@ pub struct App {
     pub waymark: Waymark,
     /// Where the ledgers' log keys are (`_log.<ledger>.key`), to sign checkpoints.
     pub keys: KeyStore,
-    /// One write at a time per process. Writes to a ledger take turns anyway (each
-    /// `seq` is won by one writer; losers queue on the writer lock and re-chain), so
-    /// within one process they queue here instead of losing races to each other.
-    /// Other processes (servers, CLIs) still write concurrently, through the
-    /// optimistic-lock check and the writer lock.
-    pub(super) writes: tokio::sync::Mutex<()>,
+    /// The writer: posted statements queue here and are committed a group at a
+    /// time, one transaction for all that queued meanwhile (`commit.rs`). Writes to
+    /// a ledger take turns anyway (each `seq` is won by one writer), so within one
+    /// process they share a commit instead of racing for it. Other processes
+    /// (servers, CLIs) still write concurrently, through the optimistic-lock check
+    /// and the writer lock.
+    pub(super) committer: super::commit::Committer,
     pub limits: Limits,
     /// Bytes of large answers held (see `Limits::body_budget`).
     budget: Arc<tokio::sync::Semaphore>,
     /// The blocking workers that parse posted bodies and check their signatures
-    /// before they queue for `writes` (one per core): junk costs CPU there, but
+    /// before they queue for the writer (one per core): junk costs CPU there, but
     /// never time inside the one-writer section.
     pub(super) checks: tokio::sync::Semaphore,
     /// Dashboard pages rendered lately (see `dashboard::Pages`).
@@ -79,7 +80,7 @@ impl App {
         App {
             waymark,
             keys: KeyStore::new(keys),
-            writes: tokio::sync::Mutex::new(()),
+            committer: Default::default(),
             budget: Arc::new(tokio::sync::Semaphore::new(limits.body_budget)),
             limits,
             checks: tokio::sync::Semaphore::new(cores),

@@ -147,10 +147,9 @@ pub(super) async fn statements(
             .map_err(index(array))?;
         (signed, array)
     };
-    let turn = app.writes.lock().await;
-    let recorded = app.waymark.record(&id, signed).await;
-    drop(turn);
-    let recorded = recorded.map_err(index(array))?;
+    let recorded = super::commit::Committer::record(&app, &id, signed)
+        .await
+        .map_err(index(array))?;
     let out: Vec<RecordedOut> = recorded.iter().map(RecordedOut::from).collect();
     let location = out
         .first()

@@ -6,17 +6,55 @@ use crate::storage::Seq;
 use std::collections::BTreeMap;
 use waymark_projections::HistoryFilter;
 
-/// The audit trail's rows matching a `HistoryFilter`: `$1` ledger, then `$2` actor,
-/// `$3` type, `$4` season and `$5` milestone, each NULL to match everything. The
-/// history and its pages add their seq bounds and order.
-macro_rules! history_where {
-    () => {
-        "SELECT row FROM waymark_history WHERE ledger = $1
-              AND ($2 IS NULL OR actor = $2)
-              AND ($3 IS NULL OR event_type = $3)
-              AND ($4 IS NULL OR season = $4)
-              AND ($5 IS NULL OR milestones LIKE '%,' || $5 || ',%' ESCAPE '!')"
+/// A value bound to a placeholder of [`history_where`].
+enum Bind {
+    Text(String),
+    Int(i64),
+}
+
+/// `SELECT row FROM waymark_history WHERE ledger = $1 AND …` with a condition for each
+/// filter `filter` sets and none for the others, and the values of `$2…` in order
+/// (the caller's own bounds follow them). Each combination of filters is its own
+/// statement, so its plan can seek the index of the filter it has (actor, type,
+/// season), where `($2 IS NULL OR actor = $2)` had one generic plan for all of them.
+fn history_where(filter: &HistoryFilter) -> (String, Vec<Bind>) {
+    let mut sql = String::from("SELECT row FROM waymark_history WHERE ledger = $1");
+    let mut binds = Vec::new();
+    let mut add = |cond: &str, b: Bind| {
+        binds.push(b);
+        sql += &cond.replace('?', &format!("${}", binds.len() + 1));
     };
+    if let Some(a) = &filter.actor {
+        add(" AND actor = ?", Bind::Text(a.clone()));
+    }
+    if let Some(t) = &filter.event_type {
+        add(" AND event_type = ?", Bind::Text(t.clone()));
+    }
+    if let Some(s) = filter.season {
+        add(" AND season = ?", Bind::Int(s));
+    }
+    if let Some(m) = &filter.milestone {
+        add(
+            " AND milestones LIKE '%,' || ? || ',%' ESCAPE '!'",
+            Bind::Text(like_escape(m)),
+        );
+    }
+    (sql, binds)
+}
+
+/// Binds `binds` to the query `$q` after `$1` (sqlx's query types differ per backend,
+/// so this is expanded inside each arm of `on_pool!`).
+macro_rules! bind_all {
+    ($q:expr, $binds:expr) => {{
+        let mut q = $q;
+        for b in $binds {
+            q = match b {
+                Bind::Text(t) => q.bind(t.as_str()),
+                Bind::Int(i) => q.bind(*i),
+            };
+        }
+        q
+    }};
 }
 
 impl ReadModels {
@@ -99,24 +137,17 @@ impl ReadModels {
         filter: &HistoryFilter,
         range: Option<(u64, u64)>,
     ) -> Result<Vec<HistoryRow>> {
-        // Every filter is bound; an absent one is NULL and matches everything.
-        let sql = concat!(
-            history_where!(),
-            " AND seq >= $6 AND seq <= $7 ORDER BY seq"
-        );
-        let milestone = filter.milestone.as_ref().map(|m| like_escape(m));
+        let (mut sql, binds) = history_where(filter);
+        let n = binds.len();
+        sql += &format!(" AND seq >= ${} AND seq <= ${} ORDER BY seq", n + 2, n + 3);
         let (lo, hi) = range.unwrap_or((1, Seq::from_sql(i64::MAX).get()));
         // A reader that caught up in memory holds the rows past `stored_upto`: the
         // stored ones are read up to there only, or a row a writer stored since would
         // be read twice (seen: 215 rows for 115 events while `serve` was writing).
         let pending = self.pending(ledger);
         let stored_hi = pending.as_ref().map_or(hi, |p| hi.min(p.stored_upto));
-        let rows: Vec<String> = on_pool!(&self.db, p => sqlx::query_scalar(sql)
-            .bind(ledger)
-            .bind(filter.actor.as_deref())
-            .bind(filter.event_type.as_deref())
-            .bind(filter.season)
-            .bind(milestone.as_deref())
+        let rows: Vec<String> = on_pool!(&self.db, p => bind_all!(
+                sqlx::query_scalar(&sql).bind(ledger), &binds)
             .bind(Seq(lo).to_sql())
             .bind(Seq(stored_hi).to_sql())
             .fetch_all(p).await)
@@ -236,15 +267,12 @@ impl ReadModels {
         before: u64,
         limit: usize,
     ) -> Result<Vec<HistoryRow>> {
-        let sql = concat!(history_where!(), " AND seq < $6 ORDER BY seq DESC LIMIT $7");
-        let milestone = filter.milestone.as_ref().map(|m| like_escape(m));
+        let (mut sql, binds) = history_where(filter);
+        let n = binds.len();
+        sql += &format!(" AND seq < ${} ORDER BY seq DESC LIMIT ${}", n + 2, n + 3);
         let before = Seq(before).to_sql();
-        let rows: Vec<String> = on_pool!(&self.db, p => sqlx::query_scalar(sql)
-            .bind(ledger)
-            .bind(filter.actor.as_deref())
-            .bind(filter.event_type.as_deref())
-            .bind(filter.season)
-            .bind(milestone.as_deref())
+        let rows: Vec<String> = on_pool!(&self.db, p => bind_all!(
+                sqlx::query_scalar(&sql).bind(ledger), &binds)
             .bind(before)
             .bind(Seq::from_cqrs(limit).to_sql())
             .fetch_all(p).await)

@@ -13,6 +13,7 @@
 
 mod as_of;
 mod decisions;
+mod group;
 mod proofs;
 mod reads;
 mod record;
@@ -21,13 +22,14 @@ mod verify;
 mod witnessed;
 
 pub use as_of::AsOf;
+pub use group::GroupOutcome;
 pub use record::{Recorded, StatementSource};
 pub use witnessed::WitnessedView;
 
 use crate::error::{Error, Result, StorageError};
 use crate::ledger::{mark_of, ChainedEventStore, Clock, Ctx, Ledger, LedgerError, LedgerServices};
 use crate::read::{Dispatcher, ReadModelQuery, ReadModels};
-use crate::storage::{Db, EventRepository, Seq};
+use crate::storage::{Db, EventRepository, LockConnection, Seq};
 use cqrs_es::persist::PersistedEventRepository;
 use cqrs_es::{AggregateError, EventStore};
 use std::sync::Arc;
@@ -48,6 +50,11 @@ pub struct Waymark {
     deferred: LedgerServices,
     read_models: Arc<ReadModels>,
     dispatcher: Dispatcher<ReadModelQuery>,
+    /// The connection of the writer lock released last, for the next (`record.rs`).
+    spare_lock: std::sync::Mutex<Option<LockConnection>>,
+    /// Until when (ms since the epoch) writes queue on the writer lock first instead
+    /// of trying without it: set when another writer was seen (`record.rs`).
+    contended_until: std::sync::atomic::AtomicI64,
 }
 
 fn storage_err(e: AggregateError<LedgerError>) -> Error {
@@ -78,6 +85,8 @@ impl Waymark {
             repo,
             db,
             read_only: false,
+            spare_lock: std::sync::Mutex::new(None),
+            contended_until: std::sync::atomic::AtomicI64::new(0),
         }
     }
 

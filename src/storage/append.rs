@@ -2,7 +2,7 @@
 //! (which read them back): events and the snapshot after them, all or nothing, with
 //! rule 7 checked by the same statement or transaction.
 
-use super::signatures::sqlite_recorded_among;
+use super::signatures::{pg_sig_hit, sqlite_recorded_among, PG_RECORDED_AMONG};
 use super::{storage, Db, Seq, StorageError};
 use std::collections::HashSet;
 
@@ -109,14 +109,13 @@ impl Db {
                      RETURNING 1"
                 };
                 let sql = format!(
-                    "WITH dup AS (SELECT 1 FROM unnest($10::text[]) AS q(sig) CROSS JOIN LATERAL (
-                       SELECT 1 FROM events e WHERE e.aggregate_type = 'Ledger'
-                         AND e.aggregate_id = $1 AND (e.payload->>'sig') = q.sig LIMIT 1) hit),
+                    "WITH dup AS (SELECT 1 FROM unnest($10::text[]) AS q(sig) {hit}),
                      snap AS ({snap})
                      INSERT INTO events (aggregate_type, aggregate_id, sequence, event_type, event_version, payload, metadata)
                      SELECT 'Ledger', $1, v.s, v.et, v.ev, v.p::json, v.m::json
                      FROM unnest($5::bigint[], $6::text[], $7::text[], $8::text[], $9::text[]) AS v(s, et, ev, p, m)
-                     WHERE EXISTS (SELECT 1 FROM snap)"
+                     WHERE EXISTS (SELECT 1 FROM snap)",
+                    hit = pg_sig_hit!()
                 );
                 let col = |f: fn(&AppendEvent) -> &String| -> Vec<&str> {
                     a.events.iter().map(|e| f(e).as_str()).collect()
@@ -285,15 +284,11 @@ impl AppendTx {
             let rows = match &mut self.tx {
                 Tx::Sqlite(tx) => sqlite_recorded_among(tx, &self.ledger, chunk).await,
                 Tx::Postgres(tx) => {
-                    sqlx::query_scalar(
-                        "SELECT s.sig FROM unnest($2::text[]) AS s(sig) CROSS JOIN LATERAL (
-                           SELECT 1 FROM events e WHERE e.aggregate_type = 'Ledger'
-                             AND e.aggregate_id = $1 AND (e.payload->>'sig') = s.sig LIMIT 1) hit",
-                    )
-                    .bind(&self.ledger)
-                    .bind(chunk)
-                    .fetch_all(&mut **tx)
-                    .await
+                    sqlx::query_scalar(PG_RECORDED_AMONG)
+                        .bind(&self.ledger)
+                        .bind(chunk)
+                        .fetch_all(&mut **tx)
+                        .await
                 }
             };
             found.extend(rows.map_err(append_error)?);

@@ -22,17 +22,31 @@ fn lock_key(ledger: &str) -> i64 {
     i64::from_be_bytes([d[0], d[1], d[2], d[3], d[4], d[5], d[6], d[7]])
 }
 
+/// The connection of a released PostgreSQL writer lock, kept for the next one
+/// ([`Db::writer_lock`]): a process that queues on the lock for every write (8
+/// writer processes on one ledger, issue 17) otherwise starts a server process
+/// per write for it.
+pub struct LockConnection(sqlx::PgConnection);
+
 impl Db {
-    /// Waits for, then takes, the writer lock of `ledger`.
-    pub async fn writer_lock(&self, ledger: &str) -> Result<WriterLock, StorageError> {
+    /// Waits for, then takes, the writer lock of `ledger`, on `spare` if given (the
+    /// connection of a lock released before) or a new connection.
+    pub async fn writer_lock(
+        &self,
+        ledger: &str,
+        spare: Option<LockConnection>,
+    ) -> Result<WriterLock, StorageError> {
         let held = match self {
             Db::Postgres(p) => {
                 // A connection of its own, not one of the pool's: writers waiting
                 // here must not take the connections the lock holder needs to commit.
                 use sqlx::Connection;
-                let mut conn = sqlx::PgConnection::connect_with(&p.connect_options())
-                    .await
-                    .map_err(|e| storage("writer lock", e))?;
+                let mut conn = match spare {
+                    Some(LockConnection(c)) => c,
+                    None => sqlx::PgConnection::connect_with(&p.connect_options())
+                        .await
+                        .map_err(|e| storage("writer lock", e))?,
+                };
                 let key = lock_key(ledger);
                 sqlx::query("SELECT pg_advisory_lock($1)")
                     .bind(key)
@@ -72,20 +86,25 @@ impl Db {
 }
 
 impl WriterLock {
-    /// Releases the lock (dropping it releases it too, less gracefully).
-    pub async fn release(mut self) {
+    /// Releases the lock (dropping it releases it too, less gracefully). Gives back
+    /// the PostgreSQL connection when the unlock was confirmed, for the next lock.
+    pub async fn release(mut self) -> Option<LockConnection> {
         if let Some(Held::Sqlite(Some(file))) = &self.held {
             // Dropping the file would release it too; unlocking first is explicit.
             let _ = file.unlock();
         }
         if let Some(Held::Postgres(mut conn, key)) = self.held.take() {
-            let _ = sqlx::query("SELECT pg_advisory_unlock($1)")
+            let unlocked: Result<bool, _> = sqlx::query_scalar("SELECT pg_advisory_unlock($1)")
                 .bind(key)
-                .execute(&mut conn)
+                .fetch_one(&mut conn)
                 .await;
+            if let Ok(true) = unlocked {
+                return Some(LockConnection(conn));
+            }
             // Closing the session releases the lock in any case.
             let _ = sqlx::Connection::close(conn).await;
         }
+        None
     }
 }
 

@@ -22,15 +22,18 @@ mod row;
 mod seq;
 mod signatures;
 mod url;
+mod version;
 mod witnessed;
 
 pub use append::{Append, AppendError, AppendEvent, SnapshotMark};
+pub use lock::{LockConnection, WriterLock};
 pub use nodes::nodes;
 pub use readonly::ReadGuard;
 pub use repo::{EventRepository, ViewRepository};
 pub use row::RowMeta;
 pub use seq::Seq;
 pub use url::{in_memory, no_database, redact, target, Target};
+pub use version::{SchemaState, SCHEMA_VERSION};
 pub use witnessed::Witnessed;
 
 use crate::error::StorageError;
@@ -68,11 +71,15 @@ pub(crate) fn storage(what: &str, e: impl std::fmt::Display) -> StorageError {
     StorageError::database(format!("{what}: {e}"))
 }
 
-/// A PostgreSQL pool whose first connection is made here, once: a refused or
-/// unreachable server is reported at once with its cause ("Connection refused"),
-/// where the pool's own connect retries until its acquire timeout and then says only
-/// "pool timed out" (10 s, issue 15). A server that accepts but does not answer is
-/// still bounded: 10 s to connect.
+/// A PostgreSQL pool whose first connection is made here: a refused or unreachable
+/// server is reported at once with its cause ("Connection refused"), where the
+/// pool's own connect retries until its acquire timeout and then says only "pool
+/// timed out" (10 s, issue 15). A server that accepts but does not answer is still
+/// bounded: 10 s to connect.
+///
+/// The pool makes the connection; only if it has none after 200 ms does a direct
+/// connection find out why. Issue 17: a direct connection made first and closed
+/// again cost every process a second server start-up (5–15 ms of a 20 ms command).
 pub(super) async fn pg_pool(
     url: &str,
     opts: PgConnectOptions,
@@ -82,37 +89,71 @@ pub(super) async fn pg_pool(
     let cannot = |e: &dyn std::fmt::Display| {
         StorageError::database(format!("cannot connect to {}: {e}", redact(url)))
     };
-    let first = tokio::time::timeout(Duration::from_secs(10), opts.connect())
-        .await
-        .map_err(|_| cannot(&"no answer within 10 s"))?
-        .map_err(|e| cannot(&e))?;
     let pool = PgPoolOptions::new()
         .max_connections(max)
         .acquire_timeout(Duration::from_secs(10))
-        .connect_lazy_with(opts);
-    // The checked connection is closed rather than handed to the pool: a pool
-    // connection is made the same way, now known to work.
-    let _ = first.close().await;
+        .connect_lazy_with(opts.clone());
+    let first = pool.acquire();
+    tokio::pin!(first);
+    match tokio::time::timeout(Duration::from_millis(200), &mut first).await {
+        // Back to the pool, for the first query.
+        Ok(Ok(_conn)) => return Ok(pool),
+        // Not one the pool retries (authentication, no such database): its cause.
+        Ok(Err(e)) => return Err(cannot(&e)),
+        Err(_) => {}
+    }
+    let direct = tokio::time::timeout(Duration::from_secs(10), opts.connect())
+        .await
+        .map_err(|_| cannot(&"no answer within 10 s"))?
+        .map_err(|e| cannot(&e))?;
+    let _ = direct.close().await;
+    first.await.map_err(|e| cannot(&e))?;
     Ok(pool)
 }
 
 impl Db {
-    /// Connects to `sqlite://PATH` (file created if missing) or `postgres://…`, and
-    /// creates the tables when absent.
+    /// Connects to `sqlite://PATH` (file created if missing) or `postgres://…`: on an
+    /// empty database it creates the tables at the current schema version, otherwise
+    /// it checks the stored version (one row, `version.rs`) and refuses a store that
+    /// needs `waymark migrate` or a newer waymark.
     pub async fn connect(url: &str) -> Result<Db, StorageError> {
+        let db = Self::open(url).await?;
+        if let Err(e) = db.ready().await {
+            db.close().await;
+            return Err(e);
+        }
+        Ok(db)
+    }
+
+    /// [`Db::connect`] for a process that runs one write and exits (a CLI write
+    /// command): on PostgreSQL, one connection, which the read models share (see
+    /// [`Db::for_read_models`]) instead of opening their own. Each connection costs
+    /// a server process's start-up (issue 17: four of them were most of a
+    /// `milestone set`'s 50–500 ms), and one command never needs two at once. SQLite
+    /// connections are a file open: as [`Db::connect`].
+    pub async fn connect_one(url: &str) -> Result<Db, StorageError> {
+        let db = Self::open_with(url, 1).await?;
+        if let Err(e) = db.ready().await {
+            db.close().await;
+            return Err(e);
+        }
+        Ok(db)
+    }
+
+    /// Connects without looking at the tables: for `waymark migrate` ([`Db::migrate`]).
+    pub async fn open(url: &str) -> Result<Db, StorageError> {
+        Self::open_with(url, 4).await
+    }
+
+    async fn open_with(url: &str, pg_connections: u32) -> Result<Db, StorageError> {
         if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-            let opts =
+            let mut opts =
                 PgConnectOptions::from_str(url).map_err(|e| storage("bad PostgreSQL URL", e))?;
-            let pool = pg_pool(url, opts, 4).await?;
-            sqlx::query("SET client_min_messages TO warning")
-                .execute(&pool)
-                .await
-                .map_err(|e| storage("PostgreSQL", e))?;
-            sqlx::raw_sql(POSTGRES_SCHEMA)
-                .execute(&pool)
-                .await
-                .map_err(|e| storage("creating tables", e))?;
-            Ok(Db::Postgres(pool))
+            if pg_connections == 1 {
+                // The read models' reads go through it too (see `for_read_models`).
+                opts = opts.options([("enable_sort", "off")]);
+            }
+            Ok(Db::Postgres(pg_pool(url, opts, pg_connections).await?))
         } else if url.starts_with("sqlite:") {
             let opts = SqliteConnectOptions::from_str(url)
                 .map_err(|e| storage("bad SQLite URL", e))?
@@ -125,10 +166,6 @@ impl Db {
                 .connect_with(opts)
                 .await
                 .map_err(|e| storage(&format!("cannot open {url}"), e))?;
-            sqlx::raw_sql(SQLITE_SCHEMA)
-                .execute(&pool)
-                .await
-                .map_err(|e| storage("creating tables", e))?;
             Ok(Db::Sqlite(pool))
         } else {
             Err(StorageError::database(format!(
@@ -155,9 +192,24 @@ impl Db {
         }
     }
 
-    /// Ids of the ledgers in this store, sorted.
+    /// Ids of the ledgers in this store (those with an event at seq 1), sorted.
+    ///
+    /// A skip scan of the primary key, one probe per ledger: `WHERE sequence = 1`
+    /// alone is not a prefix of the key, so it read every row's key (O(ledger), and
+    /// the server asks on every request).
     pub async fn ledgers(&self) -> Result<Vec<String>, StorageError> {
-        let q = "SELECT aggregate_id FROM events WHERE aggregate_type = 'Ledger' AND sequence = 1 ORDER BY aggregate_id";
+        // Each step and each check is a probe with a `LIMIT` or on the whole key (a
+        // scalar subquery stays a per-row probe; `EXISTS` became a semi join that
+        // read every seq-1 key).
+        let q = "WITH RECURSIVE l(id) AS (
+                   SELECT CAST('' AS text)
+                   UNION ALL
+                   SELECT (SELECT e.aggregate_id FROM events e WHERE e.aggregate_type = 'Ledger'
+                           AND e.aggregate_id > l.id ORDER BY e.aggregate_id LIMIT 1)
+                   FROM l WHERE l.id IS NOT NULL)
+                 SELECT l.id FROM l WHERE l.id <> '' AND (SELECT e.sequence FROM events e
+                   WHERE e.aggregate_type = 'Ledger' AND e.aggregate_id = l.id AND e.sequence = 1) = 1
+                 ORDER BY l.id";
         let r = match self {
             Db::Sqlite(p) => sqlx::query_scalar(q).fetch_all(p).await,
             Db::Postgres(p) => sqlx::query_scalar(q).fetch_all(p).await,
@@ -174,10 +226,21 @@ impl Db {
     /// (one database per connection pool) is shared as is.
     pub fn for_read_models(&self) -> Db {
         match self {
+            // One connection for everything (`connect_one`): the read models write
+            // through it, with the durable commit (a few milliseconds of fsync
+            // instead of a second server process).
+            Db::Postgres(p) if p.options().get_max_connections() == 1 => self.clone(),
             Db::Postgres(p) => {
+                // `enable_sort = off`: the read models are read in seq order along an
+                // index (pages newest first, ranges, the last checkpoint), and that is
+                // the plan wanted whatever the statistics say. On tables that were never
+                // analyzed the planner believed a ledger's rows few, and read all of
+                // them to sort out a page of 50 (issue 17, tests/plans.rs). A sort
+                // still happens where no index gives the order; it is only never
+                // preferred to one.
                 let opts = (*p.connect_options())
                     .clone()
-                    .options([("synchronous_commit", "off")]);
+                    .options([("synchronous_commit", "off"), ("enable_sort", "off")]);
                 Db::Postgres(
                     PgPoolOptions::new()
                         .max_connections(2)

@@ -2,7 +2,8 @@
 //! read access.
 
 use super::url::{in_memory, no_database, redact, target, Target};
-use super::{on_pool, pg_pool, storage, Db};
+use super::version::unusable;
+use super::{on_pool, pg_pool, storage, Db, SchemaState};
 use crate::error::{Error, StorageError};
 use sqlx::postgres::PgConnectOptions;
 use sqlx::sqlite::{SqliteConnectOptions, SqlitePoolOptions};
@@ -149,11 +150,23 @@ impl Db {
             db.close().await;
             return Err(no_ledger());
         }
+        // The version is read, never written here: an older store is refused with
+        // the command that upgrades it.
+        let state = db.schema_state().await;
+        let refused = match state {
+            Ok(SchemaState::At(v)) => unusable(&db.name(), v),
+            Ok(SchemaState::Empty) => None,
+            Err(e) => Some(e),
+        };
+        if let Some(e) = refused {
+            db.close().await;
+            return Err(e.into());
+        }
         Ok((db, guard))
     }
 
     /// Whether the store holds Waymark's event table.
-    async fn has_tables(&self) -> Result<bool, sqlx::Error> {
+    pub(super) async fn has_tables(&self) -> Result<bool, sqlx::Error> {
         let q = match self {
             Db::Sqlite(_) => "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = 'events'",
             Db::Postgres(_) => "SELECT COUNT(*) FROM pg_catalog.pg_tables WHERE tablename = 'events' AND schemaname = ANY (current_schemas(false))",

@@ -8,6 +8,29 @@ use super::{storage, Db};
 use crate::error::StorageError;
 use std::collections::HashSet;
 
+/// PostgreSQL's probe of rule 7 for each signature `q.sig` (ledger `$1`): one look-up
+/// in `waymark_events_sig`, whose key is this very expression. The primary key cannot
+/// answer it, so no plan filters the ledger's rows by signature instead (on a table
+/// without statistics, the planner took the primary key, its leading columns being
+/// the old index's, and read every row: issue 17, `tests/plans.rs`). The `LIMIT`
+/// keeps it a probe per signature: with an `IN` list or `= ANY`, a generic plan built
+/// on statistics from when the ledger was small scans the ledger (issue 6: batches
+/// slowed from 2,164 to 974 statements/s between 23k and 61k events).
+macro_rules! pg_sig_hit {
+    () => {
+        "CROSS JOIN LATERAL (SELECT 1 FROM events e
+           WHERE (e.aggregate_type || ' ' || e.aggregate_id || ' ' || (e.payload->>'sig'))
+             = ('Ledger ' || $1 || ' ' || q.sig) LIMIT 1) hit"
+    };
+}
+pub(super) use pg_sig_hit;
+
+/// The signatures of the text array `$2` that ledger `$1` has recorded.
+pub(super) const PG_RECORDED_AMONG: &str = concat!(
+    "SELECT q.sig FROM unnest($2::text[]) AS q(sig) ",
+    pg_sig_hit!()
+);
+
 impl Db {
     /// One query per 500 signatures (the batch of an `apply`), through the same index.
     pub async fn recorded_among(
@@ -22,22 +45,13 @@ impl Db {
                     Ok(mut conn) => sqlite_recorded_among(&mut conn, ledger, chunk).await,
                     Err(e) => Err(e),
                 },
-                // One index probe per signature, whatever the planner believes of
-                // the ledger's size: with an IN list or `= ANY`, a generic plan
-                // built on statistics from when the ledger was small scans every
-                // row of the ledger instead (issue 6: batches slowed down as the
-                // ledger grew, 2,164 → 974 statements/s between 23k and 61k events).
                 Db::Postgres(p) => {
                     let sigs: Vec<&str> = chunk.to_vec();
-                    sqlx::query_scalar(
-                        "SELECT s.sig FROM unnest($2::text[]) AS s(sig) CROSS JOIN LATERAL (
-                           SELECT 1 FROM events e WHERE e.aggregate_type = 'Ledger'
-                             AND e.aggregate_id = $1 AND (e.payload->>'sig') = s.sig LIMIT 1) hit",
-                    )
-                    .bind(ledger)
-                    .bind(sigs)
-                    .fetch_all(p)
-                    .await
+                    sqlx::query_scalar(PG_RECORDED_AMONG)
+                        .bind(ledger)
+                        .bind(sigs)
+                        .fetch_all(p)
+                        .await
                 }
             };
             let rows = rows.map_err(|e| storage("looking up signatures", e))?;

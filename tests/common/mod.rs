@@ -2,6 +2,7 @@
 //! dir, or a real PostgreSQL database created for the test and dropped afterwards.
 #![allow(dead_code)]
 
+pub mod bulk;
 pub mod served;
 pub mod witness;
 pub mod writer;

@@ -1,4 +1,5 @@
--- Waymark's tables on PostgreSQL, created when absent (storage/mod.rs runs this file).
+-- Waymark's tables on PostgreSQL, created on an empty store and by
+-- `waymark migrate` (storage/version.rs runs this file; every statement is idempotent).
 --
 -- events and snapshots: the layout of postgres-es's own migration, with one change: the
 -- snapshot table's key is (aggregate_type, aggregate_id), not (…, last_sequence). There
@@ -17,9 +18,20 @@ CREATE TABLE IF NOT EXISTS snapshots (
   current_snapshot bigint CHECK (current_snapshot >= 0) NOT NULL,
   payload json NOT NULL,
   PRIMARY KEY (aggregate_type, aggregate_id));
--- Rule 7 (no replayed signature) without a replay: storage/signatures.rs.
+-- Rule 7 (no replayed signature) without a replay: storage/signatures.rs. The key is
+-- one expression (type, ledger id and signature; ids have no space) so that the probe's
+-- only index is this one: keyed on the three columns, its leading ones were the primary
+-- key's, and on a table without statistics the planner chose the primary key and
+-- filtered every row of the ledger by signature (issue 17; tests/plans.rs). `waymark
+-- migrate` gives a store whose index has the earlier key this one (schema version 2).
+DO $$ BEGIN
+  IF EXISTS (SELECT 1 FROM pg_indexes WHERE schemaname = current_schema()
+             AND indexname = 'waymark_events_sig' AND indexdef NOT LIKE '%||%') THEN
+    DROP INDEX waymark_events_sig;
+  END IF;
+END $$;
 CREATE INDEX IF NOT EXISTS waymark_events_sig
-  ON events (aggregate_type, aggregate_id, (payload->>'sig'));
+  ON events ((aggregate_type || ' ' || aggregate_id || ' ' || (payload->>'sig')));
 
 -- The read models (read/): the cqrs-es view, the audit trail, status checkpoints.
 CREATE TABLE IF NOT EXISTS waymark_views (
@@ -47,3 +59,8 @@ CREATE TABLE IF NOT EXISTS waymark_witnessed (
   ledger text NOT NULL, tree_size bigint NOT NULL, note text NOT NULL,
   witnesses text NOT NULL, published_at text NOT NULL,
   PRIMARY KEY (ledger, tree_size));
+
+-- The schema's version, one row (storage/version.rs): read at every start-up instead of
+-- running this file, which runs only on an empty store and in `waymark migrate`.
+CREATE TABLE IF NOT EXISTS waymark_schema (
+  id integer PRIMARY KEY CHECK (id = 1), version bigint NOT NULL);

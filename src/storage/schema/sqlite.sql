@@ -1,4 +1,5 @@
--- Waymark's tables on SQLite, created when absent (storage/mod.rs runs this file).
+-- Waymark's tables on SQLite, created on an empty store and by
+-- `waymark migrate` (storage/version.rs runs this file; every statement is idempotent).
 --
 -- events and snapshots: the layout of sqlite-es's own migration, with one change: the
 -- snapshot table's key is (aggregate_type, aggregate_id), not (…, last_sequence). There
@@ -47,3 +48,8 @@ CREATE TABLE IF NOT EXISTS waymark_witnessed (
   ledger text NOT NULL, tree_size integer NOT NULL, note text NOT NULL,
   witnesses text NOT NULL, published_at text NOT NULL,
   PRIMARY KEY (ledger, tree_size)) STRICT;
+
+-- The schema's version, one row (storage/version.rs): read at every start-up instead of
+-- running this file, which runs only on an empty store and in `waymark migrate`.
+CREATE TABLE IF NOT EXISTS waymark_schema (
+  id integer PRIMARY KEY CHECK (id = 1), version integer NOT NULL);
