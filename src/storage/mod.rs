@@ -24,6 +24,7 @@ mod signatures;
 mod url;
 
 pub use append::{Append, AppendError, AppendEvent, SnapshotMark};
+pub use events::EventRow;
 pub use nodes::nodes;
 pub use readonly::ReadGuard;
 pub use repo::{EventRepository, ViewRepository};
