@@ -193,9 +193,9 @@ impl SafeDir {
         }
     }
 
-    /// Writes `bytes` to a new temporary file in this directory (mode `mode` less the
-    /// umask), fsynced; returns its name. The caller renames or links it into place.
-    fn write_temp(&self, name: &str, bytes: &[u8], mode: u32, sync: bool) -> Result<String> {
+    /// Creates a new temporary file for `name` in this directory (mode `mode` less the
+    /// umask, `O_EXCL | O_NOFOLLOW`): its name and the open file.
+    fn open_temp(&self, name: &str, mode: u32) -> Result<(String, File)> {
         let tmp = format!(".{name}.{:016x}.tmp", rand::random::<u64>());
         let fd = rustix::fs::openat(
             &self.fd,
@@ -204,7 +204,13 @@ impl SafeDir {
             Mode::from(mode),
         )
         .map_err(|e| io_err(&self.join(&tmp), std::io::Error::from(e)))?;
-        let mut f = File::from(fd);
+        Ok((tmp, File::from(fd)))
+    }
+
+    /// Writes `bytes` to a new temporary file in this directory (mode `mode` less the
+    /// umask), fsynced; returns its name. The caller renames or links it into place.
+    fn write_temp(&self, name: &str, bytes: &[u8], mode: u32, sync: bool) -> Result<String> {
+        let (tmp, mut f) = self.open_temp(name, mode)?;
         let written = f
             .write_all(bytes)
             .and_then(|()| if sync { f.sync_all() } else { Ok(()) });
@@ -213,6 +219,23 @@ impl SafeDir {
             return Err(io_err(&self.join(&tmp), e));
         }
         Ok(tmp)
+    }
+
+    /// [`Self::write`] a piece at a time, for a file too large to hold in memory (the
+    /// export of `publish`): written to a new temporary file, renamed over `name` by
+    /// [`NewFile::commit`], removed if dropped before.
+    pub fn create_file(&self, name: &str, mode: u32) -> Result<NewFile<'_>> {
+        if !plain(name) {
+            return Err(io_err(&self.join(name), "not a plain file name"));
+        }
+        self.check_target(name)?;
+        let (tmp, file) = self.open_temp(name, mode)?;
+        Ok(NewFile {
+            dir: self,
+            tmp,
+            name: name.to_string(),
+            file: Some(std::io::BufWriter::with_capacity(1 << 20, file)),
+        })
     }
 
     /// Writes `name` atomically: a new temporary file, fsynced, renamed over `name`.
@@ -333,6 +356,62 @@ impl SafeDir {
             }
         }
         Ok(out)
+    }
+}
+
+/// A file being written by [`SafeDir::create_file`].
+pub(crate) struct NewFile<'a> {
+    dir: &'a SafeDir,
+    tmp: String,
+    name: String,
+    file: Option<std::io::BufWriter<File>>,
+}
+
+impl NewFile<'_> {
+    pub fn write_all(&mut self, bytes: &[u8]) -> Result<()> {
+        let path = self.dir.join(&self.tmp);
+        match self.file.as_mut() {
+            Some(f) => f.write_all(bytes).map_err(|e| io_err(&path, e)),
+            None => Err(io_err(&path, "already closed")),
+        }
+    }
+
+    /// Flushes and fsyncs the file, then renames it over its name (a symlink or
+    /// non-regular file there is refused).
+    pub fn commit(mut self) -> Result<()> {
+        let tmp_path = self.dir.join(&self.tmp);
+        let file = self
+            .file
+            .take()
+            .ok_or_else(|| io_err(&tmp_path, "already closed"))?;
+        let file = file
+            .into_inner()
+            .map_err(|e| io_err(&tmp_path, e.error()))?;
+        let done = file
+            .sync_all()
+            .map_err(|e| io_err(&tmp_path, e))
+            .and_then(|()| self.dir.check_target(&self.name).map(drop))
+            .and_then(|()| {
+                rustix::fs::renameat(
+                    &self.dir.fd,
+                    self.tmp.as_str(),
+                    &self.dir.fd,
+                    self.name.as_str(),
+                )
+                .map_err(|e| io_err(&self.dir.join(&self.name), std::io::Error::from(e)))
+            });
+        if done.is_err() {
+            let _ = rustix::fs::unlinkat(&self.dir.fd, self.tmp.as_str(), AtFlags::empty());
+        }
+        done
+    }
+}
+
+impl Drop for NewFile<'_> {
+    fn drop(&mut self) {
+        if self.file.take().is_some() {
+            let _ = rustix::fs::unlinkat(&self.dir.fd, self.tmp.as_str(), AtFlags::empty());
+        }
     }
 }
 

@@ -4,11 +4,14 @@ use super::Waymark;
 use crate::error::{Error, Result, StorageError};
 use crate::ledger::Ledger;
 use crate::read::RebuildReport;
-use crate::storage::{RowMeta, Seq};
+use crate::storage::{EventRow, RowMeta, Seq};
 use cqrs_es::persist::PersistedEventRepository;
 use waymark_core::ProblemKind;
 use waymark_core::{Problem, Replayer, Report};
 use waymark_events::{Event, Frontier};
+
+/// Rows read at a time by `verify`.
+const VERIFY_PAGE: usize = 2_000;
 
 impl Waymark {
     /// Re-checks the whole stored chain: seq, links, stored hashes, time, signatures
@@ -25,63 +28,24 @@ impl Waymark {
             .get_snapshot::<Ledger>(ledger)
             .await
             .map_err(|e| Error::Storage(StorageError::database(e.to_string())))?;
-        let rows = self.rows(ledger).await?;
         let mut replayer = Replayer::new();
         let mut frontier = Frontier::new();
         let mut problem = None;
-        for (i, row) in rows.iter().enumerate() {
-            let position = i as u64 + 1;
-            let bad = |problem, detail| {
-                Some(Problem {
-                    seq: position,
-                    problem,
-                    detail,
-                })
-            };
-            if Seq::from_cqrs(row.sequence).get() != position {
-                problem = bad(
-                    ProblemKind::SeqGap,
-                    format!(
-                        "expected seq {position}, the next stored row is seq {}",
-                        row.sequence
-                    ),
-                );
-                break;
-            }
-            let event = match Event::from_value(&row.payload) {
-                Ok(e) => e,
-                Err(m) => {
-                    problem = bad(ProblemKind::Malformed, m.to_string());
-                    break;
-                }
-            };
-            let claimed = RowMeta::hash_in_value(&row.metadata);
-            if claimed.is_none() {
-                problem = bad(ProblemKind::Malformed, "the stored row has no hash".into());
-                break;
-            }
-            let hash = match replayer.step(position, &event, claimed.as_ref()) {
-                Ok(h) => h,
-                Err(p) => {
+        let mut position = 0u64;
+        // A page of rows at a time: memory holds the rule state, not the ledger.
+        'pages: loop {
+            let rows = self
+                .db
+                .event_rows_after(ledger, Seq(position), VERIFY_PAGE)
+                .await?;
+            for row in &rows {
+                position += 1;
+                if let Some(p) = self.verify_row(position, row, &mut replayer, &mut frontier) {
                     problem = Some(p);
-                    break;
+                    break 'pages;
                 }
-            };
-            // The event verifies; the tree nodes kept in its row (what roots, proofs
-            // and checkpoints are read from) must be the ones its append completes.
-            let expected = RowMeta {
-                hash,
-                nodes: frontier
-                    .push_nodes(hash)
-                    .iter()
-                    .skip(1)
-                    .map(|(_, h)| *h)
-                    .collect(),
-            };
-            if RowMeta::stored_nodes_text(&row.metadata) != expected.nodes_text() {
-                problem = bad(ProblemKind::HashMismatch,
-                    format!("the event verifies, but the Merkle tree nodes stored with seq {position} are not the ones its append completes"),
-                );
+            }
+            if rows.len() < VERIFY_PAGE {
                 break;
             }
         }
@@ -119,10 +83,76 @@ impl Waymark {
                 }
             }
         }
-        if rows.is_empty() {
+        if position == 0 {
             return Err(self.no_ledger(ledger));
         }
         Ok(replayer.report(problem))
+    }
+
+    /// One stored row through the replayer, and its tree nodes against the frontier.
+    fn verify_row(
+        &self,
+        position: u64,
+        row: &EventRow,
+        replayer: &mut Replayer,
+        frontier: &mut Frontier,
+    ) -> Option<Problem> {
+        let bad = |problem, detail| {
+            Some(Problem {
+                seq: position,
+                problem,
+                detail,
+            })
+        };
+        if row.seq.get() != position {
+            return bad(
+                ProblemKind::SeqGap,
+                format!(
+                    "expected seq {position}, the next stored row is seq {}",
+                    row.seq.get()
+                ),
+            );
+        }
+        let payload: serde_json::Value = match serde_json::from_str(&row.payload) {
+            Ok(v) => v,
+            Err(e) => {
+                return bad(
+                    ProblemKind::Malformed,
+                    format!("the stored event is not JSON: {e}"),
+                )
+            }
+        };
+        let event = match Event::from_value(&payload) {
+            Ok(e) => e,
+            Err(m) => return bad(ProblemKind::Malformed, m.to_string()),
+        };
+        let metadata: serde_json::Value =
+            serde_json::from_str(&row.metadata).unwrap_or(serde_json::Value::Null);
+        let claimed = RowMeta::hash_in_value(&metadata);
+        if claimed.is_none() {
+            return bad(ProblemKind::Malformed, "the stored row has no hash".into());
+        }
+        let hash = match replayer.step(position, &event, claimed.as_ref()) {
+            Ok(h) => h,
+            Err(p) => return Some(p),
+        };
+        // The event verifies; the tree nodes kept in its row (what roots, proofs
+        // and checkpoints are read from) must be the ones its append completes.
+        let expected = RowMeta {
+            hash,
+            nodes: frontier
+                .push_nodes(hash)
+                .iter()
+                .skip(1)
+                .map(|(_, h)| *h)
+                .collect(),
+        };
+        if RowMeta::stored_nodes_text(&metadata) != expected.nodes_text() {
+            return bad(ProblemKind::HashMismatch,
+                format!("the event verifies, but the Merkle tree nodes stored with seq {position} are not the ones its append completes"),
+            );
+        }
+        None
     }
 
     /// Recomputes the read models from the events and compares them with the stored

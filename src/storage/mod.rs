@@ -26,6 +26,7 @@ mod version;
 mod witnessed;
 
 pub use append::{Append, AppendError, AppendEvent, SnapshotMark};
+pub use events::EventRow;
 pub use lock::{LockConnection, WriterLock};
 pub use nodes::nodes;
 pub use readonly::ReadGuard;
