@@ -20,9 +20,7 @@
 //! file over the same `ed25519-dalek`, `sha2` and `base64`.
 
 use crate::checkpoint::{has_control, signature_line, split_note, NoteError};
-use crate::note::{is_valid_key_name, VerifierKeyError};
-use base64::engine::general_purpose::STANDARD as B64;
-use base64::Engine;
+use crate::note::{is_valid_key_name, parse_vkey, vkey_string, VerifierKeyError};
 use ed25519_dalek::{Signature, Signer, SigningKey, VerifyingKey};
 use sha2::{Digest, Sha256};
 
@@ -45,13 +43,7 @@ pub fn cosigner_key_id(name: &str, key: &VerifyingKey) -> [u8; 4] {
 
 /// A witness's verifier key string: `<name>+<hex key id>+<base64(0x04 || key)>`.
 pub fn cosigner_vkey(name: &str, key: &VerifyingKey) -> String {
-    let mut raw = vec![COSIGNATURE_V1_TYPE];
-    raw.extend_from_slice(key.as_bytes());
-    format!(
-        "{name}+{}+{}",
-        hex::encode(cosigner_key_id(name, key)),
-        B64.encode(raw)
-    )
+    vkey_string(name, COSIGNATURE_V1_TYPE, cosigner_key_id(name, key), key)
 }
 
 /// A witness's parsed verifier key.
@@ -71,39 +63,12 @@ impl CosignerKey {
 
 /// Parses a witness verifier key (type 0x04) and checks that its id matches the key.
 pub fn parse_cosigner_key(text: &str) -> Result<CosignerKey, VerifierKeyError> {
-    let mut parts = text.trim_end_matches('\n').splitn(3, '+');
-    let (name, id_hex, b64) = match (parts.next(), parts.next(), parts.next()) {
-        (Some(n), Some(i), Some(b)) => (n, i, b),
-        _ => return Err(VerifierKeyError("expected name+keyid+key")),
-    };
-    if !is_valid_key_name(name) || has_control(name) {
-        return Err(VerifierKeyError("bad key name"));
-    }
-    let mut id = [0u8; 4];
-    if id_hex.len() != 8 || hex::decode_to_slice(id_hex, &mut id).is_err() {
-        return Err(VerifierKeyError("key id is not 8 hex digits"));
-    }
-    let raw = B64
-        .decode(b64)
-        .map_err(|_| VerifierKeyError("key is not base64"))?;
-    if raw.len() != 33 || raw[0] != COSIGNATURE_V1_TYPE {
-        return Err(VerifierKeyError(
-            "key is not a cosignature/v1 (Ed25519, type 0x04) key",
-        ));
-    }
-    let arr: [u8; 32] = raw[1..]
-        .try_into()
-        .map_err(|_| VerifierKeyError("key length"))?;
-    let key =
-        VerifyingKey::from_bytes(&arr).map_err(|_| VerifierKeyError("invalid Ed25519 key"))?;
-    if cosigner_key_id(name, &key) != id {
-        return Err(VerifierKeyError("key id does not match the key"));
-    }
-    Ok(CosignerKey {
-        name: name.to_string(),
-        id,
-        key,
-    })
+    let (name, id, key) = parse_vkey(
+        text.trim_end_matches('\n'),
+        COSIGNATURE_V1_TYPE,
+        cosigner_key_id,
+    )?;
+    Ok(CosignerKey { name, id, key })
 }
 
 /// The message a `cosignature/v1` signs: the header line, the time line, then the
@@ -216,6 +181,8 @@ mod tests {
     use crate::checkpoint::{open_checkpoint, sign_checkpoint, Checkpoint};
     use crate::hash::Hash;
     use crate::note::{parse_verifier_key, verifier_key};
+    use base64::engine::general_purpose::STANDARD as B64;
+    use base64::Engine;
 
     fn witness(seed: u8, name: &str) -> (SigningKey, CosignerKey) {
         let sk = SigningKey::from_bytes(&[seed; 32]);

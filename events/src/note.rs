@@ -27,13 +27,7 @@ pub fn is_valid_key_name(name: &str) -> bool {
 
 /// The verifier string that `LedgerOpened.log_key` carries.
 pub fn verifier_key(name: &str, key: &VerifyingKey) -> String {
-    let mut raw = vec![ALG_ED25519];
-    raw.extend_from_slice(key.as_bytes());
-    format!(
-        "{name}+{}+{}",
-        hex::encode(key_id(name, key)),
-        B64.encode(raw)
-    )
+    vkey_string(name, ALG_ED25519, key_id(name, key), key)
 }
 
 /// A parsed verifier key.
@@ -50,13 +44,32 @@ pub struct VerifierKeyError(pub &'static str);
 
 /// Parses `<name>+<hex id>+<base64>` and checks that the id matches the key.
 pub fn parse_verifier_key(text: &str) -> Result<VerifierKey, VerifierKeyError> {
+    let (name, id, key) = parse_vkey(text, ALG_ED25519, key_id)?;
+    Ok(VerifierKey { name, id, key })
+}
+
+/// A signed-note verifier key string, `<name>+<hex key id>+<base64(alg || key)>`, for
+/// key type `alg` (0x01 log keys here, 0x04 witness keys in `cosignature.rs`).
+pub(crate) fn vkey_string(name: &str, alg: u8, id: [u8; 4], key: &VerifyingKey) -> String {
+    let mut raw = vec![alg];
+    raw.extend_from_slice(key.as_bytes());
+    format!("{name}+{}+{}", hex::encode(id), B64.encode(raw))
+}
+
+/// Parses a verifier key string of key type `alg` (an Ed25519 key), checking that its
+/// id is `id_of(name, key)`.
+pub(crate) fn parse_vkey(
+    text: &str,
+    alg: u8,
+    id_of: fn(&str, &VerifyingKey) -> [u8; 4],
+) -> Result<(String, [u8; 4], VerifyingKey), VerifierKeyError> {
     // The name holds no '+', but the base64 key may: split from the left.
     let mut parts = text.splitn(3, '+');
     let (name, id_hex, b64) = match (parts.next(), parts.next(), parts.next()) {
         (Some(n), Some(i), Some(b)) => (n, i, b),
         _ => return Err(VerifierKeyError("expected name+keyid+key")),
     };
-    if !is_valid_key_name(name) {
+    if !is_valid_key_name(name) || name.chars().any(|c| c < ' ') {
         return Err(VerifierKeyError("bad key name"));
     }
     let mut id = [0u8; 4];
@@ -66,22 +79,22 @@ pub fn parse_verifier_key(text: &str) -> Result<VerifierKey, VerifierKeyError> {
     let raw = B64
         .decode(b64)
         .map_err(|_| VerifierKeyError("key is not base64"))?;
-    if raw.len() != 33 || raw[0] != ALG_ED25519 {
-        return Err(VerifierKeyError("key is not an Ed25519 (0x01) key"));
+    if raw.len() != 33 || raw[0] != alg {
+        return Err(VerifierKeyError(if alg == ALG_ED25519 {
+            "key is not an Ed25519 (0x01) key"
+        } else {
+            "key is not a cosignature/v1 (Ed25519, type 0x04) key"
+        }));
     }
     let arr: [u8; 32] = raw[1..]
         .try_into()
         .map_err(|_| VerifierKeyError("key length"))?;
     let key =
         VerifyingKey::from_bytes(&arr).map_err(|_| VerifierKeyError("invalid Ed25519 key"))?;
-    if key_id(name, &key) != id {
+    if id_of(name, &key) != id {
         return Err(VerifierKeyError("key id does not match the key"));
     }
-    Ok(VerifierKey {
-        name: name.to_string(),
-        id,
-        key,
-    })
+    Ok((name.to_string(), id, key))
 }
 
 #[cfg(test)]
