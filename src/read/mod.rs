@@ -151,6 +151,10 @@ pub struct ReadModels {
     /// `pending` and merged into every query of the audit trail.
     read_only: AtomicBool,
     pending: Mutex<HashMap<String, Pending>>,
+    /// Ledgers whose committed batches did not follow this process's view (another
+    /// process committed in between) and were not folded: caught up by the next
+    /// read or by `settle` (see `apply_committed`).
+    lagging: Mutex<std::collections::BTreeSet<String>>,
 }
 
 /// Audit rows a read-only reader folded from events whose rows are not stored.
@@ -171,6 +175,7 @@ impl ReadModels {
             latest: Mutex::new(HashMap::new()),
             read_only: AtomicBool::new(false),
             pending: Mutex::new(HashMap::new()),
+            lagging: Mutex::new(Default::default()),
         }
     }
 

@@ -114,8 +114,8 @@ impl Waymark {
         let recorded = match first {
             Some(done) => done,
             None => {
-                let lock = self.lock_writer(ledger).await?;
-                let recorded = self.record_locked(ledger, statements).await;
+                let (lock, fresh) = self.lock_writer_at_head(ledger).await?;
+                let recorded = self.record_locked(ledger, statements, fresh).await;
                 self.unlock_writer(lock).await;
                 recorded?
             }
@@ -285,6 +285,10 @@ impl Waymark {
     /// is about to exit does, or the next reader does that work.
     pub async fn settle(&self) {
         self.dispatcher.settle().await;
+        // Batches that followed another process's commit were left to this catch-up.
+        if let Err(e) = self.read_models.catch_up_lagging().await {
+            tracing::warn!(error = %e, "read models not updated; the next read catches up");
+        }
     }
 
     /// Whether another writer was seen lately (see `contended_until`).
@@ -304,6 +308,38 @@ impl Waymark {
         Ok(self.db.writer_lock(ledger, spare).await?)
     }
 
+    /// The writer lock of `ledger`, and the head as it is once the lock is held,
+    /// remembered as this process's aggregate (see [`crate::Db::writer_lock_with_head`]).
+    /// Notes contention when the head moved since this process's last commit.
+    /// Says whether this process's remembered aggregate is now the head.
+    async fn lock_writer_at_head(&self, ledger: &str) -> Result<(WriterLock, bool)> {
+        let spare = self.spare_lock.lock().ok().and_then(|mut s| s.take());
+        let known = self.store.remembered(ledger).map(|c| mark_of(&c));
+        let (lock, head) = self.db.writer_lock_with_head(ledger, spare, known).await?;
+        let Some(head) = head else {
+            return Ok((lock, false));
+        };
+        if Some(head.mark) != known {
+            self.note_contention();
+        }
+        let fresh = match head.snapshot {
+            None => known.is_some(),
+            Some(snapshot) => match crate::ledger::Ctx::try_from(snapshot) {
+                Ok(ctx) => {
+                    self.store.remember(&ctx);
+                    true
+                }
+                // Unreadable here: `record_locked` loads it the usual way and
+                // reports what is wrong.
+                Err(_) => {
+                    self.store.forget(ledger);
+                    false
+                }
+            },
+        };
+        Ok((lock, fresh))
+    }
+
     /// Releases the lock, keeping its connection for the next.
     pub(super) async fn unlock_writer(&self, lock: WriterLock) {
         if let Some(conn) = lock.release().await {
@@ -321,10 +357,14 @@ impl Waymark {
         &self,
         ledger: &str,
         statements: Vec<Signed>,
+        fresh: bool,
     ) -> Result<Committed> {
-        let held = self.store.remembered(ledger).map(|c| mark_of(&c));
-        if held != Some(mark_of(&self.head(ledger).await?)) {
-            self.note_contention();
+        // `fresh`: the lock came with the head, which this process now remembers.
+        if !fresh {
+            let held = self.store.remembered(ledger).map(|c| mark_of(&c));
+            if held != Some(mark_of(&self.head(ledger).await?)) {
+                self.note_contention();
+            }
         }
         if let Some(done) = self.attempt(ledger, &statements, Rule7::AtCommit).await? {
             return Ok(done);
