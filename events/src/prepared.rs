@@ -90,11 +90,11 @@ impl Radix256Table {
             let mut acc = base;
             table.push(acc);
             for _ in 1..ROW {
-                acc = &acc + &base;
+                acc += base;
                 table.push(acc);
             }
             // 256 · base = 128 · base + 128 · base.
-            base = &acc + &acc;
+            base = acc + acc;
         }
         Radix256Table(table)
     }
@@ -114,8 +114,8 @@ impl Radix256Table {
             let row = &self.0[i * ROW..(i + 1) * ROW];
             match digit {
                 0 => {}
-                d if d > 0 => acc = &acc + &row[d as usize - 1],
-                d => acc = &acc - &row[(-d) as usize - 1],
+                d if d > 0 => acc += &row[d as usize - 1],
+                d => acc -= &row[(-d) as usize - 1],
             }
         }
         // The 33rd digit is at most 1: nothing is left to carry.
@@ -214,7 +214,7 @@ impl PreparedKey {
             return false;
         }
         let k = challenge(r_bytes);
-        let expected = &minus_a.mul(&k) + &BASEPOINT.mul(&s);
+        let expected = minus_a.mul(&k) + BASEPOINT.mul(&s);
         expected == r // check 4, projectively (R_bytes is canonical)
     }
 }
@@ -280,7 +280,7 @@ mod tests {
             let canonical = r.compress().to_bytes();
             assert!(prepared.check(&canonical, &one, |_| Scalar::ONE));
             // ... and verify_strict's comparison agrees on both encodings.
-            let strict_r = (&(-key.to_edwards()) * &Scalar::ONE) + ED25519_BASEPOINT_POINT;
+            let strict_r = -key.to_edwards() * Scalar::ONE + ED25519_BASEPOINT_POINT;
             assert_eq!(strict_r.compress().to_bytes(), canonical);
             assert_ne!(strict_r.compress().to_bytes(), bytes);
             assert!(!prepared.check(&bytes, &one, |_| Scalar::ONE));

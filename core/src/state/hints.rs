@@ -143,7 +143,10 @@ mod tests {
             assert_eq!(hints.verified_with(&s, &sign(&s, &other)), None, "{i}");
             let mut bad = good.into_bytes();
             bad[3] = if bad[3] == b'A' { b'B' } else { b'A' };
-            assert_eq!(hints.verified_with(&s, &String::from_utf8(bad).unwrap()), None);
+            assert_eq!(
+                hints.verified_with(&s, &String::from_utf8(bad).unwrap()),
+                None
+            );
         }
         let hint = &hints.0["ada"];
         assert!(matches!(hint.prepared.get(), Some(Some(_))));
