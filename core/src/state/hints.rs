@@ -14,7 +14,8 @@ use waymark_events::{
 const PREPARE_AFTER: u32 = 32;
 
 /// Prepared keys kept by the process (660 KiB each: at most ~21 MiB). A ledger has
-/// few actors; past this many, further keys are checked with `verify_strict`.
+/// few actors; while this many are in use, further keys are checked with
+/// `verify_strict`. Keys no longer in use make room when the cache is full.
 const MAX_PREPARED: usize = 32;
 
 /// The prepared keys of this process, by public key: each batch of the recorder
@@ -32,17 +33,26 @@ fn prepared(key: &VerifyingKey) -> Option<Arc<PreparedKey>> {
     if let Some(p) = cached(key) {
         return Some(p);
     }
-    if PREPARED.lock().unwrap_or_else(|e| e.into_inner()).len() >= MAX_PREPARED {
+    if !has_room(&mut PREPARED.lock().unwrap_or_else(|e| e.into_inner())) {
         return None;
     }
     // Built outside the lock (another thread may build the same key meanwhile: the
     // first one stored wins).
     let built = Arc::new(PreparedKey::new(key));
     let mut cache = PREPARED.lock().unwrap_or_else(|e| e.into_inner());
-    if cache.len() >= MAX_PREPARED && !cache.contains_key(key.as_bytes()) {
+    if !cache.contains_key(key.as_bytes()) && !has_room(&mut cache) {
         return None;
     }
     Some(cache.entry(key.to_bytes()).or_insert(built).clone())
+}
+
+/// Whether one more key fits, once the keys no [`KeyHints`] holds any more (a
+/// rotated key, a finished `verify-offline`) are dropped.
+fn has_room(cache: &mut HashMap<[u8; 32], Arc<PreparedKey>>) -> bool {
+    if cache.len() >= MAX_PREPARED {
+        cache.retain(|_, p| Arc::strong_count(p) > 1);
+    }
+    cache.len() < MAX_PREPARED
 }
 
 /// One actor's hinted key.
