@@ -31,5 +31,8 @@ fuzz_target!(|data: &[u8]| {
         *last = Some(PreparedKey::new(&vk));
     }
     let prepared = last.as_ref().unwrap().verify(msg, &sig);
-    assert_eq!(strict, prepared, "verify_strict {strict}, PreparedKey {prepared}");
+    assert_eq!(
+        strict, prepared,
+        "verify_strict {strict}, PreparedKey {prepared}"
+    );
 });
