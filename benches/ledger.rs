@@ -788,9 +788,26 @@ fn sha256_rate() -> f64 {
     rate(n, t.elapsed())
 }
 
-/// ed25519 batch verification (`ed25519_dalek::verify_batch`, 64 per batch) on every
-/// core, and single `verify_strict` on one core: signatures/s.
-fn ed25519_rates() -> (f64, f64, usize) {
+/// Signature rates (signatures/s), measured one after the other in the same call.
+struct Ed25519Rates {
+    threads: usize,
+    /// `ed25519_dalek::verify_batch`, 64 per batch, on every core.
+    batch: f64,
+    /// `verify_strict`, one core.
+    single: f64,
+    /// `verify_strict`, on every core.
+    strict_all: f64,
+    /// `waymark_events::PreparedKey::verify` (the same verdicts as `verify_strict`,
+    /// one table per key), one core.
+    prepared: f64,
+    /// The same, on every core (one shared table).
+    prepared_all: f64,
+}
+
+/// ed25519 verification rates: batch verification (`ed25519_dalek::verify_batch`,
+/// 64 per batch), `verify_strict` and the prepared-key verifier, one key (as in the
+/// bench's ledger, where the founder signs everything).
+fn ed25519_rates() -> Ed25519Rates {
     let threads = std::thread::available_parallelism()
         .map(|n| n.get())
         .unwrap_or(1);
@@ -806,33 +823,48 @@ fn ed25519_rates() -> (f64, f64, usize) {
     let sigs: Vec<ed25519_dalek::Signature> = msgs.iter().map(|m| key.sign(m)).collect();
     let refs: Vec<&[u8]> = msgs.iter().map(|m| m.as_slice()).collect();
     let vks = vec![vk; 64];
-    let dur = Duration::from_millis(2000);
-    let total: usize = std::thread::scope(|s| {
-        let hs: Vec<_> = (0..threads)
-            .map(|_| {
-                s.spawn(|| {
-                    let t = Instant::now();
-                    let mut n = 0;
-                    while t.elapsed() < dur {
-                        dalek::verify_batch(&refs, &sigs, &vks).expect("batch");
-                        n += 64;
-                    }
-                    n
+    let prepared = waymark_events::PreparedKey::new(&vk);
+    // `f` checks all 64 signatures; run it for `dur` on `n` threads.
+    let on = |n: usize, dur: Duration, f: &(dyn Fn() + Sync)| -> f64 {
+        let total: usize = std::thread::scope(|s| {
+            let hs: Vec<_> = (0..n)
+                .map(|_| {
+                    s.spawn(|| {
+                        let t = Instant::now();
+                        let mut k = 0;
+                        while t.elapsed() < dur {
+                            f();
+                            k += 64;
+                        }
+                        k
+                    })
                 })
-            })
-            .collect();
-        hs.into_iter().map(|h| h.join().unwrap()).sum()
-    });
-    let batch = total as f64 / dur.as_secs_f64();
-    let t = Instant::now();
-    let mut n = 0;
-    while t.elapsed() < Duration::from_millis(1000) {
+                .collect();
+            hs.into_iter().map(|h| h.join().unwrap()).sum()
+        });
+        total as f64 / dur.as_secs_f64()
+    };
+    let batch = || dalek::verify_batch(&refs, &sigs, &vks).expect("batch");
+    let strict = || {
         for (m, s) in msgs.iter().zip(&sigs) {
             vk.verify_strict(m, s).expect("verify");
         }
-        n += 64;
+    };
+    let prep = || {
+        for (m, s) in msgs.iter().zip(&sigs) {
+            assert!(prepared.verify(m, s));
+        }
+    };
+    let long = Duration::from_millis(2000);
+    let short = Duration::from_millis(1000);
+    Ed25519Rates {
+        threads,
+        batch: on(threads, long, &batch),
+        single: on(1, short, &strict),
+        strict_all: on(threads, short, &strict),
+        prepared: on(1, short, &prep),
+        prepared_all: on(threads, short, &prep),
     }
-    (batch, rate(n, t.elapsed()), threads)
 }
 
 // ---------------------------------------------------------------- verify-offline child
@@ -966,7 +998,8 @@ fn main() {
             None,
             json!({"per_s": sha}),
         );
-        let (batch, single, threads) = ed25519_rates();
+        let rates = ed25519_rates();
+        let (batch, single, threads) = (rates.batch, rates.single, rates.threads);
         res.add(
             "ref_ed25519_batch",
             &format!("ed25519-dalek verify_batch (64/batch) on {threads} threads"),
@@ -984,6 +1017,33 @@ fn main() {
             None,
             None,
             json!({"per_s": single}),
+        );
+        res.add(
+            "ref_ed25519_strict_all",
+            &format!("ed25519-dalek verify_strict on {threads} threads"),
+            format!("{:.0} signatures/s", rates.strict_all),
+            "(reference)",
+            Some(rates.strict_all / batch),
+            None,
+            json!({"per_s": rates.strict_all, "threads": threads}),
+        );
+        res.add(
+            "ref_ed25519_prepared",
+            "waymark_events::PreparedKey (verify_strict's verdicts, a table per key), one core",
+            format!("{:.0} signatures/s", rates.prepared),
+            "(reference)",
+            Some(rates.prepared / single),
+            None,
+            json!({"per_s": rates.prepared, "vs_strict": rates.prepared / single}),
+        );
+        res.add(
+            "ref_ed25519_prepared_all",
+            &format!("PreparedKey on {threads} threads (ratio: vs verify_batch)"),
+            format!("{:.0} signatures/s", rates.prepared_all),
+            "(reference)",
+            Some(rates.prepared_all / batch),
+            None,
+            json!({"per_s": rates.prepared_all, "threads": threads, "vs_batch": rates.prepared_all / batch}),
         );
         let export = dir.path().join("export.jsonl");
         let head = if want("pg") {

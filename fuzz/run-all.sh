@@ -14,7 +14,7 @@ cd "$(dirname "$0")"
 
 minutes="${1:-10}"
 shift || true
-all=(statement apply_line export_line checkpoint_note proofs snapshot_bundle framework_toml decisions tiles_cosignatures)
+all=(statement apply_line export_line checkpoint_note proofs snapshot_bundle framework_toml decisions tiles_cosignatures strict_verifier)
 if [ $# -gt 0 ]; then targets=("$@"); else targets=("${all[@]}"); fi
 seconds=$((minutes * 60))
 target_dir="${FUZZ_TARGET_DIR:-$PWD/target}"

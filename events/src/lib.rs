@@ -37,6 +37,7 @@ mod hash;
 mod merkle;
 mod note;
 mod payload;
+mod prepared;
 mod proof;
 mod statement;
 mod tiles;
@@ -73,13 +74,14 @@ pub use payload::{
     PayloadError, PhaseDef, PhaseTransitioned, Principle, SeasonOpened, SeasonReEvaluated,
     UnknownEventType,
 };
+pub use prepared::PreparedKey;
 pub use proof::{
     ConsistencyProofDoc, DocError, InclusionProofDoc, SnapshotBundle, CONSISTENCY_FORMAT,
     INCLUSION_FORMAT, SNAPSHOT_FORMAT,
 };
 pub use statement::{
-    decode_public_key, encode_public_key, sign, verify_canonical, verify_canonical_with, Event,
-    ShapeError, SignatureError, Statement, SIGNED_PREFIX,
+    decode_public_key, encode_public_key, sign, verify_canonical, verify_canonical_prepared,
+    verify_canonical_with, Event, ShapeError, SignatureError, Statement, SIGNED_PREFIX,
 };
 pub use tiles::{
     changed_tiles, encode_bundle, node_tile, parse_bundle, parse_tile, tile_bytes, tiles_for, Tile,
