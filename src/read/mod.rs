@@ -5,7 +5,9 @@
 //!   or postgres-es's view repository): the status fold and the audit-trail fold at
 //!   the last folded `seq`;
 //! - the **audit trail** (`waymark_history`): one row per event, indexed for the
-//!   `history` filters and for as-of lookups by season and time;
+//!   `history` filters and for as-of lookups by season and time, and its id index
+//!   (`waymark_history_ids`, a row per id an audit row names, written in the same
+//!   transaction) through which a milestone's or an id's rows are read;
 //! - **status checkpoints** (`waymark_status_checkpoints`): the status fold every
 //!   [`CHECKPOINT_EVERY`] events, so an as-of query folds at most that many events.
 //!
