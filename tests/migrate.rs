@@ -72,12 +72,20 @@ fn the_schema_is_versioned_and_migrated(kind: Kind) {
     // `init` on an empty database creates the tables at the current version.
     env.history();
     let at = env.json(&["migrate"]);
-    assert_eq!(at, serde_json::json!({"from": 2, "to": 2}), "{at}");
-    assert!(env.ok(&["migrate"]).contains("at schema version 2 already"));
+    assert_eq!(at, serde_json::json!({"from": 3, "to": 3}), "{at}");
+    assert!(env.ok(&["migrate"]).contains("at schema version 3 already"));
+    let m1_history = env.ok(&["history", "M1"]);
+    assert!(m1_history.contains("M1"), "{m1_history}");
 
     // A store made before the version row (and, on PostgreSQL, with rule 7's index
-    // keyed on three columns, as it was).
-    env.sql(&["DROP TABLE waymark_schema"]);
+    // keyed on three columns, as it was), without version 3's id index and with the
+    // type index keyed on season.
+    env.sql(&[
+        "DROP TABLE waymark_schema",
+        "DROP TABLE waymark_history_ids",
+        "DROP INDEX waymark_history_type_seq",
+        "CREATE INDEX waymark_history_type ON waymark_history (ledger, event_type, season)",
+    ]);
     if kind == Kind::Postgres {
         env.sql(&[
             "DROP INDEX waymark_events_sig",
@@ -102,8 +110,11 @@ fn the_schema_is_versioned_and_migrated(kind: Kind) {
 
     // `migrate` upgrades it; the events are the same bytes, and everything works.
     let up = env.json(&["migrate"]);
-    assert_eq!(up, serde_json::json!({"from": 1, "to": 2}), "{up}");
+    assert_eq!(up, serde_json::json!({"from": 1, "to": 3}), "{up}");
     assert_eq!(events(&env), before, "migrate changed the events");
+    // The id index was filled from the stored audit rows: a milestone's history is
+    // what it was.
+    assert_eq!(env.ok(&["history", "M1"]), m1_history);
     if kind == Kind::Postgres {
         let def = index_def(&env);
         assert!(def.contains("||"), "the index keeps its old key: {def}");
@@ -122,8 +133,25 @@ fn the_schema_is_versioned_and_migrated(kind: Kind) {
     // Again: nothing to do.
     assert_eq!(
         env.json(&["migrate"]),
-        serde_json::json!({"from": 2, "to": 2})
+        serde_json::json!({"from": 3, "to": 3})
     );
+
+    // A version 2 store (before the id index): refused, then migrated.
+    let m1_history = env.ok(&["history", "M1"]);
+    env.sql(&[
+        "DROP TABLE waymark_history_ids",
+        "UPDATE waymark_schema SET version = 2",
+    ]);
+    let err = env.fails(4, &["history", "M1"]);
+    assert!(
+        err.contains("schema version 2") && err.contains("migrate`"),
+        "{err}"
+    );
+    let up = env.json(&["migrate"]);
+    assert_eq!(up, serde_json::json!({"from": 2, "to": 3}), "{up}");
+    assert_eq!(env.ok(&["history", "M1"]), m1_history);
+    let (code, report) = env.verify();
+    assert_eq!(code, 0, "{report}");
 
     // A store from a newer waymark: refused, migrate too, nothing written.
     env.sql(&["UPDATE waymark_schema SET version = 99"]);
@@ -146,7 +174,7 @@ fn the_schema_is_versioned_and_migrated(kind: Kind) {
         "because it regressed",
     ]);
     assert_eq!(out.status.code(), Some(4), "{}", text(&out.stderr));
-    env.sql(&["UPDATE waymark_schema SET version = 2"]);
+    env.sql(&["UPDATE waymark_schema SET version = 3"]);
     assert_eq!(events(&env), before);
 }
 
@@ -161,7 +189,7 @@ fn migrate_creates_an_empty_store(kind: Kind) {
     }
     assert_eq!(
         env.json(&["migrate"]),
-        serde_json::json!({"from": null, "to": 2})
+        serde_json::json!({"from": null, "to": 3})
     );
     env.history();
     assert_eq!(env.verify().0, 0);

@@ -291,7 +291,12 @@ fn bounded(table: &str, node: &str) -> bool {
     if node.starts_with("Seq Scan") {
         return false;
     }
-    let cond = node.split("Index Cond:").nth(1).unwrap_or("");
+    // A bitmap heap scan's `Recheck Cond` is the condition of the index scan under it.
+    let cond = node
+        .split("Index Cond:")
+        .nth(1)
+        .or_else(|| node.split("Recheck Cond:").nth(1))
+        .unwrap_or("");
     match table {
         // A ledger's rows from a seq on, a probe of the signature key, or a step of
         // the ledgers' skip scan (`aggregate_id > x … LIMIT 1`).

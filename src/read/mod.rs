@@ -5,7 +5,9 @@
 //!   or postgres-es's view repository): the status fold and the audit-trail fold at
 //!   the last folded `seq`;
 //! - the **audit trail** (`waymark_history`): one row per event, indexed for the
-//!   `history` filters and for as-of lookups by season and time;
+//!   `history` filters and for as-of lookups by season and time, and its id index
+//!   (`waymark_history_ids`, a row per id an audit row names, written in the same
+//!   transaction) through which a milestone's or an id's rows are read;
 //! - **status checkpoints** (`waymark_status_checkpoints`): the status fold every
 //!   [`CHECKPOINT_EVERY`] events, so an as-of query folds at most that many events.
 //!
@@ -155,7 +157,16 @@ pub struct ReadModels {
     /// process committed in between) and were not folded: caught up by the next
     /// read or by `settle` (see `apply_committed`).
     lagging: Mutex<std::collections::BTreeSet<String>>,
+    /// Status folds at past seqs computed lately (`status_fold_at`), newest first, at
+    /// most [`KEPT_FOLDS`]: the dashboard shows the status at each Season's end on
+    /// every page, and folding up to 1,023 events on a checkpoint for each of them, on
+    /// every request, was most of a page's time (issue 17, goal 2).
+    folds: Mutex<std::collections::VecDeque<(String, u64, StatusFold)>>,
 }
+
+/// How many status folds at past seqs a process keeps (a fold is the framework and a
+/// line per milestone: a few KB for a framework of 100 milestones).
+const KEPT_FOLDS: usize = 64;
 
 /// Audit rows a read-only reader folded from events whose rows are not stored.
 #[derive(Debug, Default, Clone)]
@@ -176,6 +187,30 @@ impl ReadModels {
             read_only: AtomicBool::new(false),
             pending: Mutex::new(HashMap::new()),
             lagging: Mutex::new(Default::default()),
+            folds: Mutex::new(Default::default()),
+        }
+    }
+
+    pub(super) fn kept_fold(&self, ledger: &str, seq: u64) -> Option<StatusFold> {
+        let folds = self.folds.lock().ok()?;
+        folds
+            .iter()
+            .find(|(l, s, _)| l == ledger && *s == seq)
+            .map(|(_, _, f)| f.clone())
+    }
+
+    pub(super) fn keep_fold(&self, ledger: &str, seq: u64, fold: &StatusFold) {
+        if let Ok(mut folds) = self.folds.lock() {
+            folds.retain(|(l, s, _)| !(l == ledger && *s == seq));
+            folds.push_front((ledger.to_string(), seq, fold.clone()));
+            folds.truncate(KEPT_FOLDS);
+        }
+    }
+
+    /// Forgets the folds kept for `ledger` (`rebuild`: the events are read again).
+    pub(super) fn forget_folds(&self, ledger: &str) {
+        if let Ok(mut folds) = self.folds.lock() {
+            folds.retain(|(l, _, _)| l != ledger);
         }
     }
 

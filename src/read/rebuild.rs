@@ -34,6 +34,7 @@ impl ReadModels {
         // Stop writers' dispatches from racing the rebuild's view: it is compared and
         // replaced at the end with a version check.
         self.forget(ledger);
+        self.forget_folds(ledger);
         let (stored_view, ctx) = self.load(ledger).await?;
         let mut differences = Vec::new();
         let mut view = LedgerView::default();
@@ -56,6 +57,11 @@ impl ReadModels {
             }
             // Only what differs is written back: a rebuild that finds the read
             // models intact reads them and writes nothing but the view.
+            let ids: usize = rows
+                .history
+                .iter()
+                .map(|r| r.ids.split(',').filter(|t| !t.is_empty()).count())
+                .sum();
             let stored = self.stored_rows(ledger, lo, hi).await?;
             let mut changed = Rows::default();
             compare_rows(
@@ -75,6 +81,12 @@ impl ReadModels {
                 }
             }
             self.put_rows(ledger, &changed, OnConflict::Replace).await?;
+            // The id index of these rows (schema version 3): counted, and refilled
+            // from the (now right) rows when the count differs.
+            if self.stored_ids(ledger, lo, hi).await? != ids {
+                differences.push(format!("the id index of seq {lo}..={hi} differs"));
+                self.refill_ids(ledger, lo, hi).await?;
+            }
             progress(head, view.seq());
         }
         let extra = self
@@ -119,6 +131,16 @@ impl ReadModels {
         Ok(report)
     }
 
+    /// How many rows `waymark_history_ids` holds for seq `lo..=hi`.
+    async fn stored_ids(&self, ledger: &str, lo: u64, hi: u64) -> Result<usize> {
+        let sql = "SELECT COUNT(*) FROM waymark_history_ids
+                   WHERE ledger = $1 AND seq >= $2 AND seq <= $3";
+        let n: i64 = on_pool!(&self.db, p => sqlx::query_scalar(sql)
+            .bind(ledger).bind(Seq(lo).to_sql()).bind(Seq(hi).to_sql()).fetch_one(p).await)
+        .map_err(|e| storage("reading the id index", e))?;
+        Ok(usize::try_from(n).unwrap_or(usize::MAX))
+    }
+
     /// The stored audit rows of seq `lo..=hi`, as stored (JSON text, and the index
     /// column of the ids they name), by seq.
     pub(super) async fn stored_rows(
@@ -140,7 +162,11 @@ impl ReadModels {
 
     /// Removes rows past the last event.
     pub(super) async fn trim_after(&self, ledger: &str, head: u64) -> Result<()> {
-        for table in ["waymark_history", "waymark_status_checkpoints"] {
+        for table in [
+            "waymark_history",
+            "waymark_history_ids",
+            "waymark_status_checkpoints",
+        ] {
             let sql = format!("DELETE FROM {table} WHERE ledger = $1 AND seq > $2");
             on_pool!(&self.db, p => sqlx::query(&sql).bind(ledger).bind(Seq(head).to_sql()).execute(p).await.map(|r| r.rows_affected()))
                 .map_err(|e| storage("clearing a read model", e))?;

@@ -4,10 +4,48 @@ use super::*;
 use crate::storage::Seq;
 use cqrs_es::persist::PersistenceError;
 
+/// Fills `waymark_history_ids` for the audit rows of seq `$2..=$3` from their
+/// `milestones` column (`,a,b,` → a, b), as `waymark migrate` does for the rows stored
+/// before schema version 3 (`schema/*.sql`): one statement per batch of rows, the
+/// split done by the database.
+const FILL_IDS_SQLITE: &str = "WITH RECURSIVE split(seq, rest, id) AS (
+      SELECT seq, substr(milestones, 2), '' FROM waymark_history
+        WHERE ledger = $1 AND seq >= $2 AND seq <= $3
+      UNION ALL
+      SELECT seq, substr(rest, instr(rest, ',') + 1), substr(rest, 1, instr(rest, ',') - 1)
+        FROM split WHERE rest <> '')
+    INSERT INTO waymark_history_ids (ledger, id, seq)
+    SELECT $1, id, seq FROM split WHERE id <> ''
+    ON CONFLICT (ledger, id, seq) DO NOTHING";
+const FILL_IDS_POSTGRES: &str = "INSERT INTO waymark_history_ids (ledger, id, seq)
+    SELECT h.ledger, t.id, h.seq FROM waymark_history h
+      CROSS JOIN LATERAL unnest(string_to_array(h.milestones, ',')) AS t(id)
+    WHERE h.ledger = $1 AND h.seq >= $2 AND h.seq <= $3 AND t.id <> ''
+    ON CONFLICT (ledger, id, seq) DO NOTHING";
+
 impl ReadModels {
     /// Writes history rows and checkpoints (idempotent: same events, same rows).
     pub(super) async fn write_rows(&self, ledger: &str, rows: &Rows) -> Result<()> {
         self.put_rows(ledger, rows, OnConflict::Keep).await
+    }
+
+    /// Rewrites the id index of the stored audit rows of seq `lo..=hi`.
+    pub(super) async fn refill_ids(&self, ledger: &str, lo: u64, hi: u64) -> Result<()> {
+        let fill = match &self.db {
+            Db::Sqlite(_) => FILL_IDS_SQLITE,
+            Db::Postgres(_) => FILL_IDS_POSTGRES,
+        };
+        on_pool!(&self.db, p => async {
+            let mut tx = p.begin().await?;
+            sqlx::query("DELETE FROM waymark_history_ids WHERE ledger = $1 AND seq >= $2 AND seq <= $3")
+                .bind(ledger).bind(Seq(lo).to_sql()).bind(Seq(hi).to_sql())
+                .execute(&mut *tx).await?;
+            sqlx::query(fill)
+                .bind(ledger).bind(Seq(lo).to_sql()).bind(Seq(hi).to_sql())
+                .execute(&mut *tx).await?;
+            tx.commit().await
+        }.await)
+        .map_err(|e| storage("writing the id index", e))
     }
 
     /// Writes rows; `OnConflict::Replace` overwrites a stored row of the same seq.
@@ -23,7 +61,21 @@ impl ReadModels {
                 let json = serde_json::to_string(&r.row).map_err(|e| storage("history row", e))?;
                 values.push((&r.row, json, r.ids.as_str()));
             }
-            on_pool!(&self.db, p => {
+            let lo = chunk.iter().map(|r| r.row.seq).min().unwrap_or(0);
+            let hi = chunk.iter().map(|r| r.row.seq).max().unwrap_or(0);
+            let fill = match &self.db {
+                Db::Sqlite(_) => FILL_IDS_SQLITE,
+                Db::Postgres(_) => FILL_IDS_POSTGRES,
+            };
+            // The rows and their ids in one transaction: a crash between the two would
+            // leave rows that a milestone's page never finds (and nothing redoes them).
+            on_pool!(&self.db, p => async {
+                let mut tx = p.begin().await?;
+                if on_conflict == OnConflict::Replace {
+                    sqlx::query("DELETE FROM waymark_history_ids WHERE ledger = $1 AND seq >= $2 AND seq <= $3")
+                        .bind(ledger).bind(Seq(lo).to_sql()).bind(Seq(hi).to_sql())
+                        .execute(&mut *tx).await?;
+                }
                 let mut q = sqlx::QueryBuilder::new(
                     "INSERT INTO waymark_history (ledger, seq, recorded_at, actor, event_type, season, milestones, row) ",
                 );
@@ -44,8 +96,12 @@ impl ReadModels {
                         event_type = excluded.event_type, season = excluded.season,
                         milestones = excluded.milestones, row = excluded.row",
                 });
-                q.build().execute(p).await.map(|r| r.rows_affected())
-            })
+                q.build().execute(&mut *tx).await?;
+                sqlx::query(fill)
+                    .bind(ledger).bind(Seq(lo).to_sql()).bind(Seq(hi).to_sql())
+                    .execute(&mut *tx).await?;
+                tx.commit().await
+            }.await)
             .map_err(|e| storage("writing the audit trail", e))?;
         }
         for (seq, fold) in &rows.checkpoints {

@@ -101,10 +101,25 @@ impl Waymark {
         Ok(self.read_models.status_fold_at(ledger, n).await?.status())
     }
 
+    /// Every Season of the ledger in the order they were opened: its number, the seq
+    /// that opened it and the seq of its `SeasonReEvaluated`, if any (one query).
+    pub async fn seasons(&self, ledger: &str) -> Result<Vec<(i64, u64, Option<u64>)>> {
+        self.synced(ledger).await?;
+        self.read_models.seasons(ledger).await
+    }
+
     /// The audit trail, filtered (from the stored read model).
     pub async fn history(&self, ledger: &str, filter: &HistoryFilter) -> Result<Vec<HistoryRow>> {
         self.synced(ledger).await?;
         self.read_models.history(ledger, filter, None).await
+    }
+
+    /// The audit-trail rows of seq `lo..=hi`, in seq order.
+    pub async fn history_range(&self, ledger: &str, lo: u64, hi: u64) -> Result<Vec<HistoryRow>> {
+        self.synced(ledger).await?;
+        self.read_models
+            .history(ledger, &HistoryFilter::default(), Some((lo, hi)))
+            .await
     }
 
     /// The audit trail of one id (SPEC section 13's `history ID`): the rows that

@@ -6,12 +6,14 @@
 //!
 //! Versions: 1 is a store made before the table existed (its tables, no row); 2 adds
 //! the row, and on PostgreSQL rule 7's index keyed on one expression (see
-//! `signatures.rs`).
+//! `signatures.rs`); 3 adds `waymark_history_ids` (each id an audit row names, filled
+//! from the stored rows by `migrate`) and keys the type index on seq (issue 17, goal 2:
+//! the dashboard's filtered pages walk only the rows they show).
 
 use super::{on_pool, storage, Db, StorageError, POSTGRES_SCHEMA, SQLITE_SCHEMA};
 
 /// The version this build creates and needs.
-pub const SCHEMA_VERSION: i64 = 2;
+pub const SCHEMA_VERSION: i64 = 3;
 
 /// What a store's schema is, as read at start-up.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

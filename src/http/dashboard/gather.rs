@@ -55,25 +55,27 @@ pub async fn gather(
     let as_of = point.map(str::parse::<AsOf>).transpose()?;
     let status = waymark.status(id, as_of.as_ref()).await?;
     let at = status.as_of.as_ref().map_or(0, |a| a.seq);
-    let opened = waymark_projections::HistoryFilter {
-        event_type: Some("SeasonOpened".into()),
-        ..Default::default()
-    };
-    let opened = waymark.history(id, &opened).await?;
+    // Each Season's status at its end: the page's own status for the Season open at
+    // the page's point, else the fold at its `SeasonReEvaluated` (a stored checkpoint
+    // and at most 1,023 events on it, kept by the process once folded: a page reads
+    // no Season's events again).
+    let all = waymark.seasons(id).await?;
     let mut seasons = Vec::new();
-    for row in opened.iter().filter(|r| r.seq <= at) {
-        let Some(number) = row.season else { continue };
-        let point = AsOf::Season(number);
-        let end_seq = waymark.resolve(id, &point).await?.min(at);
-        let status = waymark.status(id, Some(&AsOf::Seq(end_seq))).await?;
+    for &(number, opened_seq, closed) in all.iter().filter(|s| s.1 <= at) {
+        let end_seq = closed.unwrap_or(head_seq).min(at);
+        let status = if end_seq == at {
+            status.clone()
+        } else {
+            waymark.status(id, Some(&AsOf::Seq(end_seq))).await?
+        };
         seasons.push(SeasonEnd {
             number,
-            opened_seq: row.seq,
+            opened_seq,
             end_seq,
             status,
         });
     }
-    let all_seasons = opened.iter().filter_map(|r| r.season).collect();
+    let all_seasons = all.iter().map(|s| s.0).collect();
     let all_actors = state.actors.keys().cloned().collect();
     let history = filter.filter()?;
     // One page, newest first, of the rows at or before the page's point.

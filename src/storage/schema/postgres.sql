@@ -47,7 +47,24 @@ CREATE TABLE IF NOT EXISTS waymark_status_checkpoints (
   ledger text NOT NULL, seq bigint NOT NULL, fold text NOT NULL,
   PRIMARY KEY (ledger, seq));
 CREATE INDEX IF NOT EXISTS waymark_history_actor ON waymark_history (ledger, actor, seq);
-CREATE INDEX IF NOT EXISTS waymark_history_type ON waymark_history (ledger, event_type, season);
+-- Schema version 3 (issue 17, goal 2): the audit log filtered by type is read newest
+-- first along (ledger, event_type, seq), where (ledger, event_type, season) made each
+-- page sort or walk every row of the ledger; and each id a row names (its `milestones`
+-- column split at `,`) has a row in waymark_history_ids, so a milestone's page walks
+-- that milestone's rows only (`LIKE '%,M3,%'` walked the whole ledger backwards until
+-- 50 matched: at 1M events, a milestone updated once cost a read of every row).
+DROP INDEX IF EXISTS waymark_history_type;
+CREATE INDEX IF NOT EXISTS waymark_history_type_seq ON waymark_history (ledger, event_type, seq);
+CREATE TABLE IF NOT EXISTS waymark_history_ids (
+  ledger text NOT NULL, id text NOT NULL, seq bigint NOT NULL,
+  PRIMARY KEY (ledger, id, seq));
+-- The ids of the audit rows stored before version 3 (`waymark migrate`; nothing on an
+-- empty store). After it, each batch of audit rows fills its own (read/sync.rs).
+INSERT INTO waymark_history_ids (ledger, id, seq)
+  SELECT h.ledger, t.id, h.seq FROM waymark_history h
+    CROSS JOIN LATERAL unnest(string_to_array(h.milestones, ',')) AS t(id)
+  WHERE t.id <> ''
+  ON CONFLICT (ledger, id, seq) DO NOTHING;
 CREATE INDEX IF NOT EXISTS waymark_history_season ON waymark_history (ledger, season, seq);
 CREATE INDEX IF NOT EXISTS waymark_history_time ON waymark_history (ledger, recorded_at);
 
