@@ -1056,9 +1056,9 @@ fn main() {
             // divides (it moved 78k-122k/s between runs of the same build), and the
             // run is divided by their mean.
             note("verify-offline (child process), between two references");
-            let (batch_before, _, _) = ed25519_rates();
+            let batch_before = ed25519_rates().batch;
             let (secs, ok, checked, hwm, before) = verify_in_child(&export);
-            let (batch_after, _, _) = ed25519_rates();
+            let batch_after = ed25519_rates().batch;
             let batch = (batch_before + batch_after) / 2.0;
             note(format!(
                 "verify_batch reference: {batch_before:.0}/s before, {batch_after:.0}/s after"
