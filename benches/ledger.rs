@@ -786,7 +786,11 @@ async fn rebuild_figures(db: &Db, w: &Waymark, key: &str, backend: &str, res: &m
     let t = Instant::now();
     let report = w.rebuild(LEDGER, &mut |_, _| {}).await.expect("rebuild");
     let rt = t.elapsed();
-    assert!(report.matched, "the rebuilt read models do not match: {:?}", report.differences);
+    assert!(
+        report.matched,
+        "the rebuilt read models do not match: {:?}",
+        report.differences
+    );
     let f = rate(report.events as usize, rt);
     res.add(
         &format!("f_rebuild_intact_{key}"),
@@ -1002,8 +1006,15 @@ fn main() {
             record_all(&w, opening).await;
             let to = if pg { o.events } else { o.sqlite_events };
             let (n, d) = grow(&w, &mut g, &mut head, to, o.batch, "grow").await;
-            note(format!("grew to {head} events: {:.0} statements/s", rate(n, d)));
-            let (key, backend) = if pg { ("pg", "PostgreSQL") } else { ("sqlite", "SQLite") };
+            note(format!(
+                "grew to {head} events: {:.0} statements/s",
+                rate(n, d)
+            ));
+            let (key, backend) = if pg {
+                ("pg", "PostgreSQL")
+            } else {
+                ("sqlite", "SQLite")
+            };
             rebuild_figures(&db, &w, key, backend, &mut res).await;
             db.close().await;
             if pg {
