@@ -3,7 +3,7 @@
 //! ```text
 //! CARGO_TARGET_DIR=/work/target-h6 cargo bench --bench ledger -- [--quick] [--events N] \
 //!     [--sqlite-events N] [--singles N] [--rounds R] [--batch B] [--latency-samples N] \
-//!     [--only pg|sqlite|ref|sqlite-singles|sqlite-batch] [--out PATH]
+//!     [--only pg|sqlite|ref|sqlite-singles|sqlite-batch|pg-rebuild|sqlite-rebuild] [--out PATH]
 //! ```
 //!
 //! Every goal is a ratio (or a rate) measured in the same run, because the machine is
@@ -13,7 +13,8 @@
 //! `waymark_bench_<rand>` is created for the run and dropped at the end.
 //!
 //! `--only sqlite-singles` / `--only sqlite-batch` run just the small slow paths, for
-//! `valgrind --tool=callgrind` (see BENCHMARKS.md).
+//! `valgrind --tool=callgrind` (see BENCHMARKS.md); `--only pg-rebuild` / `--only
+//! sqlite-rebuild` grow one ledger and measure only (f).
 
 use cqrs_es::event_sink::EventSink;
 use cqrs_es::{Aggregate, DomainEvent};
@@ -546,21 +547,8 @@ async fn run_pg_inner(o: &Opts, res: &mut Results, url: &str, export_to: &Path) 
     let scratch = tempfile::tempdir().expect("scratch dir");
     head += processes::cli_figures(url, scratch.path(), g.founder(), "pg", head, o, res);
 
-    // (f) rebuild.
-    note("rebuild");
-    let t = Instant::now();
-    let report = w.rebuild(LEDGER, &mut |_, _| {}).await.expect("rebuild");
-    let rt = t.elapsed();
-    let f = rate(report.events as usize, rt);
-    res.add(
-        "f_rebuild_pg",
-        &format!("rebuild, PostgreSQL, {} events (matched: {})", report.events, report.matched),
-        format!("{f:.0} events/s ({:.2} s)", rt.as_secs_f64()),
-        ">= 200000/s",
-        Some(f / 200_000.0),
-        Some(f >= 200_000.0),
-        json!({"events_per_s": f, "events": report.events, "secs": rt.as_secs_f64(), "matched": report.matched}),
-    );
+    // (f) rebuild, from empty read models and then of intact ones.
+    rebuild_figures(&db, &w, "pg", "PostgreSQL", res).await;
 
     // Export for (d).
     note("export");
@@ -754,20 +742,88 @@ async fn run_sqlite(o: &Opts, res: &mut Results, dir: &Path) {
     processes::writer_processes(&w, &mut g, &mut head, &url, "sqlite", o, res).await;
     w.settle().await;
     processes::cli_figures(&url, dir, g.founder(), "sqlite", head, o, res);
+    rebuild_figures(&db, &w, "sqlite", "SQLite", res).await;
+    db.close().await;
+}
+
+/// Empties the read models of the bench's ledger, as a store whose read models were
+/// lost or never written: the audit trail and the checkpoints of the bench's one
+/// ledger (PostgreSQL: `TRUNCATE`, so the tables are as new; SQLite: an unqualified
+/// `DELETE`, which SQLite performs as a truncation) and its view.
+async fn empty_read_models(db: &Db) {
+    match db {
+        Db::Postgres(p) => {
+            sqlx::query(
+                "TRUNCATE waymark_history, waymark_history_ids, waymark_status_checkpoints",
+            )
+            .execute(p)
+            .await
+            .expect("truncate");
+            sqlx::query("DELETE FROM waymark_views WHERE view_id = $1")
+                .bind(LEDGER)
+                .execute(p)
+                .await
+                .expect("delete view");
+        }
+        Db::Sqlite(p) => {
+            for sql in [
+                "DELETE FROM waymark_history",
+                "DELETE FROM waymark_history_ids",
+                "DELETE FROM waymark_status_checkpoints",
+                "DELETE FROM waymark_views",
+            ] {
+                sqlx::query(sql).execute(p).await.expect("empty");
+            }
+        }
+    }
+}
+
+/// (f): `rebuild` from empty read models (the goal's figure: every audit row and
+/// checkpoint is written), then again over the intact ones it wrote (the check only:
+/// everything is read, recomputed and compared, and only the view is written).
+async fn rebuild_figures(db: &Db, w: &Waymark, key: &str, backend: &str, res: &mut Results) {
+    w.settle().await;
+    empty_read_models(db).await;
+    note(format!("rebuild from empty read models ({backend})"));
     let t = Instant::now();
     let report = w.rebuild(LEDGER, &mut |_, _| {}).await.expect("rebuild");
     let rt = t.elapsed();
     let f = rate(report.events as usize, rt);
     res.add(
-        "f_rebuild_sqlite",
-        &format!("rebuild, SQLite, {} events (matched: {})", report.events, report.matched),
+        &format!("f_rebuild_{key}"),
+        &format!(
+            "rebuild from empty read models, {backend}, {} events ({} differences found)",
+            report.events,
+            report.differences.len()
+        ),
         format!("{f:.0} events/s ({:.2} s)", rt.as_secs_f64()),
         ">= 200000/s",
         Some(f / 200_000.0),
         Some(f >= 200_000.0),
+        json!({"events_per_s": f, "events": report.events, "secs": rt.as_secs_f64(), "from_empty": true}),
+    );
+    note(format!("rebuild of intact read models ({backend})"));
+    let t = Instant::now();
+    let report = w.rebuild(LEDGER, &mut |_, _| {}).await.expect("rebuild");
+    let rt = t.elapsed();
+    assert!(
+        report.matched,
+        "the rebuilt read models do not match: {:?}",
+        report.differences
+    );
+    let f = rate(report.events as usize, rt);
+    res.add(
+        &format!("f_rebuild_intact_{key}"),
+        &format!(
+            "rebuild of intact read models (check only), {backend}, {} events (matched: {})",
+            report.events, report.matched
+        ),
+        format!("{f:.0} events/s ({:.2} s)", rt.as_secs_f64()),
+        "(reference)",
+        None,
+        None,
         json!({"events_per_s": f, "events": report.events, "secs": rt.as_secs_f64(), "matched": report.matched}),
     );
-    db.close().await;
 }
 
 // ---------------------------------------------------------------- references
@@ -984,9 +1040,47 @@ fn main() {
             return;
         }
     }
+    // Rebuild only: a ledger grown to --events (PostgreSQL) or --sqlite-events
+    // (SQLite) with batches, then (f) from empty and intact read models.
+    let rebuild_only = matches!(o.only.as_deref(), Some("pg-rebuild" | "sqlite-rebuild"));
+    if rebuild_only {
+        let pg = o.only.as_deref() == Some("pg-rebuild");
+        rt.block_on(async {
+            let (url, name) = if pg {
+                create_pg().await
+            } else {
+                (
+                    format!("sqlite://{}", dir.path().join("r.db").display()),
+                    String::new(),
+                )
+            };
+            let db = Db::connect(&url).await.expect("connect");
+            let w = Waymark::new(db.clone(), waymark::system_clock());
+            let mut g = Gen::new(LEDGER);
+            let opening = g.opening();
+            let mut head = opening.len() as u64;
+            record_all(&w, opening).await;
+            let to = if pg { o.events } else { o.sqlite_events };
+            let (n, d) = grow(&w, &mut g, &mut head, to, o.batch, "grow").await;
+            note(format!(
+                "grew to {head} events: {:.0} statements/s",
+                rate(n, d)
+            ));
+            let (key, backend) = if pg {
+                ("pg", "PostgreSQL")
+            } else {
+                ("sqlite", "SQLite")
+            };
+            rebuild_figures(&db, &w, key, backend, &mut res).await;
+            db.close().await;
+            if pg {
+                drop_pg(&name).await;
+            }
+        });
+    }
     let want = |k: &str| o.only.as_deref().is_none_or(|x| x == k);
 
-    if want("ref") || want("pg") {
+    if !rebuild_only && (want("ref") || want("pg")) {
         note("references: SHA-256, ed25519");
         let sha = sha256_rate();
         res.add(
@@ -1090,7 +1184,7 @@ fn main() {
             );
         }
     }
-    if want("sqlite") {
+    if !rebuild_only && want("sqlite") {
         note("SQLite");
         rt.block_on(run_sqlite(&o, &mut res, dir.path()));
     }

@@ -3,6 +3,7 @@
 use super::*;
 use crate::storage::Seq;
 use cqrs_es::persist::PersistenceError;
+use std::borrow::Borrow;
 
 /// Fills `waymark_history_ids` for the audit rows of seq `$2..=$3` from their
 /// `milestones` column (`,a,b,` → a, b), as `waymark migrate` does for the rows stored
@@ -55,69 +56,204 @@ impl ReadModels {
         rows: &Rows,
         on_conflict: OnConflict,
     ) -> Result<()> {
-        for chunk in rows.history.chunks(INSERT_BATCH) {
-            let mut values = Vec::with_capacity(chunk.len());
-            for r in chunk {
+        let history = rows
+            .history
+            .iter()
+            .map(|r| {
                 let json = serde_json::to_string(&r.row).map_err(|e| storage("history row", e))?;
-                values.push((&r.row, json, r.ids.as_str()));
-            }
-            let lo = chunk.iter().map(|r| r.row.seq).min().unwrap_or(0);
-            let hi = chunk.iter().map(|r| r.row.seq).max().unwrap_or(0);
-            let fill = match &self.db {
-                Db::Sqlite(_) => FILL_IDS_SQLITE,
-                Db::Postgres(_) => FILL_IDS_POSTGRES,
-            };
-            // The rows and their ids in one transaction: a crash between the two would
-            // leave rows that a milestone's page never finds (and nothing redoes them).
-            on_pool!(&self.db, p => async {
-                let mut tx = p.begin().await?;
-                if on_conflict == OnConflict::Replace {
-                    sqlx::query("DELETE FROM waymark_history_ids WHERE ledger = $1 AND seq >= $2 AND seq <= $3")
-                        .bind(ledger).bind(Seq(lo).to_sql()).bind(Seq(hi).to_sql())
-                        .execute(&mut *tx).await?;
-                }
-                let mut q = sqlx::QueryBuilder::new(
-                    "INSERT INTO waymark_history (ledger, seq, recorded_at, actor, event_type, season, milestones, row) ",
-                );
-                q.push_values(&values, |mut b, (r, json, milestones)| {
-                    b.push_bind(ledger)
-                        .push_bind(Seq(r.seq).to_sql())
-                        .push_bind(r.recorded_at.as_str())
-                        .push_bind(r.actor.as_str())
-                        .push_bind(r.event_type.as_str())
-                        .push_bind(r.season)
-                        .push_bind(*milestones)
-                        .push_bind(json.as_str());
-                });
-                q.push(match on_conflict {
-                    OnConflict::Keep => " ON CONFLICT (ledger, seq) DO NOTHING",
-                    OnConflict::Replace => " ON CONFLICT (ledger, seq) DO UPDATE SET
-                        recorded_at = excluded.recorded_at, actor = excluded.actor,
-                        event_type = excluded.event_type, season = excluded.season,
-                        milestones = excluded.milestones, row = excluded.row",
-                });
-                q.build().execute(&mut *tx).await?;
-                sqlx::query(fill)
-                    .bind(ledger).bind(Seq(lo).to_sql()).bind(Seq(hi).to_sql())
-                    .execute(&mut *tx).await?;
-                tx.commit().await
-            }.await)
-            .map_err(|e| storage("writing the audit trail", e))?;
+                Ok((r, json))
+            })
+            .collect::<Result<Vec<_>>>()?;
+        let checkpoints = rows
+            .checkpoints
+            .iter()
+            .map(|(seq, fold)| {
+                let json = serde_json::to_string(fold).map_err(|e| storage("checkpoint", e))?;
+                Ok((*seq, json))
+            })
+            .collect::<Result<Vec<_>>>()?;
+        self.put_serialized(ledger, &history, &checkpoints, on_conflict)
+            .await
+    }
+
+    /// Writes audit rows and checkpoints already serialized, in one transaction: on
+    /// PostgreSQL one `INSERT … SELECT FROM unnest(…)` per table (one statement
+    /// whatever the number of rows, its arguments sent as arrays), on SQLite
+    /// multi-row INSERTs of [`INSERT_BATCH`] rows.
+    pub(super) async fn put_serialized<R: Borrow<IndexedRow> + Sync>(
+        &self,
+        ledger: &str,
+        history: &[(R, String)],
+        checkpoints: &[(u64, String)],
+        on_conflict: OnConflict,
+    ) -> Result<()> {
+        if history.is_empty() && checkpoints.is_empty() {
+            return Ok(());
         }
-        for (seq, fold) in &rows.checkpoints {
-            let json = serde_json::to_string(fold).map_err(|e| storage("checkpoint", e))?;
-            let sql = match on_conflict {
-                OnConflict::Keep => {
-                    "INSERT INTO waymark_status_checkpoints (ledger, seq, fold) VALUES ($1, $2, $3)
-                       ON CONFLICT (ledger, seq) DO NOTHING"
+        let history_conflict = match on_conflict {
+            OnConflict::Keep => " ON CONFLICT (ledger, seq) DO NOTHING",
+            OnConflict::Replace => {
+                " ON CONFLICT (ledger, seq) DO UPDATE SET
+                    recorded_at = excluded.recorded_at, actor = excluded.actor,
+                    event_type = excluded.event_type, season = excluded.season,
+                    milestones = excluded.milestones, row = excluded.row"
+            }
+        };
+        let checkpoint_conflict = match on_conflict {
+            OnConflict::Keep => " ON CONFLICT (ledger, seq) DO NOTHING",
+            OnConflict::Replace => " ON CONFLICT (ledger, seq) DO UPDATE SET fold = excluded.fold",
+        };
+        // The rows' ids (`waymark_history_ids`) are written in the same transaction:
+        // a crash between the two would leave rows that a milestone's page never
+        // finds (and nothing redoes them). Replacing rows replaces their ids.
+        let seqs = history.iter().map(|(r, _)| r.borrow().row.seq);
+        let (lo, hi) = (
+            Seq(seqs.clone().min().unwrap_or(0)).to_sql(),
+            Seq(seqs.max().unwrap_or(0)).to_sql(),
+        );
+        const CLEAR_IDS: &str =
+            "DELETE FROM waymark_history_ids WHERE ledger = $1 AND seq >= $2 AND seq <= $3";
+        match &self.db {
+            Db::Postgres(p) => {
+                let mut tx = p
+                    .begin()
+                    .await
+                    .map_err(|e| storage("writing the audit trail", e))?;
+                if !history.is_empty() && on_conflict == OnConflict::Replace {
+                    sqlx::query(CLEAR_IDS)
+                        .bind(ledger)
+                        .bind(lo)
+                        .bind(hi)
+                        .execute(&mut *tx)
+                        .await
+                        .map_err(|e| storage("writing the id index", e))?;
                 }
-                OnConflict::Replace => {
-                    "INSERT INTO waymark_status_checkpoints (ledger, seq, fold) VALUES ($1, $2, $3)
-                       ON CONFLICT (ledger, seq) DO UPDATE SET fold = excluded.fold"
+                if !history.is_empty() {
+                    let mut seqs = Vec::with_capacity(history.len());
+                    let mut recorded = Vec::with_capacity(history.len());
+                    let mut actors = Vec::with_capacity(history.len());
+                    let mut types = Vec::with_capacity(history.len());
+                    let mut seasons = Vec::with_capacity(history.len());
+                    let mut ids = Vec::with_capacity(history.len());
+                    let mut jsons = Vec::with_capacity(history.len());
+                    for (r, json) in history {
+                        let r = r.borrow();
+                        seqs.push(Seq(r.row.seq).to_sql());
+                        recorded.push(r.row.recorded_at.as_str());
+                        actors.push(r.row.actor.as_str());
+                        types.push(r.row.event_type.as_str());
+                        seasons.push(r.row.season);
+                        ids.push(r.ids.as_str());
+                        jsons.push(json.as_str());
+                    }
+                    let sql = format!(
+                        "INSERT INTO waymark_history (ledger, seq, recorded_at, actor, event_type, season, milestones, row)
+                         SELECT $1, * FROM unnest($2::bigint[], $3::text[], $4::text[], $5::text[], $6::bigint[], $7::text[], $8::text[])
+                         {history_conflict}"
+                    );
+                    sqlx::query(&sql)
+                        .bind(ledger)
+                        .bind(seqs)
+                        .bind(recorded)
+                        .bind(actors)
+                        .bind(types)
+                        .bind(seasons)
+                        .bind(ids)
+                        .bind(jsons)
+                        .execute(&mut *tx)
+                        .await
+                        .map_err(|e| storage("writing the audit trail", e))?;
+                    sqlx::query(FILL_IDS_POSTGRES)
+                        .bind(ledger)
+                        .bind(lo)
+                        .bind(hi)
+                        .execute(&mut *tx)
+                        .await
+                        .map_err(|e| storage("writing the id index", e))?;
                 }
-            };
-            on_pool!(&self.db, p => sqlx::query(sql).bind(ledger).bind(Seq(*seq).to_sql()).bind(json.as_str()).execute(p).await.map(|r| r.rows_affected()))
-                .map_err(|e| storage("writing a status checkpoint", e))?;
+                if !checkpoints.is_empty() {
+                    let seqs: Vec<i64> =
+                        checkpoints.iter().map(|(s, _)| Seq(*s).to_sql()).collect();
+                    let folds: Vec<&str> = checkpoints.iter().map(|(_, j)| j.as_str()).collect();
+                    let sql = format!(
+                        "INSERT INTO waymark_status_checkpoints (ledger, seq, fold)
+                         SELECT $1, * FROM unnest($2::bigint[], $3::text[]) {checkpoint_conflict}"
+                    );
+                    sqlx::query(&sql)
+                        .bind(ledger)
+                        .bind(seqs)
+                        .bind(folds)
+                        .execute(&mut *tx)
+                        .await
+                        .map_err(|e| storage("writing a status checkpoint", e))?;
+                }
+                tx.commit()
+                    .await
+                    .map_err(|e| storage("writing the audit trail", e))?;
+            }
+            Db::Sqlite(p) => {
+                let mut tx = p
+                    .begin()
+                    .await
+                    .map_err(|e| storage("writing the audit trail", e))?;
+                if !history.is_empty() && on_conflict == OnConflict::Replace {
+                    sqlx::query(CLEAR_IDS)
+                        .bind(ledger)
+                        .bind(lo)
+                        .bind(hi)
+                        .execute(&mut *tx)
+                        .await
+                        .map_err(|e| storage("writing the id index", e))?;
+                }
+                for chunk in history.chunks(INSERT_BATCH) {
+                    let mut q = sqlx::QueryBuilder::new(
+                        "INSERT INTO waymark_history (ledger, seq, recorded_at, actor, event_type, season, milestones, row) ",
+                    );
+                    q.push_values(chunk, |mut b, (r, json)| {
+                        let r = r.borrow();
+                        b.push_bind(ledger)
+                            .push_bind(Seq(r.row.seq).to_sql())
+                            .push_bind(r.row.recorded_at.as_str())
+                            .push_bind(r.row.actor.as_str())
+                            .push_bind(r.row.event_type.as_str())
+                            .push_bind(r.row.season)
+                            .push_bind(r.ids.as_str())
+                            .push_bind(json.as_str());
+                    });
+                    q.push(history_conflict);
+                    q.build()
+                        .execute(&mut *tx)
+                        .await
+                        .map_err(|e| storage("writing the audit trail", e))?;
+                }
+                if !history.is_empty() {
+                    sqlx::query(FILL_IDS_SQLITE)
+                        .bind(ledger)
+                        .bind(lo)
+                        .bind(hi)
+                        .execute(&mut *tx)
+                        .await
+                        .map_err(|e| storage("writing the id index", e))?;
+                }
+                for chunk in checkpoints.chunks(INSERT_BATCH) {
+                    let mut q = sqlx::QueryBuilder::new(
+                        "INSERT INTO waymark_status_checkpoints (ledger, seq, fold) ",
+                    );
+                    q.push_values(chunk, |mut b, (seq, json)| {
+                        b.push_bind(ledger)
+                            .push_bind(Seq(*seq).to_sql())
+                            .push_bind(json.as_str());
+                    });
+                    q.push(checkpoint_conflict);
+                    q.build()
+                        .execute(&mut *tx)
+                        .await
+                        .map_err(|e| storage("writing a status checkpoint", e))?;
+                }
+                tx.commit()
+                    .await
+                    .map_err(|e| storage("writing the audit trail", e))?;
+            }
         }
         Ok(())
     }

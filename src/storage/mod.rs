@@ -161,7 +161,18 @@ impl Db {
                 .create_if_missing(true)
                 .journal_mode(SqliteJournalMode::Wal)
                 .synchronous(SqliteSynchronous::Full)
-                .busy_timeout(Duration::from_secs(30));
+                .busy_timeout(Duration::from_secs(30))
+                // The writer's commits do not checkpoint the WAL: the read models'
+                // connections do (`for_read_models`), in the background task that
+                // follows each commit. With SQLite's default every commit that finds
+                // more than 1,000 pages in the WAL copies them into the database file
+                // and fsyncs it before `record` returns; a 1,000-statement batch
+                // writes ≈ 20 KB per statement (/proc/PID/io), most of it the random
+                // pages of the signature index, so at a large ledger nearly every
+                // batch paid for a checkpoint (issue 17, goal 4). Durability is the
+                // WAL's (`synchronous = FULL` syncs it at each commit); a checkpoint
+                // only moves committed pages, and any connection may run it.
+                .pragma("wal_autocheckpoint", "0");
             let pool = SqlitePoolOptions::new()
                 .max_connections(4)
                 .connect_with(opts)
@@ -258,9 +269,15 @@ impl Db {
                 if name.is_empty() || name.contains(":memory:") {
                     return self.clone();
                 }
+                // These connections run the WAL checkpoints the writer's skip (see
+                // `open_with`), at SQLite's default threshold of 1,000 pages, after
+                // their own commits. With `synchronous = NORMAL` a checkpoint still
+                // syncs the WAL before it and the database file after it (SQLite's
+                // `PRAGMA synchronous`), so the events it moves stay durable.
                 let opts = (*p.connect_options())
                     .clone()
-                    .synchronous(SqliteSynchronous::Normal);
+                    .synchronous(SqliteSynchronous::Normal)
+                    .pragma("wal_autocheckpoint", "1000");
                 Db::Sqlite(
                     SqlitePoolOptions::new()
                         .max_connections(2)
