@@ -3,7 +3,8 @@
 //! ```text
 //! CARGO_TARGET_DIR=/work/target-h6 cargo bench --bench ledger -- [--quick] [--events N] \
 //!     [--sqlite-events N] [--singles N] [--rounds R] [--batch B] [--latency-samples N] \
-//!     [--only pg|sqlite|ref|sqlite-singles|sqlite-batch|pg-rebuild|sqlite-rebuild] [--out PATH]
+//!     [--only pg|sqlite|ref|sqlite-singles|sqlite-batch|pg-rebuild|sqlite-rebuild|pg-group|pg-writers]
+//!     [--out PATH]
 //! ```
 //!
 //! Every goal is a ratio (or a rate) measured in the same run, because the machine is
@@ -1078,9 +1079,32 @@ fn main() {
             }
         });
     }
+    // Group commit or writer processes only, on a PostgreSQL ledger of ~1,000 events
+    // (for profiling them: `perf record -a` around this run).
+    let writes_only = matches!(o.only.as_deref(), Some("pg-group" | "pg-writers"));
+    if writes_only {
+        rt.block_on(async {
+            let (url, name) = create_pg().await;
+            let db = Db::connect(&url).await.expect("connect");
+            let w = Waymark::new(db.clone(), waymark::system_clock());
+            let mut g = Gen::new(LEDGER);
+            let opening = g.opening();
+            let mut head = opening.len() as u64;
+            record_all(&w, opening).await;
+            grow(&w, &mut g, &mut head, 1_000, o.batch, "grow").await;
+            if o.only.as_deref() == Some("pg-group") {
+                group_commit(&url, &mut g, &mut head, &o, &mut res);
+            } else {
+                processes::writer_processes(&w, &mut g, &mut head, &url, "pg", &o, &mut res).await;
+            }
+            w.settle().await;
+            db.close().await;
+            drop_pg(&name).await;
+        });
+    }
     let want = |k: &str| o.only.as_deref().is_none_or(|x| x == k);
 
-    if !rebuild_only && (want("ref") || want("pg")) {
+    if !rebuild_only && !writes_only && (want("ref") || want("pg")) {
         note("references: SHA-256, ed25519");
         let sha = sha256_rate();
         res.add(

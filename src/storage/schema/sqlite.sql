@@ -47,6 +47,10 @@ CREATE INDEX IF NOT EXISTS waymark_history_type_seq ON waymark_history (ledger, 
 CREATE TABLE IF NOT EXISTS waymark_history_ids (
   ledger text NOT NULL, id text NOT NULL, seq integer NOT NULL,
   PRIMARY KEY (ledger, id, seq)) WITHOUT ROWID;
+-- The ids of a range of seqs (rebuild's count and refill of a page, a replaced row's
+-- ids): without it each was a walk of every id of the ledger, and a rebuild at 1M
+-- events checked its intact pages at a third of the rate it had at 100k.
+CREATE INDEX IF NOT EXISTS waymark_history_ids_seq ON waymark_history_ids (ledger, seq);
 -- The ids of the audit rows stored before version 3 (`waymark migrate`; nothing on an
 -- empty store). After it, each batch of audit rows fills its own (read/sync.rs).
 WITH RECURSIVE split(ledger, seq, rest, id) AS (
