@@ -121,13 +121,10 @@ impl ReadModels {
             // (BEGIN, rows, ids, COMMIT) a single append's catch-up cost four round
             // trips, and single appends fell to 0.74x of plain postgres-es (issue 17).
             Db::Postgres(p) if on_conflict == OnConflict::Keep => {
-                let mut cols = HistoryColumns::default();
-                for (r, json) in history {
-                    cols.push(r.borrow(), json);
-                }
+                let cols = HistoryColumns::of(history);
                 let cp_seqs: Vec<i64> = checkpoints.iter().map(|(s, _)| Seq(*s).to_sql()).collect();
                 let cp_folds: Vec<&str> = checkpoints.iter().map(|(_, j)| j.as_str()).collect();
-                sqlx::query(
+                let q = sqlx::query(
                     "WITH h AS (
                        INSERT INTO waymark_history (ledger, seq, recorded_at, actor, event_type, season, milestones, row)
                        SELECT $1, * FROM unnest($2::bigint[], $3::text[], $4::text[], $5::text[], $6::bigint[], $7::text[], $8::text[])
@@ -142,20 +139,13 @@ impl ReadModels {
                        CROSS JOIN LATERAL unnest(string_to_array(h.milestones, ',')) AS t(id)
                      WHERE t.id <> ''
                      ON CONFLICT (ledger, id, seq) DO NOTHING",
-                )
-                .bind(ledger)
-                .bind(cols.seqs)
-                .bind(cols.recorded)
-                .bind(cols.actors)
-                .bind(cols.types)
-                .bind(cols.seasons)
-                .bind(cols.ids)
-                .bind(cols.jsons)
-                .bind(cp_seqs)
-                .bind(cp_folds)
-                .execute(p)
-                .await
-                .map_err(|e| storage("writing the audit trail", e))?;
+                );
+                cols.bind(q.bind(ledger))
+                    .bind(cp_seqs)
+                    .bind(cp_folds)
+                    .execute(p)
+                    .await
+                    .map_err(|e| storage("writing the audit trail", e))?;
             }
             Db::Postgres(p) => {
                 let mut tx = p
@@ -172,37 +162,13 @@ impl ReadModels {
                         .map_err(|e| storage("writing the id index", e))?;
                 }
                 if !history.is_empty() {
-                    let mut seqs = Vec::with_capacity(history.len());
-                    let mut recorded = Vec::with_capacity(history.len());
-                    let mut actors = Vec::with_capacity(history.len());
-                    let mut types = Vec::with_capacity(history.len());
-                    let mut seasons = Vec::with_capacity(history.len());
-                    let mut ids = Vec::with_capacity(history.len());
-                    let mut jsons = Vec::with_capacity(history.len());
-                    for (r, json) in history {
-                        let r = r.borrow();
-                        seqs.push(Seq(r.row.seq).to_sql());
-                        recorded.push(r.row.recorded_at.as_str());
-                        actors.push(r.row.actor.as_str());
-                        types.push(r.row.event_type.as_str());
-                        seasons.push(r.row.season);
-                        ids.push(r.ids.as_str());
-                        jsons.push(json.as_str());
-                    }
+                    let cols = HistoryColumns::of(history);
                     let sql = format!(
                         "INSERT INTO waymark_history (ledger, seq, recorded_at, actor, event_type, season, milestones, row)
                          SELECT $1, * FROM unnest($2::bigint[], $3::text[], $4::text[], $5::text[], $6::bigint[], $7::text[], $8::text[])
                          {history_conflict}"
                     );
-                    sqlx::query(&sql)
-                        .bind(ledger)
-                        .bind(seqs)
-                        .bind(recorded)
-                        .bind(actors)
-                        .bind(types)
-                        .bind(seasons)
-                        .bind(ids)
-                        .bind(jsons)
+                    cols.bind(sqlx::query(&sql).bind(ledger))
                         .execute(&mut *tx)
                         .await
                         .map_err(|e| storage("writing the audit trail", e))?;
@@ -481,13 +447,35 @@ struct HistoryColumns<'a> {
 }
 
 impl<'a> HistoryColumns<'a> {
-    fn push(&mut self, r: &'a IndexedRow, json: &'a str) {
-        self.seqs.push(Seq(r.row.seq).to_sql());
-        self.recorded.push(r.row.recorded_at.as_str());
-        self.actors.push(r.row.actor.as_str());
-        self.types.push(r.row.event_type.as_str());
-        self.seasons.push(r.row.season);
-        self.ids.push(r.ids.as_str());
-        self.jsons.push(json);
+    fn of<R: Borrow<IndexedRow>>(history: &'a [(R, String)]) -> Self {
+        let mut cols = HistoryColumns::default();
+        for (r, json) in history {
+            let r = r.borrow();
+            cols.seqs.push(Seq(r.row.seq).to_sql());
+            cols.recorded.push(r.row.recorded_at.as_str());
+            cols.actors.push(r.row.actor.as_str());
+            cols.types.push(r.row.event_type.as_str());
+            cols.seasons.push(r.row.season);
+            cols.ids.push(r.ids.as_str());
+            cols.jsons.push(json.as_str());
+        }
+        cols
+    }
+
+    /// Binds the seven arrays, in the column order of `waymark_history` after `ledger`.
+    fn bind<'q>(
+        self,
+        q: sqlx::query::Query<'q, sqlx::Postgres, sqlx::postgres::PgArguments>,
+    ) -> sqlx::query::Query<'q, sqlx::Postgres, sqlx::postgres::PgArguments>
+    where
+        'a: 'q,
+    {
+        q.bind(self.seqs)
+            .bind(self.recorded)
+            .bind(self.actors)
+            .bind(self.types)
+            .bind(self.seasons)
+            .bind(self.ids)
+            .bind(self.jsons)
     }
 }

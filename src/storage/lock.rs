@@ -41,13 +41,7 @@ impl Db {
             Db::Postgres(p) => {
                 // A connection of its own, not one of the pool's: writers waiting
                 // here must not take the connections the lock holder needs to commit.
-                use sqlx::Connection;
-                let mut conn = match spare {
-                    Some(LockConnection(c)) => c,
-                    None => sqlx::PgConnection::connect_with(&p.connect_options())
-                        .await
-                        .map_err(|e| storage("writer lock", e))?,
-                };
+                let mut conn = lock_connection(p, spare).await?;
                 let key = lock_key(ledger);
                 sqlx::query("SELECT pg_advisory_lock($1)")
                     .bind(key)
@@ -83,6 +77,21 @@ impl Db {
             }
         };
         Ok(WriterLock { held: Some(held) })
+    }
+}
+
+/// The connection a PostgreSQL writer lock is taken on: `spare` (the connection of a
+/// lock released before) or a new one.
+async fn lock_connection(
+    pool: &sqlx::PgPool,
+    spare: Option<LockConnection>,
+) -> Result<sqlx::PgConnection, StorageError> {
+    use sqlx::Connection;
+    match spare {
+        Some(LockConnection(c)) => Ok(c),
+        None => sqlx::PgConnection::connect_with(&pool.connect_options())
+            .await
+            .map_err(|e| storage("writer lock", e)),
     }
 }
 
@@ -122,12 +131,7 @@ impl Db {
             return Ok((self.writer_lock(ledger, spare).await?, None));
         }
         use sqlx::{Connection, Row};
-        let mut conn = match spare {
-            Some(LockConnection(c)) => c,
-            None => sqlx::PgConnection::connect_with(&p.connect_options())
-                .await
-                .map_err(|e| storage("writer lock", e))?,
-        };
+        let mut conn = lock_connection(p, spare).await?;
         let key = lock_key(ledger);
         let (kl, kv) = known.map_or((-1, -1), |m| (m.last.to_sql(), m.version.to_sql()));
         let sql = format!(
