@@ -624,9 +624,40 @@ fn post_all(url: &str, bodies: &[String]) -> Vec<f64> {
                 .send_string(b)
                 .expect("POST statements");
             assert_eq!(r.status(), 201);
+            // Read to the end: only then does ureq put the connection back in its
+            // pool; unread, every POST opened a new connection (6.7% of the bench
+            // process's CPU in `ureq::unit::connect`, and an `accept` for the server).
+            r.into_string().expect("the POST's answer");
             t.elapsed().as_secs_f64() * 1e3
         })
         .collect()
+}
+
+/// CPU seconds used so far by this process (all its threads: the clients and the
+/// server of (g)) and by the PostgreSQL backends serving database `db` (found by
+/// their process titles, `postgres: USER DB …`; a backend that exited is not
+/// counted, and the server's connections live as long as it does). From
+/// `/proc/PID/stat`'s utime and stime, in USER_HZ (100 on Linux, fixed by its ABI).
+fn cpu_seconds(db: &str) -> (f64, f64) {
+    let ticks = |stat: &str| -> f64 {
+        let rest = stat.rsplit_once(") ").map_or("", |(_, r)| r);
+        let f: Vec<&str> = rest.split_whitespace().collect();
+        let n = |i: usize| f.get(i).and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0);
+        (n(11) + n(12)) / 100.0
+    };
+    let me = std::fs::read_to_string("/proc/self/stat").map_or(0.0, |s| ticks(&s));
+    let mut pg = 0.0;
+    for entry in std::fs::read_dir("/proc").into_iter().flatten().flatten() {
+        let path = entry.path();
+        let Ok(cmd) = std::fs::read(path.join("cmdline")) else {
+            continue;
+        };
+        let cmd = String::from_utf8_lossy(&cmd);
+        if cmd.starts_with("postgres: ") && cmd.split_whitespace().any(|w| w == db) {
+            pg += std::fs::read_to_string(path.join("stat")).map_or(0.0, |s| ticks(&s));
+        }
+    }
+    (me, pg)
 }
 
 /// (g) Group commit: one `serve` on the PostgreSQL ledger; one client posting single
@@ -643,15 +674,25 @@ fn group_commit(url: &str, g: &mut Gen, head: &mut u64, o: &Opts, res: &mut Resu
     *head += 1;
     let (mut t1, mut n1, mut t8, mut n8) = (0.0, 0, 0.0, 0);
     let (mut lat1, mut lat8) = (Vec::new(), Vec::new());
+    let db = url.rsplit('/').next().unwrap_or_default();
+    // CPU seconds (this process, the PostgreSQL backends) of the 1- and 8-client runs.
+    let (mut cpu1, mut cpu8) = ((0.0, 0.0), (0.0, 0.0));
+    let add = |acc: &mut (f64, f64), from: (f64, f64), to: (f64, f64)| {
+        acc.0 += to.0 - from.0;
+        acc.1 += to.1 - from.1;
+    };
     for _round in 0..2 {
         let one: Vec<String> = (0..one_n).map(|_| post_body(&g.toggle(0))).collect();
+        let c = cpu_seconds(db);
         let t = Instant::now();
         lat1.extend(post_all(&post_url, &one));
         t1 += t.elapsed().as_secs_f64();
+        add(&mut cpu1, c, cpu_seconds(db));
         n1 += one_n;
         let eight: Vec<Vec<String>> = (0..CLIENTS)
             .map(|c| (0..each_n).map(|_| post_body(&g.toggle(c + 1))).collect())
             .collect();
+        let c = cpu_seconds(db);
         let t = Instant::now();
         let threads: Vec<_> = eight
             .into_iter()
@@ -664,6 +705,7 @@ fn group_commit(url: &str, g: &mut Gen, head: &mut u64, o: &Opts, res: &mut Resu
             lat8.extend(th.join().unwrap());
         }
         t8 += t.elapsed().as_secs_f64();
+        add(&mut cpu8, c, cpu_seconds(db));
         n8 += CLIENTS * each_n;
     }
     *head += (n1 + n8) as u64;
@@ -680,6 +722,13 @@ fn group_commit(url: &str, g: &mut Gen, head: &mut u64, o: &Opts, res: &mut Resu
     note(format!(
         "group commit: 1 client {r1:.0}/s (median {m1:.2} ms, p99 {p99_1:.2}), {CLIENTS} clients {r8:.0}/s (median {m8:.2} ms, p95 {p95_8:.2}, p99 {p99_8:.2})"
     ));
+    // CPU per statement, µs: what bounds 8 clients on 2 cores once commits are shared.
+    let per = |cpu: (f64, f64), n: usize| (cpu.0 * 1e6 / n as f64, cpu.1 * 1e6 / n as f64);
+    let (p1, p8) = (per(cpu1, n1), per(cpu8, n8));
+    note(format!(
+        "group commit CPU per statement: 1 client {:.0} µs (bench process: client and server) + {:.0} µs (PostgreSQL backends); 8 clients {:.0} + {:.0} µs",
+        p1.0, p1.1, p8.0, p8.1
+    ));
     let ratio = r8 / r1;
     res.add(
         "g_group_commit_pg",
@@ -689,7 +738,9 @@ fn group_commit(url: &str, g: &mut Gen, head: &mut u64, o: &Opts, res: &mut Resu
         Some(ratio / 5.0),
         Some(ratio >= 5.0),
         json!({"clients": CLIENTS, "rate_8": r8, "rate_1": r1, "ratio": ratio, "median_ms_1": m1,
-               "p99_ms_1": p99_1, "median_ms_8": m8, "p95_ms_8": p95_8, "p99_ms_8": p99_8}),
+               "p99_ms_1": p99_1, "median_ms_8": m8, "p95_ms_8": p95_8, "p99_ms_8": p99_8,
+               "cpu_us_per_statement_1": {"process": p1.0, "postgres": p1.1},
+               "cpu_us_per_statement_8": {"process": p8.0, "postgres": p8.1}}),
     );
     res.add(
         "g_group_commit_p99",

@@ -34,6 +34,23 @@ fn statement(actor: &str, key: &ed25519_dalek::SigningKey, payload: Value) -> Va
     v
 }
 
+/// [`statement`] as the library takes it.
+fn signed(actor: &str, key: &ed25519_dalek::SigningKey, p: Value) -> waymark::Signed {
+    let mut v = statement(actor, key, p);
+    let sig = v.as_object_mut().unwrap().remove("sig").unwrap();
+    waymark::Signed {
+        statement: Statement::from_value(&v).unwrap(),
+        sig: sig.as_str().unwrap().to_string(),
+    }
+}
+
+fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap()
+}
+
 fn register(actor: &str) -> Value {
     let pk = waymark_events::encode_public_key(
         &ed25519_dalek::SigningKey::generate(&mut rand::rngs::OsRng).verifying_key(),
@@ -202,25 +219,13 @@ fn a_group_is_judged_in_order(kind: Kind) {
     let keys = waymark::KeyStore::new(env.keys());
     let alice = keys.load_actor("alice").unwrap();
     let bob = keys.load_actor("bob").unwrap();
-    let signed = |actor: &str, key: &ed25519_dalek::SigningKey, p: Value| {
-        let mut v = statement(actor, key, p);
-        let sig = v.as_object_mut().unwrap().remove("sig").unwrap();
-        waymark::Signed {
-            statement: Statement::from_value(&v).unwrap(),
-            sig: sig.as_str().unwrap().to_string(),
-        }
-    };
     let toggle = |from: &str, to: &str, why: &str| {
         let mut t = toggle(from, to);
         t["payload"]["reason"] = why.into();
         signed("bob", &bob, t)
     };
     let reg = |actor: &str| signed("alice", &alice, register(actor));
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
-    rt.block_on(async {
+    runtime().block_on(async {
         let db = waymark::Db::connect(&env.url).await.unwrap();
         let w = waymark::Waymark::new(db.clone(), waymark::system_clock());
         let there = toggle("in_progress", "not_started", "first");
@@ -282,4 +287,67 @@ fn a_group_is_judged_in_order(kind: Kind) {
     assert_eq!(report["checked"], 21);
 }
 
-on_both_backends!(eight_clients_share_commits, a_group_is_judged_in_order);
+/// The server's precheck verifies each signature once and its writer trusts that
+/// verdict (issue 17), but only for the very statement verified and under the key
+/// rule 1 asks for when the writer judges it: a statement whose actor's key was
+/// rotated after its precheck, and a different statement carrying a prechecked
+/// signature, are refused R1-signature by the writer; nothing of them is recorded.
+fn a_precheck_does_not_outlive_a_key_rotation_or_another_statement(kind: Kind) {
+    let env = Env::new(kind);
+    env.history();
+    let keys = waymark::KeyStore::new(env.keys());
+    let alice = keys.load_actor("alice").unwrap();
+    let bob = keys.load_actor("bob").unwrap();
+    runtime().block_on(async {
+        let db = waymark::Db::connect(&env.url).await.unwrap();
+        let w = waymark::Waymark::new(db.clone(), waymark::system_clock());
+        let before = w.state("test").await.unwrap().next_seq();
+        let s = signed("bob", &bob, toggle("in_progress", "not_started"));
+        let s = w.precheck("test", vec![s]).await.unwrap().remove(0);
+        // The same signature over another statement (another reason).
+        let mut forged = s.clone();
+        if let Payload::MilestoneStatusChanged(m) = &mut forged.statement.payload {
+            m.reason = "not what bob signed".into();
+        } else {
+            panic!("a status change");
+        }
+        let out = w.record_group("test", vec![vec![forged]]).await.unwrap();
+        match &out[0] {
+            Err(waymark::Error::Rejected { rejection, .. }) => {
+                assert_eq!(rejection.rule.id(), "R1-signature", "{rejection}")
+            }
+            other => panic!("the forged statement: {other:?}"),
+        }
+        // Bob's key rotated after the precheck: his statement no longer verifies.
+        let new_key = ed25519_dalek::SigningKey::generate(&mut rand::rngs::OsRng);
+        let rotate = signed(
+            "alice",
+            &alice,
+            json!({"type": "ActorKeyRotated", "payload": {"actor": "bob",
+                "public_key": waymark_events::encode_public_key(&new_key.verifying_key())}}),
+        );
+        w.record("test", vec![rotate]).await.unwrap();
+        let out = w.record_group("test", vec![vec![s]]).await.unwrap();
+        match &out[0] {
+            Err(waymark::Error::Rejected { rejection, .. }) => {
+                assert_eq!(rejection.rule.id(), "R1-signature", "{rejection}")
+            }
+            other => panic!("the statement signed with the old key: {other:?}"),
+        }
+        assert_eq!(
+            w.state("test").await.unwrap().next_seq(),
+            before + 1,
+            "only the rotation"
+        );
+        w.settle().await;
+        db.close().await;
+    });
+    let (code, report) = env.verify();
+    assert_eq!(code, 0, "{report}");
+}
+
+on_both_backends!(
+    eight_clients_share_commits,
+    a_group_is_judged_in_order,
+    a_precheck_does_not_outlive_a_key_rotation_or_another_statement
+);

@@ -177,6 +177,7 @@ async fn when_batch(
     let sigs = given.iter().map(|e| e.0.sig.clone()).collect();
     TestFramework::<Ledger>::with(LedgerServices {
         signatures: Arc::new(Recorded(sigs)),
+        prechecked: None,
     })
     .given(given)
     .when_async(Record {
@@ -728,6 +729,7 @@ async fn a_recorded_signature_is_not_accepted_again() {
     assert!(sigs.contains(&s.sig));
     let r = TestFramework::<Ledger>::with(LedgerServices {
         signatures: Arc::new(Recorded(sigs)),
+        prechecked: None,
     })
     .given(std::mem::take(&mut h))
     .when_async(Record {

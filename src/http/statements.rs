@@ -17,8 +17,6 @@ use waymark_events::{parse_strict, Statement};
 
 /// Reads one signed statement object; `at` names it in errors (`statement` or
 /// `statements[i]`).
-/// Reads one signed statement object; `at` names it in errors (`statement` or
-/// `statements[i]`).
 pub(super) fn signed_from_value(v: &Value, at: &str) -> Result<Signed, ApiError> {
     let malformed = |detail: String| ApiError::Malformed {
         field: at.to_string(),

@@ -101,7 +101,10 @@ impl Aggregate for Ledger {
         let mut failed = None;
         let mut passed = Vec::with_capacity(statements.len());
         for (index, signed) in statements.iter().enumerate() {
-            let key = verified.next().await;
+            let key = match verified.next().await {
+                Some(key) => Some(key),
+                None => services.prechecked.as_ref().and_then(|p| p.key_for(signed)),
+            };
             let checked = self.state.check_preverified(
                 &command.ledger,
                 &signed.statement,

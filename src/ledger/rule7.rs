@@ -49,6 +49,8 @@ impl SignatureIndex for CheckedAtCommit {
 /// What `Ledger::handle` consults beyond the ledger's own state.
 pub struct LedgerServices {
     pub signatures: Arc<dyn SignatureIndex>,
+    /// Signatures verified before the command came (the server's precheck).
+    pub prechecked: Option<Arc<super::Prechecked>>,
 }
 
 impl LedgerServices {
@@ -56,6 +58,7 @@ impl LedgerServices {
     pub fn indexed(db: Db) -> Self {
         LedgerServices {
             signatures: Arc::new(db),
+            prechecked: None,
         }
     }
 
@@ -63,6 +66,7 @@ impl LedgerServices {
     pub fn checked_at_commit() -> Self {
         LedgerServices {
             signatures: Arc::new(CheckedAtCommit),
+            prechecked: None,
         }
     }
 }

@@ -177,6 +177,7 @@ impl Waymark {
         });
         let services = crate::ledger::LedgerServices {
             signatures: known.clone(),
+            prechecked: Some(self.prechecked.clone()),
         };
         let mut aggregate = ctx.aggregate.clone();
         let mut outcome = Vec::with_capacity(submissions.len());

@@ -55,6 +55,8 @@ pub struct Waymark {
     /// Until when (ms since the epoch) writes queue on the writer lock first instead
     /// of trying without it: set when another writer was seen (`record.rs`).
     contended_until: std::sync::atomic::AtomicI64,
+    /// Signatures `precheck` verified, for `record_group` not to verify again.
+    prechecked: Arc<crate::ledger::Prechecked>,
 }
 
 fn storage_err(e: AggregateError<LedgerError>) -> Error {
@@ -87,6 +89,7 @@ impl Waymark {
             read_only: false,
             spare_lock: std::sync::Mutex::new(None),
             contended_until: std::sync::atomic::AtomicI64::new(0),
+            prechecked: Default::default(),
         }
     }
 

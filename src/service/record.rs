@@ -4,7 +4,9 @@
 
 use super::{storage_err, Waymark};
 use crate::error::{Error, Result, StorageError};
-use crate::ledger::{chain, mark_of, replay_rejection, Ledger, LedgerError, Record, Signed};
+use crate::ledger::{
+    chain, mark_of, replay_rejection, Ledger, LedgerError, Prechecked, Record, Signed,
+};
 use crate::storage::{AppendError, RowMeta, Seq, WriterLock};
 use cqrs_es::event_sink::EventSink;
 use cqrs_es::{Aggregate, AggregateContext, AggregateError, EventEnvelope, EventStore};
@@ -45,16 +47,33 @@ pub struct Recorded {
 /// The aggregate's judgement of a batch (`Ledger::handle`) on a copy of the state,
 /// minus rule 7's look-up: each statement checked with the effects of those before
 /// it, a signature twice in the batch refused as a replay.
-fn dry_run(mut state: LedgerState, ledger: &str, statements: &[Signed]) -> Result<()> {
+///
+/// Each signature is verified under the key its actor signs with now, and kept in
+/// `prechecked` with that key once the statement passes the rules, for the writer.
+fn dry_run(
+    mut state: LedgerState,
+    ledger: &str,
+    statements: &[Signed],
+    prechecked: &Prechecked,
+) -> Result<()> {
     let mut seen = std::collections::HashSet::new();
     for (i, s) in statements.iter().enumerate() {
         let refused = |rejection| Error::Rejected {
             line: Some(i + 1),
             rejection,
         };
+        let key = state
+            .current_key(&s.statement.actor)
+            .filter(|key| {
+                waymark_events::verify_canonical(&s.statement.canonical(), &s.sig, key).is_ok()
+            })
+            .map(str::to_string);
         state
-            .check_preverified(ledger, &s.statement, &s.sig, None)
+            .check_preverified(ledger, &s.statement, &s.sig, key.as_deref())
             .map_err(refused)?;
+        if let Some(key) = &key {
+            prechecked.insert(s, key);
+        }
         if !seen.insert(s.sig.as_str()) {
             return Err(refused(waymark_core::Rejection {
                 rule: waymark_core::Rule::Replay,
@@ -453,14 +472,44 @@ impl Waymark {
     /// verdict against the head seen now, as if the statement had come a moment
     /// earlier; `record` checks again against the head it writes on). Gives the
     /// statements back.
+    ///
+    /// Judged first on the copy of the head this process holds, without asking the
+    /// store whether it is still the head (a round trip per request, on the
+    /// connections the writer commits on): an acceptance on a stale copy costs
+    /// nothing, since `record` judges again; a refusal is believed only once the
+    /// statements are judged again on the stored head.
     pub async fn precheck(&self, ledger: &str, statements: Vec<Signed>) -> Result<Vec<Signed>> {
+        let held = self
+            .store
+            .remembered(ledger)
+            .map(|c| c.aggregate)
+            .filter(|a| a.state.is_open());
+        let statements = match held {
+            Some(aggregate) => match self.judged(aggregate.state, ledger, statements).await? {
+                (statements, Ok(())) => return Ok(statements),
+                (statements, Err(_)) => statements,
+            },
+            None => statements,
+        };
         let state = self.state(ledger).await?;
+        let (statements, verdict) = self.judged(state, ledger, statements).await?;
+        verdict.map(|()| statements)
+    }
+
+    /// [`dry_run`] on a blocking thread; gives the statements back with the verdict.
+    async fn judged(
+        &self,
+        state: LedgerState,
+        ledger: &str,
+        statements: Vec<Signed>,
+    ) -> Result<(Vec<Signed>, Result<()>)> {
         let ledger = ledger.to_string();
+        let prechecked = self.prechecked.clone();
         tokio::task::spawn_blocking(move || {
-            dry_run(state, &ledger, &statements)?;
-            Ok(statements)
+            let verdict = dry_run(state, &ledger, &statements, &prechecked);
+            (statements, verdict)
         })
         .await
-        .map_err(|e| Error::Storage(StorageError::database(format!("checking statements: {e}"))))?
+        .map_err(|e| Error::Storage(StorageError::database(format!("checking statements: {e}"))))
     }
 }

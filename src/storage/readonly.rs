@@ -6,7 +6,7 @@ use super::version::unusable;
 use super::{on_pool, pg_pool, storage, Db, SchemaState};
 use crate::error::{Error, StorageError};
 use sqlx::postgres::PgConnectOptions;
-use sqlx::sqlite::{SqliteConnectOptions, SqlitePoolOptions};
+use sqlx::sqlite::SqliteConnectOptions;
 use std::str::FromStr;
 use std::time::Duration;
 
@@ -112,8 +112,7 @@ impl Db {
                     .create_if_missing(false)
                     .busy_timeout(Duration::from_secs(30));
                 let open = |opts: SqliteConnectOptions| async move {
-                    let pool = SqlitePoolOptions::new()
-                        .max_connections(4)
+                    let pool = super::pool_options(4)
                         .connect_with(opts)
                         .await
                         .map_err(|e| storage(&format!("cannot open {url} for reading"), e))?;
