@@ -3,7 +3,7 @@
 //! ```text
 //! CARGO_TARGET_DIR=/work/target-h6 cargo bench --bench ledger -- [--quick] [--events N] \
 //!     [--sqlite-events N] [--singles N] [--rounds R] [--batch B] [--latency-samples N] \
-//!     [--only pg|sqlite|ref|sqlite-singles|sqlite-batch|pg-rebuild|sqlite-rebuild|pg-group|pg-writers]
+//!     [--only pg|sqlite|ref|sqlite-singles|sqlite-batch|pg-rebuild|sqlite-rebuild|pg-group|pg-writers|dashboard]
 //!     [--out PATH]
 //! ```
 //!
@@ -15,7 +15,12 @@
 //!
 //! `--only sqlite-singles` / `--only sqlite-batch` run just the small slow paths, for
 //! `valgrind --tool=callgrind` (see BENCHMARKS.md); `--only pg-rebuild` / `--only
-//! sqlite-rebuild` grow one ledger and measure only (f).
+//! sqlite-rebuild` grow one ledger and measure only (f); `--only dashboard` grows a
+//! PostgreSQL ledger to `--events` and a SQLite one to `--sqlite-events` and measures
+//! only (j), the dashboard's pages through a `waymark serve` process.
+//!
+//! The bench's ledgers turn a Season about every tenth of their size (every 100,000
+//! events from 1M on; `Gen::with_seasons`): the dashboard's as-of pages need Seasons.
 
 use cqrs_es::event_sink::EventSink;
 use cqrs_es::{Aggregate, DomainEvent};
@@ -37,6 +42,9 @@ mod bulk;
 #[path = "../tests/common/writer.rs"]
 mod writer;
 use bulk::Gen;
+/// (j) The dashboard's pages through a `waymark serve` process.
+#[path = "support/dashboard.rs"]
+mod dashboard;
 /// Figures that run separate processes: the CLI (h) and writer processes (i).
 #[path = "support/processes.rs"]
 mod processes;
@@ -106,6 +114,14 @@ fn opts() -> Opts {
 // ---------------------------------------------------------------- statements
 
 const LEDGER: &str = "bench";
+
+/// Statements between two Season turns in a ledger grown to `events`: about ten
+/// Seasons up to 1M events (more than the 8 pages `serve` keeps rendered, so (j)'s
+/// "Who decides" pages, one per Season, are all rendered), one per 100,000 events
+/// beyond. A turn is 2-4 statements among the batches' status changes.
+fn season_every(events: u64) -> u64 {
+    (events / 10).clamp(100, 100_000)
+}
 // ---------------------------------------------------------------- plain postgres-es baseline
 
 #[derive(Debug, Default, Serialize, Deserialize)]
@@ -252,8 +268,9 @@ async fn grow(
     let mut n = 0;
     let mut last_note = Instant::now();
     while *head < to {
-        let k = ((to - *head) as usize).min(batch);
-        let stmts = g.batch(k);
+        let stmts = g.batch(((to - *head) as usize).min(batch));
+        // A Season turn may make the batch a few statements longer.
+        let k = stmts.len();
         total += record_all(w, stmts).await;
         *head += k as u64;
         n += k;
@@ -379,6 +396,60 @@ fn export_event_size(export: &[u8]) -> usize {
     text.lines().last().unwrap().len()
 }
 
+/// A ledger for one `--only` mode: a fresh PostgreSQL database (dropped by `close`) or
+/// SQLite file, opened and grown with batches.
+struct Grown {
+    url: String,
+    /// The PostgreSQL database made for it.
+    pg_name: Option<String>,
+    db: Db,
+    w: Waymark,
+    g: Gen,
+    head: u64,
+}
+
+/// Opens the bench's ledger in a new PostgreSQL database (`pg`) or SQLite file in
+/// `dir` and grows it to `to` events, its Seasons spread over `seasons_over` events.
+async fn grown(pg: bool, dir: &Path, to: u64, seasons_over: u64, o: &Opts) -> Grown {
+    let (url, pg_name) = if pg {
+        let (url, name) = create_pg().await;
+        note(format!("PostgreSQL database {name}"));
+        (url, Some(name))
+    } else {
+        (format!("sqlite://{}", dir.join("only.db").display()), None)
+    };
+    let db = Db::connect(&url).await.expect("connect");
+    let w = Waymark::new(db.clone(), waymark::system_clock());
+    let mut g = Gen::new(LEDGER).with_seasons(season_every(seasons_over));
+    let opening = g.opening();
+    let mut head = opening.len() as u64;
+    record_all(&w, opening).await;
+    let (n, d) = grow(&w, &mut g, &mut head, to, o.batch, "grow").await;
+    note(format!(
+        "grew to {head} events: {:.0} statements/s",
+        rate(n, d)
+    ));
+    Grown {
+        url,
+        pg_name,
+        db,
+        w,
+        g,
+        head,
+    }
+}
+
+impl Grown {
+    /// Waits for the read models, closes the store and drops its PostgreSQL database.
+    async fn close(self) {
+        self.w.settle().await;
+        self.db.close().await;
+        if let Some(name) = &self.pg_name {
+            drop_pg(name).await;
+        }
+    }
+}
+
 async fn run_pg(o: &Opts, res: &mut Results, export_to: &Path) -> Option<u64> {
     let (url, name) = create_pg().await;
     note(format!("PostgreSQL database {name}"));
@@ -391,7 +462,7 @@ async fn run_pg(o: &Opts, res: &mut Results, export_to: &Path) -> Option<u64> {
 async fn run_pg_inner(o: &Opts, res: &mut Results, url: &str, export_to: &Path) -> Option<u64> {
     let db = Db::connect(url).await.expect("connect");
     let w = Waymark::new(db.clone(), waymark::system_clock());
-    let mut g = Gen::new(LEDGER);
+    let mut g = Gen::new(LEDGER).with_seasons(season_every(o.events));
     let mut head = 0u64;
     let opening = g.opening();
     head += opening.len() as u64;
@@ -538,8 +609,11 @@ async fn run_pg_inner(o: &Opts, res: &mut Results, url: &str, export_to: &Path) 
         json!({"median_ms": m, "p95_ms": p, "samples": k, "ledger_size": head}),
     );
 
-    // (g) group commit through `serve`.
+    // (j) the dashboard's pages, through a `waymark serve` process.
     w.settle().await;
+    dashboard::dashboard_figures(url, &g, "pg", o, res);
+
+    // (g) group commit through `serve`.
     group_commit(url, &mut g, &mut head, o, res);
 
     // (i) writer processes through the library, (h) the CLI's processes.
@@ -757,7 +831,7 @@ async fn run_sqlite(o: &Opts, res: &mut Results, dir: &Path) {
     let url = format!("sqlite://{}", dir.join("bench.db").display());
     let db = Db::connect(&url).await.expect("sqlite");
     let w = Waymark::new(db.clone(), waymark::system_clock());
-    let mut g = Gen::new(LEDGER);
+    let mut g = Gen::new(LEDGER).with_seasons(season_every(o.sqlite_events));
     let mut head = 0u64;
     let opening = g.opening();
     head += opening.len() as u64;
@@ -791,6 +865,8 @@ async fn run_sqlite(o: &Opts, res: &mut Results, dir: &Path) {
         Some(c >= 20_000.0),
         json!({"statements_per_s": c, "statements": n, "secs": t.as_secs_f64(), "from": from, "to": head}),
     );
+    w.settle().await;
+    dashboard::dashboard_figures(&url, &g, "sqlite", o, res);
     processes::writer_processes(&w, &mut g, &mut head, &url, "sqlite", o, res).await;
     w.settle().await;
     processes::cli_figures(&url, dir, g.founder(), "sqlite", head, o, res);
@@ -1059,38 +1135,29 @@ fn main() {
     let mut res = Results::default();
 
     // Profiling modes: the small slow paths only, on SQLite.
-    if let Some(only) = o.only.as_deref() {
-        if only == "sqlite-singles" || only == "sqlite-batch" {
-            rt.block_on(async {
-                let url = format!("sqlite://{}", dir.path().join("p.db").display());
-                let db = Db::connect(&url).await.expect("sqlite");
-                let w = Waymark::new(db, waymark::system_clock());
-                let mut g = Gen::new(LEDGER);
-                let mut head = 0;
-                let opening = g.opening();
-                head += opening.len() as u64;
-                record_all(&w, opening).await;
-                grow(&w, &mut g, &mut head, 1_000, o.batch, "sqlite").await;
-                let t = Instant::now();
-                if only == "sqlite-singles" {
-                    singles(&w, &mut g, &mut head, o.singles).await;
-                    eprintln!(
-                        "{} singles in {:.2} s",
-                        o.singles,
-                        t.elapsed().as_secs_f64()
-                    );
-                } else {
-                    let to = head + o.events;
-                    let (n, d) = grow(&w, &mut g, &mut head, to, o.batch, "sqlite").await;
-                    eprintln!(
-                        "{n} batched in {:.2} s: {:.0}/s",
-                        d.as_secs_f64(),
-                        rate(n, d)
-                    );
-                }
-            });
-            return;
-        }
+    if let Some(only @ ("sqlite-singles" | "sqlite-batch")) = o.only.as_deref() {
+        rt.block_on(async {
+            let mut l = grown(false, dir.path(), 1_000, o.events, &o).await;
+            let t = Instant::now();
+            if only == "sqlite-singles" {
+                singles(&l.w, &mut l.g, &mut l.head, o.singles).await;
+                eprintln!(
+                    "{} singles in {:.2} s",
+                    o.singles,
+                    t.elapsed().as_secs_f64()
+                );
+            } else {
+                let to = l.head + o.events;
+                let (n, d) = grow(&l.w, &mut l.g, &mut l.head, to, o.batch, "sqlite").await;
+                eprintln!(
+                    "{n} batched in {:.2} s: {:.0}/s",
+                    d.as_secs_f64(),
+                    rate(n, d)
+                );
+            }
+            l.close().await;
+        });
+        return;
     }
     // Rebuild only: a ledger grown to --events (PostgreSQL) or --sqlite-events
     // (SQLite) with batches, then (f) from empty and intact read models.
@@ -1098,36 +1165,15 @@ fn main() {
     if rebuild_only {
         let pg = o.only.as_deref() == Some("pg-rebuild");
         rt.block_on(async {
-            let (url, name) = if pg {
-                create_pg().await
-            } else {
-                (
-                    format!("sqlite://{}", dir.path().join("r.db").display()),
-                    String::new(),
-                )
-            };
-            let db = Db::connect(&url).await.expect("connect");
-            let w = Waymark::new(db.clone(), waymark::system_clock());
-            let mut g = Gen::new(LEDGER);
-            let opening = g.opening();
-            let mut head = opening.len() as u64;
-            record_all(&w, opening).await;
             let to = if pg { o.events } else { o.sqlite_events };
-            let (n, d) = grow(&w, &mut g, &mut head, to, o.batch, "grow").await;
-            note(format!(
-                "grew to {head} events: {:.0} statements/s",
-                rate(n, d)
-            ));
+            let l = grown(pg, dir.path(), to, to, &o).await;
             let (key, backend) = if pg {
                 ("pg", "PostgreSQL")
             } else {
                 ("sqlite", "SQLite")
             };
-            rebuild_figures(&db, &w, key, backend, &mut res).await;
-            db.close().await;
-            if pg {
-                drop_pg(&name).await;
-            }
+            rebuild_figures(&l.db, &l.w, key, backend, &mut res).await;
+            l.close().await;
         });
     }
     // Group commit or writer processes only, on a PostgreSQL ledger of ~1,000 events
@@ -1135,27 +1181,41 @@ fn main() {
     let writes_only = matches!(o.only.as_deref(), Some("pg-group" | "pg-writers"));
     if writes_only {
         rt.block_on(async {
-            let (url, name) = create_pg().await;
-            let db = Db::connect(&url).await.expect("connect");
-            let w = Waymark::new(db.clone(), waymark::system_clock());
-            let mut g = Gen::new(LEDGER);
-            let opening = g.opening();
-            let mut head = opening.len() as u64;
-            record_all(&w, opening).await;
-            grow(&w, &mut g, &mut head, 1_000, o.batch, "grow").await;
+            let mut l = grown(true, dir.path(), 1_000, o.events, &o).await;
             if o.only.as_deref() == Some("pg-group") {
-                group_commit(&url, &mut g, &mut head, &o, &mut res);
+                group_commit(&l.url, &mut l.g, &mut l.head, &o, &mut res);
             } else {
-                processes::writer_processes(&w, &mut g, &mut head, &url, "pg", &o, &mut res).await;
+                processes::writer_processes(
+                    &l.w,
+                    &mut l.g,
+                    &mut l.head,
+                    &l.url,
+                    "pg",
+                    &o,
+                    &mut res,
+                )
+                .await;
             }
-            w.settle().await;
-            db.close().await;
-            drop_pg(&name).await;
+            l.close().await;
         });
     }
+    // The dashboard only: (j) on a PostgreSQL ledger of --events and a SQLite one of
+    // --sqlite-events.
+    let dashboard_only = o.only.as_deref() == Some("dashboard");
+    if dashboard_only {
+        rt.block_on(async {
+            for (pg, key, to) in [(true, "pg", o.events), (false, "sqlite", o.sqlite_events)] {
+                let l = grown(pg, dir.path(), to, to, &o).await;
+                l.w.settle().await;
+                dashboard::dashboard_figures(&l.url, &l.g, key, &o, &mut res);
+                l.close().await;
+            }
+        });
+    }
+    let only_one = rebuild_only || writes_only || dashboard_only;
     let want = |k: &str| o.only.as_deref().is_none_or(|x| x == k);
 
-    if !rebuild_only && !writes_only && (want("ref") || want("pg")) {
+    if !only_one && (want("ref") || want("pg")) {
         note("references: SHA-256, ed25519");
         let sha = sha256_rate();
         res.add(
@@ -1259,7 +1319,7 @@ fn main() {
             );
         }
     }
-    if !rebuild_only && want("sqlite") {
+    if !only_one && want("sqlite") {
         note("SQLite");
         rt.block_on(run_sqlite(&o, &mut res, dir.path()));
     }

@@ -13,7 +13,7 @@
 use super::*;
 
 /// The `waymark` executable cargo built beside this bench.
-fn waymark_bin() -> PathBuf {
+pub(crate) fn waymark_bin() -> PathBuf {
     PathBuf::from(env!("CARGO_BIN_EXE_waymark"))
 }
 
