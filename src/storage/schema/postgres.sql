@@ -18,6 +18,15 @@ CREATE TABLE IF NOT EXISTS snapshots (
   current_snapshot bigint CHECK (current_snapshot >= 0) NOT NULL,
   payload json NOT NULL,
   PRIMARY KEY (aggregate_type, aggregate_id));
+-- Every commit rewrites the snapshot (≈ 13 KB of JSON with the Optimism framework), which
+-- PostgreSQL compresses out of line: with its default pglz a rewrite took 155 µs of the
+-- server's CPU, with lz4 86 µs (2,000 rewrites of the demo ledger's snapshot in a loop,
+-- PostgreSQL 15; issue 17, group commit). Only a tuning: where the server was built
+-- without lz4, or is older than 14, the column keeps its default.
+DO $$ BEGIN
+  EXECUTE 'ALTER TABLE snapshots ALTER COLUMN payload SET COMPRESSION lz4';
+EXCEPTION WHEN OTHERS THEN NULL;
+END $$;
 -- Rule 7 (no replayed signature) without a replay: storage/signatures.rs. The key is
 -- one expression (type, ledger id and signature; ids have no space) so that the probe's
 -- only index is this one: keyed on the three columns, its leading ones were the primary
