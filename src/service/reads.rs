@@ -9,9 +9,10 @@ use waymark_projections::{
     HistoryFilter, HistoryRow, ReviewFold, ReviewFormat, ReviewFrame, Status, StatusDiff,
 };
 
-/// Events, or audit rows, read per round trip while writing a Season's review: with
-/// `site`'s `history.json` pages (5,000 rows), what bounds the memory of a review.
-pub const REVIEW_PAGE: u64 = 5_000;
+/// Events, or audit rows, read per round trip while writing a Season's review: a page
+/// of events and their rows is what a review holds beside its fold (250 round trips a
+/// pass for a Season of 250,000 events).
+pub const REVIEW_PAGE: u64 = 1_000;
 
 /// Where [`Waymark::write_review`] writes one format of a review, a piece at a time.
 pub type ReviewSink<'a> = dyn FnMut(&[u8]) -> Result<()> + Send + 'a;
@@ -279,22 +280,22 @@ impl Waymark {
             event_type: Some(EventType::MilestoneStatusChanged.as_str().to_string()),
             ..HistoryFilter::default()
         };
-        let mut written = 0;
+        let mut written: u64 = 0;
         for (lo, hi) in pages() {
             let rows = self
                 .read_models
                 .history(ledger, &changes, Some((lo, hi)))
                 .await?;
-            for ((_, out), frame) in outs.iter_mut().zip(&frames) {
-                let mut text = String::new();
-                for (i, row) in rows.iter().enumerate() {
-                    text.push_str(&frame.change(row, written + i == 0));
+            // Each change written as it is rendered (the sinks buffer), not a page's text
+            // in three formats at once.
+            for row in &rows {
+                for ((_, out), frame) in outs.iter_mut().zip(&frames) {
+                    out(frame.change(row, written == 0).as_bytes())?;
                 }
-                out(text.as_bytes())?;
+                written += 1;
             }
-            written += rows.len();
         }
-        if written as u64 != folded.status_changes {
+        if written != folded.status_changes {
             return Err(inconsistent(&format!(
                 "{written} status change rows for {} status changes",
                 folded.status_changes
