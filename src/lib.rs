@@ -57,7 +57,9 @@ pub use ledger::{
     Record, SignatureIndex, Signed,
 };
 pub use read::{IdKind, LedgerView, RebuildReport, Since, CHECKPOINT_EVERY};
-pub use service::{AsOf, GroupOutcome, Recorded, StatementSource, Waymark};
+pub use service::{
+    AsOf, GroupOutcome, Recorded, ReviewSink, StatementSource, Waymark, REVIEW_PAGE,
+};
 pub use storage::{redact, Db};
 // The pure core, re-exported for the library's users and tests.
 pub use waymark_core::{

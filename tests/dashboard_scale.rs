@@ -23,13 +23,11 @@
 mod common;
 use axum::body::Body;
 use common::bulk::Gen;
+use common::capture::{auto_explain_url, install_capture, take_captured, SERIAL};
 use common::*;
 use std::collections::BTreeMap;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use tower::ServiceExt;
-use tracing::field::{Field, Visit};
-use tracing_subscriber::layer::{Context, SubscriberExt};
-use tracing_subscriber::Layer;
 use waymark::{Db, Waymark};
 use waymark_events::*;
 
@@ -38,66 +36,6 @@ const SEASONS: i64 = 4;
 /// A status checkpoint every this many events (the default is 1,024): the fold at a
 /// Season's end reads fewer than this many events, wherever the Season ends.
 const CHECKPOINTS: u64 = 64;
-
-static CAPTURED: Mutex<Vec<(String, String)>> = Mutex::new(Vec::new());
-static SERIAL: Mutex<()> = Mutex::new(());
-
-struct Capture;
-
-#[derive(Default)]
-struct Fields {
-    summary: String,
-    statement: String,
-    message: String,
-}
-
-impl Visit for Fields {
-    fn record_str(&mut self, f: &Field, v: &str) {
-        match f.name() {
-            "summary" => self.summary = v.to_string(),
-            "db.statement" => self.statement = v.to_string(),
-            "message" => self.message = v.to_string(),
-            _ => {}
-        }
-    }
-    fn record_debug(&mut self, f: &Field, v: &dyn std::fmt::Debug) {
-        self.record_str(f, format!("{v:?}").trim_matches('"'))
-    }
-}
-
-impl<S: tracing::Subscriber> Layer<S> for Capture {
-    fn on_event(&self, event: &tracing::Event<'_>, _: Context<'_, S>) {
-        let target = event.metadata().target();
-        if target != "sqlx::query" && target != "sqlx::postgres::notice" {
-            return;
-        }
-        let mut f = Fields::default();
-        event.record(&mut f);
-        let text = if target == "sqlx::postgres::notice" {
-            f.message
-        } else if f.statement.trim().is_empty() {
-            f.summary
-        } else {
-            f.statement.trim().to_string()
-        };
-        CAPTURED
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .push((target.to_string(), text));
-    }
-}
-
-fn install_capture() {
-    static ONCE: std::sync::Once = std::sync::Once::new();
-    ONCE.call_once(|| {
-        tracing::subscriber::set_global_default(tracing_subscriber::registry().with(Capture))
-            .expect("one subscriber");
-    });
-}
-
-fn take_captured() -> Vec<(String, String)> {
-    std::mem::take(&mut *CAPTURED.lock().unwrap_or_else(|p| p.into_inner()))
-}
 
 fn runtime() -> tokio::runtime::Runtime {
     tokio::runtime::Builder::new_multi_thread()
@@ -216,19 +154,14 @@ fn measure(kind: Kind, n: u64) -> (Env, BTreeMap<&'static str, Cost>) {
     });
     let serve_url = match kind {
         Kind::Sqlite => env.url.clone(),
-        Kind::Postgres => {
-            let opts = [
-                ("session_preload_libraries", "auto_explain"),
-                ("auto_explain.log_min_duration", "0"),
-                ("auto_explain.log_level", "warning"),
+        Kind::Postgres => auto_explain_url(
+            &env,
+            &[
                 ("auto_explain.log_analyze", "on"),
                 ("auto_explain.log_timing", "off"),
                 ("auto_explain.log_nested_statements", "on"),
-            ];
-            let o: Vec<String> = opts.iter().map(|(k, v)| format!("-c {k}={v}")).collect();
-            let enc: String = form_urlencoded::byte_serialize(o.join(" ").as_bytes()).collect();
-            format!("{}?options={enc}", env.url)
-        }
+            ],
+        ),
     };
     let keys = env.keys();
     let costs = rt.block_on(async {

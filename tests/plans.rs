@@ -24,81 +24,13 @@
 #[macro_use]
 mod common;
 use common::bulk::{self, Gen};
+use common::capture::{auto_explain_url, install_capture, take_captured, SERIAL};
 use common::*;
-use std::sync::Mutex;
 use std::time::Instant;
-use tracing::field::{Field, Visit};
-use tracing_subscriber::layer::{Context, SubscriberExt};
-use tracing_subscriber::Layer;
 use waymark::{AsOf, Db, Waymark};
 use waymark_projections::HistoryFilter;
 
 const LEDGER: &str = "plans";
-
-/// What sqlx told `tracing`: statement texts (target `sqlx::query`) and server notices
-/// (`sqlx::postgres::notice`, where `auto_explain` writes).
-static CAPTURED: Mutex<Vec<(String, String)>> = Mutex::new(Vec::new());
-/// One scenario at a time: the capture is process-wide.
-static SERIAL: Mutex<()> = Mutex::new(());
-
-struct Capture;
-
-#[derive(Default)]
-struct Fields {
-    summary: String,
-    statement: String,
-    message: String,
-}
-
-impl Visit for Fields {
-    fn record_str(&mut self, f: &Field, v: &str) {
-        match f.name() {
-            "summary" => self.summary = v.to_string(),
-            "db.statement" => self.statement = v.to_string(),
-            "message" => self.message = v.to_string(),
-            _ => {}
-        }
-    }
-    fn record_debug(&mut self, f: &Field, v: &dyn std::fmt::Debug) {
-        self.record_str(f, format!("{v:?}").trim_matches('"'))
-    }
-}
-
-impl<S: tracing::Subscriber> Layer<S> for Capture {
-    fn on_event(&self, event: &tracing::Event<'_>, _: Context<'_, S>) {
-        let target = event.metadata().target();
-        if target != "sqlx::query" && target != "sqlx::postgres::notice" {
-            return;
-        }
-        let mut f = Fields::default();
-        event.record(&mut f);
-        // A short statement is logged as its summary alone (sqlx: the summary is the
-        // first four words, and `db.statement` is empty when that is all of it).
-        let text = if target == "sqlx::postgres::notice" {
-            f.message
-        } else if f.statement.trim().is_empty() {
-            f.summary
-        } else {
-            f.statement.trim().to_string()
-        };
-        CAPTURED
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .push((target.to_string(), text));
-    }
-}
-
-fn install_capture() {
-    static ONCE: std::sync::Once = std::sync::Once::new();
-    ONCE.call_once(|| {
-        tracing::subscriber::set_global_default(tracing_subscriber::registry().with(Capture))
-            .expect("one subscriber");
-    });
-}
-
-fn take_captured() -> Vec<(String, String)> {
-    std::mem::take(&mut *CAPTURED.lock().unwrap_or_else(|p| p.into_inner()))
-}
 
 fn events_wanted() -> u64 {
     std::env::var("PLANS_EVENTS")
@@ -226,12 +158,6 @@ fn never_analyzed_postgres(env: &Env) {
         }
         pool.close().await;
     });
-}
-
-fn postgres_url_with(env: &Env, options: &[(&str, &str)]) -> String {
-    let opts: Vec<String> = options.iter().map(|(k, v)| format!("-c {k}={v}")).collect();
-    let encoded: String = form_urlencoded::byte_serialize(opts.join(" ").as_bytes()).collect();
-    format!("{}?options={encoded}", env.url)
 }
 
 /// Every plan `auto_explain` sent, as (query text, plan).
@@ -411,15 +337,8 @@ fn hot_queries_keep_their_index_plans(kind: Kind) {
     match kind {
         Kind::Postgres => {
             never_analyzed_postgres(&env);
-            let explain = [
-                ("session_preload_libraries", "auto_explain"),
-                ("auto_explain.log_min_duration", "0"),
-                ("auto_explain.log_level", "warning"),
-            ];
             for mode in ["force_custom_plan", "force_generic_plan"] {
-                let mut o = explain.to_vec();
-                o.push(("plan_cache_mode", mode));
-                let url = postgres_url_with(&env, &o);
+                let url = auto_explain_url(&env, &[("plan_cache_mode", mode)]);
                 take_captured();
                 rt.block_on(hot_path(&url, &mut g, n));
                 let plans = postgres_plans(&take_captured());

@@ -197,6 +197,99 @@ fn season_review_reports_what_changed(kind: Kind) {
     assert!(err.contains("season 7 was never opened"), "{err}");
 }
 
+/// Season 7, open (it runs to the head): after [`Env::history`], seq 16–21.
+const SEASON_7: &str = r#"{"as":"alice","type":"SeasonOpened","payload":{"season":7,"starts_on":"2025-01-01","intent":"Ship M2","focus":["M2","M1"]}}
+{"as":"bob","type":"MilestoneStatusChanged","payload":{"id":"M1","from":"in_progress","to":"achieved","reason":"re-elected","evidence":["https://example.org/e4"]}}
+{"as":"bob","type":"MilestoneStatusChanged","payload":{"id":"M2","from":"in_progress","to":"achieved","reason":"shipped | *done*","evidence":["https://example.org/e5"]}}
+{"as":"bob","type":"MilestoneStatusChanged","payload":{"id":"M2","from":"achieved","to":"in_progress","reason":"<b>reverted</b>","evidence":["https://example.org/e6"]}}
+{"as":"bob","type":"MilestoneStatusChanged","payload":{"id":"M2","from":"in_progress","to":"achieved","reason":"shipped again","evidence":["https://example.org/e7"]}}
+"#;
+
+/// The review written a page at a time (`site`'s way, pages of 1 to 4 events and rows,
+/// the three formats at once) is, byte for byte, the review computed in memory from all
+/// of the Season's events and rows and rendered whole, and what `review N` prints.
+fn season_review_streams_a_page_at_a_time(kind: Kind) {
+    use waymark::{AsOf, Db, Waymark};
+    use waymark_projections::ReviewFormat;
+    let env = Env::new(kind);
+    env.history();
+    let f = env.path("season7.jsonl");
+    std::fs::write(&f, SEASON_7).unwrap();
+    env.ok(&["apply", f.to_str().unwrap()]);
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let w = Waymark::new(
+            Db::connect(&env.url).await.unwrap(),
+            waymark::system_clock(),
+        );
+        let events = w.events("test").await.unwrap();
+        let seasons = w.seasons("test").await.unwrap();
+        assert_eq!(seasons, [(6, 8, Some(14)), (7, 16, None)]);
+        for (season, opened, closed) in seasons {
+            let end = closed.unwrap_or(events.len() as u64);
+            let start_status = w.status("test", Some(&AsOf::Seq(opened))).await.unwrap();
+            let end_status = w.status("test", Some(&AsOf::Seq(end))).await.unwrap();
+            let rows = w.history_range("test", opened, end).await.unwrap();
+            let span = &events[opened as usize - 1..end as usize];
+            let whole =
+                waymark_projections::review(season, &start_status, &end_status, span, &rows)
+                    .unwrap();
+            assert!(whole.status_changes.len() >= 4, "several pages of changes");
+            let expected = [
+                (ReviewFormat::Markdown, "md", whole.to_markdown()),
+                (ReviewFormat::Html, "html", whole.to_html()),
+                (
+                    ReviewFormat::Json,
+                    "json",
+                    serde_json::to_string_pretty(&whole).unwrap() + "\n",
+                ),
+            ];
+            for page in [1, 2, 3, 4, 1000] {
+                let (mut md, mut html, mut json) = (Vec::new(), Vec::new(), Vec::new());
+                w.write_review_paged(
+                    "test",
+                    season,
+                    page,
+                    &mut [
+                        (ReviewFormat::Markdown, &mut |b: &[u8]| {
+                            md.extend_from_slice(b);
+                            Ok(())
+                        }),
+                        (ReviewFormat::Html, &mut |b: &[u8]| {
+                            html.extend_from_slice(b);
+                            Ok(())
+                        }),
+                        (ReviewFormat::Json, &mut |b: &[u8]| {
+                            json.extend_from_slice(b);
+                            Ok(())
+                        }),
+                    ],
+                )
+                .await
+                .unwrap();
+                for ((format, _, want), got) in expected.iter().zip([md, html, json]) {
+                    assert_eq!(
+                        text(&got),
+                        *want,
+                        "season {season}, pages of {page}, {format:?}"
+                    );
+                }
+            }
+            for (format, flag, want) in &expected {
+                assert_eq!(
+                    &w.review("test", season, *format).await.unwrap(),
+                    want.as_bytes()
+                );
+                let printed = env.ok(&["review", &season.to_string(), "--format", flag]);
+                assert_eq!(&printed, want, "`review {season} --format {flag}`");
+            }
+        }
+    });
+}
+
 fn diff_lists_only_what_changed(kind: Kind) {
     let env = Env::new(kind);
     env.history();
@@ -422,6 +515,7 @@ on_both_backends!(
     history_filters_combine,
     as_of_points_resolve,
     season_review_reports_what_changed,
+    season_review_streams_a_page_at_a_time,
     diff_lists_only_what_changed,
     graph_renders_three_formats,
     decision_diagram_renders_three_formats,

@@ -582,19 +582,34 @@ fn publish_memory_does_not_grow_with_the_ledger(kind: Kind) {
     );
 }
 
+/// The `SeasonOpened` of Season 1 (seq 2 of [`season_ledger`]), open to the head.
+const SEASON_1: &str = r#"{"as":"alice","type":"SeasonOpened","payload":{"season":1,"starts_on":"2025-01-01","intent":"one long Season","focus":[]}}"#;
+
+/// A ledger `t` of `n` events that is one Season: opened at seq 2, M1 defined at seq 3,
+/// then M1's status changes.
+fn season_ledger(env: &Env, n: u64) {
+    ledger(env, 1);
+    let f = env.path("season.jsonl");
+    std::fs::write(&f, format!("{SEASON_1}\n{}", lines_from(3, 3, n))).unwrap();
+    env.ok(&["--quiet", "apply", f.to_str().unwrap()]);
+}
+
 /// `site` streams too: besides what `publish` writes, its `history.json` (the whole
-/// audit trail, ~770 bytes of JSON an event) is written a page of rows at a time, so a
-/// site of 30,000 events peaks within 24 MiB of one of 2,000. It used to build the
-/// trail in memory twice over (the rows, then their JSON): 2.9 GB at 1M events.
-/// (A Season's review lists every status change of the Season, SPEC section 10: a site
-/// holds the longest Season's changes; this ledger has none.)
+/// audit trail, ~770 bytes of JSON an event) is written a page of rows at a time, and
+/// each Season's review (which lists every status change of the Season, SPEC section 10)
+/// in two passes over the Season a page at a time, so a site of 30,000 events in one
+/// Season peaks within 24 MiB of one of 2,000. It used to build the trail in memory
+/// twice over (the rows, then their JSON): 2.9 GB at 1M events; and each review from
+/// all of its Season's events and rows.
 fn site_memory_does_not_grow_with_the_ledger(kind: Kind) {
     let env = Env::new(kind);
-    ledger(&env, 2_000);
+    season_ledger(&env, 2_000);
     let small = env.path("small-site");
     let (small_peak, code) = peak_kib(&env, &["site", "--out", small.to_str().unwrap()]);
     assert_eq!(code, Some(0));
-    grow(&env, 2_000, 30_000);
+    let f = env.path("grow.jsonl");
+    std::fs::write(&f, lines_from(3, 2_001, 30_000)).unwrap();
+    env.ok(&["--quiet", "apply", f.to_str().unwrap()]);
     let large = env.path("large-site");
     let (large_peak, code) = peak_kib(&env, &["site", "--out", large.to_str().unwrap()]);
     assert_eq!(code, Some(0));
@@ -607,6 +622,21 @@ fn site_memory_does_not_grow_with_the_ledger(kind: Kind) {
         .iter()
         .enumerate()
         .all(|(i, r)| r["seq"] == i as u64 + 1));
+    // So is the Season's review, with every status change of its 29,999 events.
+    let review: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(large.join("api/ledgers/t/reviews/1.json")).unwrap())
+            .unwrap();
+    assert_eq!(
+        (
+            review["start"]["seq"].as_u64(),
+            review["end"]["seq"].as_u64()
+        ),
+        (Some(2), Some(30_000))
+    );
+    assert_eq!(
+        review["status_changes"].as_array().map(Vec::len),
+        Some(29_997)
+    );
     println!("site peak RSS: 2,000 events {small_peak} KiB, 30,000 events {large_peak} KiB");
     assert!(
         large_peak <= small_peak + 24 * 1024,

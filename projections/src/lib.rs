@@ -32,10 +32,10 @@ pub use graph::{
 };
 pub use history::{FieldChange, HistoryFilter, HistoryFold, HistoryRow};
 pub use review::{
-    review, Achievement, ActorActivity, DecisionAuthority, FocusDelivery, GovernanceChange,
-    HypothesisConclusion, HypothesisStatement, LayerDelta, NewMilestone, PhaseDelta,
-    PhaseTransition, Regression, Retirement, ReviewError, Revision, SeasonReview, StillOpen,
-    Transfer,
+    review, Achievement, ActorActivity, DecisionAuthority, FocusDelivery, FoldedReview,
+    GovernanceChange, HypothesisConclusion, HypothesisStatement, LayerDelta, NewMilestone,
+    PhaseDelta, PhaseTransition, Regression, Retirement, ReviewError, ReviewFold, ReviewFormat,
+    ReviewFrame, Revision, SeasonReview, StillOpen, Transfer,
 };
 pub use status::{
     AsOf, Authority, BodyStatus, DecisionStatus, HypothesisStatus, LastChange, LayerStatus,

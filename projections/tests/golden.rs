@@ -20,7 +20,7 @@ use serde_json::Value;
 use std::path::Path;
 use waymark_projections::{
     decisions_to_dot, decisions_to_mermaid, decisions_to_svg, diff, review, to_dot, to_mermaid,
-    to_svg, SeasonReview, Status,
+    to_svg, ReviewFormat, ReviewFrame, SeasonReview, Status,
 };
 
 /// Appended to every free-text string: an apostrophe and quotes, HTML and Markdown
@@ -99,6 +99,25 @@ fn golden(name: &str, actual: &str) {
 fn pin_review(name: &str, r: &SeasonReview) {
     golden(&format!("{name}.md"), &r.to_markdown());
     golden(&format!("{name}.html"), &r.to_html());
+    // Rendered around its status changes as `site` streams them, from a review that
+    // holds none, the review keeps its bytes in all three formats.
+    let bare = SeasonReview {
+        status_changes: Vec::new(),
+        ..r.clone()
+    };
+    for (format, whole) in [
+        (ReviewFormat::Markdown, r.to_markdown()),
+        (ReviewFormat::Html, r.to_html()),
+        (ReviewFormat::Json, pretty(r)),
+    ] {
+        let frame = ReviewFrame::of(&bare, r.status_changes.len() as u64, format);
+        let mut streamed = frame.head.clone();
+        for (i, row) in r.status_changes.iter().enumerate() {
+            streamed.push_str(&frame.change(row, i == 0));
+        }
+        streamed.push_str(&frame.tail);
+        assert_eq!(streamed, whole, "{name}, {format:?}");
+    }
 }
 
 fn pin_graph(name: &str, s: &Status) {

@@ -245,15 +245,13 @@ impl<'a> Session<'a> {
                 out,
             } => {
                 let ledger = self.ledger().await?;
-                let review = self.w.review(&ledger, *season).await?;
-                let text = match (format, self.cli.json) {
-                    (ReviewFormat::Json, _) | (_, true) => {
-                        serde_json::to_string_pretty(&review).unwrap_or_default() + "\n"
-                    }
-                    (ReviewFormat::Md, false) => review.to_markdown(),
-                    (ReviewFormat::Html, false) => review.to_html(),
+                let form = match (format, self.cli.json) {
+                    (ReviewFormat::Json, _) | (_, true) => waymark_projections::ReviewFormat::Json,
+                    (ReviewFormat::Md, false) => waymark_projections::ReviewFormat::Markdown,
+                    (ReviewFormat::Html, false) => waymark_projections::ReviewFormat::Html,
                 };
-                write_out(out.as_ref(), text.as_bytes())?;
+                let bytes = self.w.review(&ledger, *season, form).await?;
+                write_out(out.as_ref(), &bytes)?;
                 if let Some(path) = out {
                     self.wrote(
                         path,

@@ -38,16 +38,14 @@
 use crate::error::{Error, Result};
 use crate::files::safe::{io_err, SafeDir};
 use crate::files::KeyStore;
-use crate::http::{
-    decisions_graph_bytes, graph_bytes, review_bytes, ApiError, GraphFormat, HistoryQuery,
-    ReviewFormat,
-};
+use crate::http::{decisions_graph_bytes, graph_bytes, ApiError, GraphFormat, HistoryQuery};
 use crate::http::{gather, gather_decisions, render, render_decisions, slug, Links};
 use crate::service::Waymark;
 use crate::wire::{BodiesOut, DecisionsOut};
 use serde::Serialize;
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
+use waymark_projections::ReviewFormat;
 
 /// What `site` wrote.
 #[derive(Debug, Serialize)]
@@ -297,17 +295,7 @@ async fn write_site(
     )?;
     pages.push(decisions(waymark, root, id, None, &ledgers, &links, count).await?);
     for season in &head.all_seasons {
-        for (format, ext) in [
-            (ReviewFormat::Html, "html"),
-            (ReviewFormat::Md, "md"),
-            (ReviewFormat::Json, "json"),
-        ] {
-            let body = review_bytes(waymark, id, *season, format)
-                .await
-                .map_err(api_err)?
-                .1;
-            write(root, &format!("{api}/reviews/{season}.{ext}"), &body, count)?;
-        }
+        write_reviews(waymark, root, id, *season, count).await?;
         let point = format!("season:{season}");
         let page = gather(
             waymark,
@@ -388,6 +376,42 @@ async fn write_history(
     file.write_all(if first { b"[]\n" } else { b"\n]\n" })?;
     file.commit()?;
     count.insert(format!("{api}/history.json"));
+    Ok(())
+}
+
+/// Writes `api/ledgers/ID/reviews/N.{html,md,json}`, the review of Season `season` in
+/// its three formats, as [`Waymark::write_review`] streams them: two passes over the
+/// Season for the three files together, a page of events or rows in memory at a time.
+async fn write_reviews(
+    waymark: &Waymark,
+    root: &SafeDir,
+    id: &str,
+    season: i64,
+    count: &mut BTreeSet<String>,
+) -> Result<()> {
+    let at = format!("api/ledgers/{id}/reviews");
+    let dir = root
+        .subdir(&at, true)?
+        .ok_or_else(|| io_err(&root.join(&at), "no such directory"))?;
+    let name = |ext: &str| format!("{season}.{ext}");
+    let mut html = dir.create_file(&name("html"), 0o666)?;
+    let mut md = dir.create_file(&name("md"), 0o666)?;
+    let mut json = dir.create_file(&name("json"), 0o666)?;
+    waymark
+        .write_review(
+            id,
+            season,
+            &mut [
+                (ReviewFormat::Html, &mut |b: &[u8]| html.write_all(b)),
+                (ReviewFormat::Markdown, &mut |b: &[u8]| md.write_all(b)),
+                (ReviewFormat::Json, &mut |b: &[u8]| json.write_all(b)),
+            ],
+        )
+        .await?;
+    for (file, ext) in [(html, "html"), (md, "md"), (json, "json")] {
+        file.commit()?;
+        count.insert(format!("{at}/{}", name(ext)));
+    }
     Ok(())
 }
 

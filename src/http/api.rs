@@ -218,21 +218,21 @@ pub(super) async fn consistency(
 }
 
 /// The review of `season` in a format, as the CLI's `review N --format F` prints it.
-pub(crate) async fn review_bytes(
+async fn review_bytes(
     waymark: &Waymark,
     id: &str,
     season: i64,
     format: ReviewFormat,
 ) -> Result<Typed, ApiError> {
-    let review = waymark.review(id, season).await?;
-    Ok(match format {
-        ReviewFormat::Json => Typed(
-            JSON,
-            (serde_json::to_string_pretty(&review).unwrap_or_default() + "\n").into_bytes(),
-        ),
-        ReviewFormat::Md => Typed(MARKDOWN, review.to_markdown().into_bytes()),
-        ReviewFormat::Html => Typed(HTML, review.to_html().into_bytes()),
-    })
+    let bytes = waymark.review(id, season, format.form()).await?;
+    Ok(Typed(
+        match format {
+            ReviewFormat::Json => JSON,
+            ReviewFormat::Md => MARKDOWN,
+            ReviewFormat::Html => HTML,
+        },
+        bytes,
+    ))
 }
 
 #[utoipa::path(get, path = "/api/ledgers/{id}/reviews/{season}", params(("id" = String, Path), ("season" = i64, Path), ReviewQuery),

@@ -49,7 +49,7 @@ mod state;
 mod statements;
 mod tiles;
 
-pub(crate) use api::{decisions_graph_bytes, graph_bytes, review_bytes};
+pub(crate) use api::{decisions_graph_bytes, graph_bytes};
 pub(crate) use dashboard::{gather, gather_decisions, render, render_decisions, slug, Links};
 // The accept loop, shared with `waymark witness serve` (src/witness/server.rs).
 pub(crate) use extract::{Typed, DOT, HTML, JSON, JSONL, MARKDOWN, SVG, TEXT};

@@ -122,6 +122,17 @@ pub enum ReviewFormat {
     Html,
 }
 
+impl ReviewFormat {
+    /// The review renderer's name for this format.
+    pub fn form(self) -> waymark_projections::ReviewFormat {
+        match self {
+            ReviewFormat::Json => waymark_projections::ReviewFormat::Json,
+            ReviewFormat::Md => waymark_projections::ReviewFormat::Markdown,
+            ReviewFormat::Html => waymark_projections::ReviewFormat::Html,
+        }
+    }
+}
+
 #[derive(Debug, Deserialize, IntoParams)]
 pub struct ReviewQuery {
     /// json (default), md or html

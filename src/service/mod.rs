@@ -23,6 +23,7 @@ mod witnessed;
 
 pub use as_of::AsOf;
 pub use group::GroupOutcome;
+pub use reads::{ReviewSink, REVIEW_PAGE};
 pub use record::{Recorded, StatementSource};
 pub use witnessed::WitnessedView;
 

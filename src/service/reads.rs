@@ -4,8 +4,18 @@ use super::{AsOf, Waymark};
 use crate::error::{Error, Result, StorageError};
 use crate::read::{IdKind, LedgerView, Since};
 use std::collections::BTreeMap;
-use waymark_events::{Event, Hash};
-use waymark_projections::{HistoryFilter, HistoryRow, SeasonReview, Status, StatusDiff};
+use waymark_events::{Event, EventType, Hash};
+use waymark_projections::{
+    HistoryFilter, HistoryRow, ReviewFold, ReviewFormat, ReviewFrame, Status, StatusDiff,
+};
+
+/// Events, or audit rows, read per round trip while writing a Season's review: a page
+/// of events and their rows is what a review holds beside its fold (250 round trips a
+/// pass for a Season of 250,000 events).
+pub const REVIEW_PAGE: u64 = 1_000;
+
+/// Where [`Waymark::write_review`] writes one format of a review, a piece at a time.
+pub type ReviewSink<'a> = dyn FnMut(&[u8]) -> Result<()> + Send + 'a;
 
 impl Waymark {
     /// SPEC section 7: one `JCS(event ∪ {hash})` line per event, seq 1..=upto.
@@ -186,8 +196,46 @@ impl Waymark {
         Ok(out)
     }
 
-    /// The end-of-Season review of season `season` (SPEC section 10, `review`).
-    pub async fn review(&self, ledger: &str, season: i64) -> Result<SeasonReview> {
+    /// The end-of-Season review of season `season` (SPEC section 10, `review`) in
+    /// `format`: its bytes as [`Self::write_review`] writes them.
+    pub async fn review(&self, ledger: &str, season: i64, format: ReviewFormat) -> Result<Vec<u8>> {
+        let mut out = Vec::new();
+        let mut sink = |b: &[u8]| -> Result<()> {
+            out.extend_from_slice(b);
+            Ok(())
+        };
+        self.write_review(ledger, season, &mut [(format, &mut sink)])
+            .await?;
+        Ok(out)
+    }
+
+    /// Writes the review of season `season` in each format to its sink, a piece at a
+    /// time, in memory bounded by a page of [`REVIEW_PAGE`] events and rows, not by the
+    /// Season's length: one pass over the Season's events and rows folds the review
+    /// without its status changes (every format lists them before other sections), a
+    /// second reads the rows of its status changes and writes each as it comes. At 1M
+    /// events the whole Season and its rows held in memory were most of `site`'s peak.
+    pub async fn write_review(
+        &self,
+        ledger: &str,
+        season: i64,
+        outs: &mut [(ReviewFormat, &mut ReviewSink<'_>)],
+    ) -> Result<()> {
+        self.write_review_paged(ledger, season, REVIEW_PAGE, outs)
+            .await
+    }
+
+    /// [`Self::write_review`] reading `page` events or rows per round trip (tests use
+    /// small pages).
+    #[doc(hidden)]
+    pub async fn write_review_paged(
+        &self,
+        ledger: &str,
+        season: i64,
+        page: u64,
+        outs: &mut [(ReviewFormat, &mut ReviewSink<'_>)],
+    ) -> Result<()> {
+        let page = page.max(1);
         let head = self.synced(ledger).await?;
         let (opened, closed) = self
             .read_models
@@ -201,18 +249,62 @@ impl Waymark {
         let end = closed.unwrap_or(head.seq());
         let start_status = self.status_at(ledger, opened, &head).await?;
         let end_status = self.status_at(ledger, end, &head).await?;
-        let events = self.events_range(ledger, opened, end).await?;
-        let rows = self
-            .read_models
-            .history(ledger, &HistoryFilter::default(), Some((opened, end)))
-            .await?;
-        waymark_projections::review(season, &start_status, &end_status, &events, &rows).map_err(
-            |e| {
-                Error::Storage(StorageError::inconsistent(format!(
-                    "the stored read models disagree with the events ({e}): run `waymark rebuild`"
-                )))
-            },
-        )
+        let inconsistent = |e: &dyn std::fmt::Display| {
+            Error::Storage(StorageError::inconsistent(format!(
+                "the stored read models disagree with the events ({e}): run `waymark rebuild`"
+            )))
+        };
+        let pages = || {
+            (opened..=end)
+                .step_by(usize::try_from(page).unwrap_or(usize::MAX))
+                .map(move |lo| (lo, end.min(lo.saturating_add(page - 1))))
+        };
+        let mut fold = ReviewFold::new(season, &start_status, &end_status);
+        for (lo, hi) in pages() {
+            let events = self.events_range(ledger, lo, hi).await?;
+            let rows = self
+                .read_models
+                .history(ledger, &HistoryFilter::default(), Some((lo, hi)))
+                .await?;
+            fold.push(&events, &rows).map_err(|e| inconsistent(&e))?;
+        }
+        let folded = fold.finish().map_err(|e| inconsistent(&e))?;
+        let frames: Vec<ReviewFrame<'_>> = outs
+            .iter()
+            .map(|(format, _)| ReviewFrame::of(&folded.review, folded.status_changes, *format))
+            .collect();
+        for ((_, out), frame) in outs.iter_mut().zip(&frames) {
+            out(frame.head.as_bytes())?;
+        }
+        let changes = HistoryFilter {
+            event_type: Some(EventType::MilestoneStatusChanged.as_str().to_string()),
+            ..HistoryFilter::default()
+        };
+        let mut written: u64 = 0;
+        for (lo, hi) in pages() {
+            let rows = self
+                .read_models
+                .history(ledger, &changes, Some((lo, hi)))
+                .await?;
+            // Each change written as it is rendered (the sinks buffer), not a page's text
+            // in three formats at once.
+            for row in &rows {
+                for ((_, out), frame) in outs.iter_mut().zip(&frames) {
+                    out(frame.change(row, written == 0).as_bytes())?;
+                }
+                written += 1;
+            }
+        }
+        if written != folded.status_changes {
+            return Err(inconsistent(&format!(
+                "{written} status change rows for {} status changes",
+                folded.status_changes
+            )));
+        }
+        for ((_, out), frame) in outs.iter_mut().zip(&frames) {
+            out(frame.tail.as_bytes())?;
+        }
+        Ok(())
     }
 
     /// What changed between two points.

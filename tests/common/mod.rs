@@ -3,6 +3,7 @@
 #![allow(dead_code)]
 
 pub mod bulk;
+pub mod capture;
 pub mod served;
 pub mod witness;
 pub mod writer;

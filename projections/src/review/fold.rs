@@ -2,7 +2,8 @@
 //! a [`SeasonReview`].
 
 use super::authority::{
-    governance_change, DecisionAuthority, HypothesisConclusion, HypothesisStatement, Transfer,
+    governance_change, DecisionAuthority, GovernanceChange, HypothesisConclusion,
+    HypothesisStatement, Transfer,
 };
 use crate::diff::Change;
 use crate::history::HistoryRow;
@@ -10,7 +11,7 @@ use crate::status::{AsOf, LayerStatus, MilestoneStatus, Status};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::fmt;
-use waymark_events::{Assessment, Event, Hash, Payload};
+use waymark_events::{Assessment, Event, Hash, Payload, SeasonReEvaluated};
 
 /// Achieved and total milestones of one phase of a layer, at the season's start and end.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -288,6 +289,8 @@ fn check_status(which: &'static str, s: &Status, seq: u64, hash: &Hash) -> Resul
 /// the status after its `SeasonReEvaluated` (or at the head while it is open), `events`
 /// the events from that `SeasonOpened` through the end inclusive, with their hashes, and
 /// `rows` the history rows of exactly those events. Signatures are not checked here.
+///
+/// [`ReviewFold`] computes the same review a page of events at a time.
 pub fn review(
     season: i64,
     start: &Status,
@@ -295,130 +298,213 @@ pub fn review(
     events: &[(Event, Hash)],
     rows: &[HistoryRow],
 ) -> Result<SeasonReview, ReviewError> {
-    let ((first, first_hash), (last, last_hash)) = match (events.first(), events.last()) {
-        (Some(f), Some(l)) => (f, l),
-        _ => return Err(ReviewError::NoEvents),
-    };
-    let opened = match &first.statement.payload {
-        Payload::SeasonOpened(p) if p.season == season => p,
-        _ => {
-            return Err(ReviewError::NotSeasonStart {
-                season,
-                seq: first.seq,
-            })
+    let mut fold = ReviewFold::new(season, start, end);
+    fold.keep_changes = true;
+    fold.push(events, rows)?;
+    Ok(fold.finish()?.review)
+}
+
+/// A milestone's title at the season's end (empty for one not defined by then).
+fn title_in(end_m: &BTreeMap<&str, &MilestoneStatus>, id: &str) -> String {
+    end_m.get(id).map_or_else(String::new, |m| m.title.clone())
+}
+
+/// What the season's first event gave: where it starts, and its `SeasonOpened`.
+struct Opening {
+    at: AsOf,
+    starts_on: String,
+    intent: String,
+    focus: Vec<String>,
+}
+
+/// [`review`] a page of events at a time, in memory bounded by the number of actors and
+/// of the season's events other than status changes: each `MilestoneStatusChanged` is
+/// counted (and folded into achievements and regressions), not kept. Feed it the
+/// season's events and their history rows in seq order with [`ReviewFold::push`], in
+/// pages of any size, then [`ReviewFold::finish`]; a page fails with the error
+/// [`review`] gives for the same fault.
+pub struct ReviewFold<'a> {
+    season: i64,
+    start: &'a Status,
+    end: &'a Status,
+    end_m: BTreeMap<&'a str, &'a MilestoneStatus>,
+    /// [`review`] keeps every status change's row in `SeasonReview::status_changes`.
+    keep_changes: bool,
+    opening: Option<Opening>,
+    /// The last event pushed.
+    last: Option<AsOf>,
+    /// The `SeasonReEvaluated` seen, which must be the last event.
+    closed: Option<(u64, SeasonReEvaluated)>,
+    changes: u64,
+    r: Lists,
+    authority: Lists13,
+    section_13: bool,
+    actors: BTreeMap<String, ActorActivity>,
+}
+
+/// The season's lists but the status changes, in seq order.
+#[derive(Default)]
+struct Lists {
+    achieved: Vec<Achievement>,
+    regressions: Vec<Regression>,
+    status_changes: Vec<HistoryRow>,
+    phase_transitions: Vec<PhaseTransition>,
+    revisions: Vec<Revision>,
+    retirements: Vec<Retirement>,
+    new_milestones: Vec<NewMilestone>,
+}
+
+/// Section 13's lists, in seq order.
+#[derive(Default)]
+struct Lists13 {
+    transfers: Vec<Transfer>,
+    hypotheses_stated: Vec<HypothesisStatement>,
+    hypotheses_concluded: Vec<HypothesisConclusion>,
+    changes: Vec<GovernanceChange>,
+}
+
+/// A review folded by [`ReviewFold`]: everything but the rows of its status changes,
+/// which are only counted, and which [`crate::ReviewFrame`] renders around.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FoldedReview {
+    /// `status_changes` is empty unless the fold was [`review`]'s.
+    pub review: SeasonReview,
+    /// How many `MilestoneStatusChanged` the season has.
+    pub status_changes: u64,
+}
+
+impl<'a> ReviewFold<'a> {
+    /// A fold of season `season` between the statuses `start` and `end` (as [`review`]).
+    pub fn new(season: i64, start: &'a Status, end: &'a Status) -> Self {
+        ReviewFold {
+            season,
+            start,
+            end,
+            end_m: end.milestones.iter().map(|m| (m.id.as_str(), m)).collect(),
+            keep_changes: false,
+            opening: None,
+            last: None,
+            closed: None,
+            changes: 0,
+            r: Lists::default(),
+            authority: Lists13::default(),
+            section_13: false,
+            actors: BTreeMap::new(),
         }
-    };
-    for (i, (e, _)) in events.iter().enumerate() {
-        let expected = first.seq + i as u64;
-        if e.seq != expected {
-            return Err(ReviewError::Gap {
-                expected,
-                found: e.seq,
+    }
+
+    /// How many events were pushed.
+    fn pushed(&self) -> usize {
+        match (&self.opening, &self.last) {
+            (Some(o), Some(l)) => usize::try_from(l.seq + 1 - o.at.seq).unwrap_or(usize::MAX),
+            _ => 0,
+        }
+    }
+
+    /// The next events of the season, in seq order, and the history rows of exactly
+    /// those events.
+    pub fn push(
+        &mut self,
+        events: &[(Event, Hash)],
+        rows: &[HistoryRow],
+    ) -> Result<(), ReviewError> {
+        let Some((first, first_hash)) = events.first() else {
+            return match rows.is_empty() {
+                true => Ok(()),
+                false => Err(ReviewError::RowsMismatch {
+                    index: self.pushed(),
+                }),
+            };
+        };
+        // The events pushed before these, and the seq these must start at.
+        let (before, mut expected) = match &self.last {
+            None => {
+                let opened = match &first.statement.payload {
+                    Payload::SeasonOpened(p) if p.season == self.season => p,
+                    _ => {
+                        return Err(ReviewError::NotSeasonStart {
+                            season: self.season,
+                            seq: first.seq,
+                        })
+                    }
+                };
+                self.opening = Some(Opening {
+                    at: AsOf {
+                        seq: first.seq,
+                        hash: *first_hash,
+                        recorded_at: first.recorded_at.clone(),
+                    },
+                    starts_on: opened.starts_on.clone(),
+                    intent: opened.intent.clone(),
+                    focus: opened.focus.clone(),
+                });
+                (0, first.seq)
+            }
+            Some(last) => {
+                // Only the last event may close the season.
+                if let Some((seq, _)) = &self.closed {
+                    return Err(ReviewError::SeasonBoundary { seq: *seq });
+                }
+                (self.pushed(), last.seq + 1)
+            }
+        };
+        for (i, (e, _)) in events.iter().enumerate() {
+            if e.seq != expected {
+                return Err(ReviewError::Gap {
+                    expected,
+                    found: e.seq,
+                });
+            }
+            expected += 1;
+            let boundary = match &e.statement.payload {
+                Payload::SeasonOpened(_) => before + i > 0,
+                Payload::SeasonReEvaluated(p) => i + 1 < events.len() || p.season != self.season,
+                _ => false,
+            };
+            if boundary {
+                return Err(ReviewError::SeasonBoundary { seq: e.seq });
+            }
+        }
+        let index = |i: usize| before.saturating_add(i);
+        if rows.len() != events.len() {
+            return Err(ReviewError::RowsMismatch {
+                index: index(rows.len().min(events.len())),
             });
         }
-        let boundary = match &e.statement.payload {
-            Payload::SeasonOpened(_) => i > 0,
-            Payload::SeasonReEvaluated(p) => i + 1 < events.len() || p.season != season,
-            _ => false,
-        };
-        if boundary {
-            return Err(ReviewError::SeasonBoundary { seq: e.seq });
-        }
-    }
-    if rows.len() != events.len() {
-        return Err(ReviewError::RowsMismatch {
-            index: rows.len().min(events.len()),
-        });
-    }
-    if let Some(index) = rows
-        .iter()
-        .zip(events)
-        .position(|(r, (e, h))| r.seq != e.seq || r.hash != *h)
-    {
-        return Err(ReviewError::RowsMismatch { index });
-    }
-    check_status("start", start, first.seq, first_hash)?;
-    check_status("end", end, last.seq, last_hash)?;
-
-    let closed = match &last.statement.payload {
-        Payload::SeasonReEvaluated(p) => Some(p),
-        _ => None,
-    };
-    let end_m: BTreeMap<&str, &MilestoneStatus> =
-        end.milestones.iter().map(|m| (m.id.as_str(), m)).collect();
-    let start_m: BTreeMap<&str, &MilestoneStatus> = start
-        .milestones
-        .iter()
-        .map(|m| (m.id.as_str(), m))
-        .collect();
-    let title = |id: &str| end_m.get(id).map_or_else(String::new, |m| m.title.clone());
-
-    let mut r = SeasonReview {
-        ledger: end.ledger.clone(),
-        season,
-        state: if closed.is_some() { "closed" } else { "open" }.into(),
-        starts_on: opened.starts_on.clone(),
-        ends_on: closed.map(|c| c.ends_on.clone()),
-        intent: opened.intent.clone(),
-        focus: opened.focus.clone(),
-        start: AsOf {
-            seq: first.seq,
-            hash: *first_hash,
-            recorded_at: first.recorded_at.clone(),
-        },
-        end: AsOf {
-            seq: last.seq,
-            hash: *last_hash,
-            recorded_at: last.recorded_at.clone(),
-        },
-        overall_phase: Change {
-            from: start.overall_phase.clone(),
-            to: end.overall_phase.clone(),
-        },
-        layers: layer_deltas(start, end),
-        achieved: Vec::new(),
-        regressions: Vec::new(),
-        status_changes: Vec::new(),
-        phase_transitions: Vec::new(),
-        focus_delivery: Vec::new(),
-        still_open: Vec::new(),
-        revisions: Vec::new(),
-        retirements: Vec::new(),
-        new_milestones: Vec::new(),
-        assessments: closed.map(|c| c.assessments.clone()).unwrap_or_default(),
-        summary: closed.map(|c| c.summary.clone()),
-        actors: Vec::new(),
-        decision_authority: None,
-    };
-    let mut authority = DecisionAuthority {
-        authority: Change {
-            from: start.authority,
-            to: end.authority,
-        },
-        transfers: Vec::new(),
-        hypotheses_stated: Vec::new(),
-        hypotheses_concluded: Vec::new(),
-        changes: Vec::new(),
-    };
-    let mut section_13 = false;
-    let decision_title = |id: &str| {
-        end.decisions
+        if let Some(i) = rows
             .iter()
-            .flatten()
-            .find(|d| d.id == id)
-            .map_or_else(|| id.to_string(), |d| d.title.clone())
-    };
+            .zip(events)
+            .position(|(r, (e, h))| r.seq != e.seq || r.hash != *h)
+        {
+            return Err(ReviewError::RowsMismatch { index: index(i) });
+        }
+        for ((e, _), row) in events.iter().zip(rows) {
+            self.event(e, row);
+        }
+        if let Some((e, h)) = events.last() {
+            self.last = Some(AsOf {
+                seq: e.seq,
+                hash: *h,
+                recorded_at: e.recorded_at.clone(),
+            });
+            if let Payload::SeasonReEvaluated(p) = &e.statement.payload {
+                self.closed = Some((e.seq, p.clone()));
+            }
+        }
+        Ok(())
+    }
 
-    let mut actors: BTreeMap<&str, ActorActivity> = BTreeMap::new();
-    for ((e, _), row) in events.iter().zip(rows) {
+    /// Folds one event (checked to be the next one) and its row.
+    fn event(&mut self, e: &Event, row: &HistoryRow) {
         let actor = e.statement.actor.clone();
         let seq = e.seq;
+        let r = &mut self.r;
         match &e.statement.payload {
             Payload::MilestoneStatusChanged(p) => {
                 if p.to == "achieved" {
                     r.achieved.push(Achievement {
                         id: p.id.clone(),
-                        title: title(&p.id),
+                        title: title_in(&self.end_m, &p.id),
                         seq,
                         actor: actor.clone(),
                         reason: p.reason.clone(),
@@ -435,7 +521,10 @@ pub fn review(
                         seq,
                     });
                 }
-                r.status_changes.push(row.clone());
+                self.changes += 1;
+                if self.keep_changes {
+                    r.status_changes.push(row.clone());
+                }
             }
             Payload::PhaseTransitioned(p) => r.phase_transitions.push(PhaseTransition {
                 layer: p.layer.clone(),
@@ -477,13 +566,20 @@ pub fn review(
             }),
             _ => {}
         }
+        let authority = &mut self.authority;
         if let Some(c) = governance_change(&e.statement.payload, &actor, seq) {
             authority.changes.push(c);
         }
         match &e.statement.payload {
             Payload::AuthorityTransferred(p) => authority.transfers.push(Transfer {
                 decision: p.decision.clone(),
-                title: decision_title(&p.decision),
+                title: self
+                    .end
+                    .decisions
+                    .iter()
+                    .flatten()
+                    .find(|d| d.id == p.decision)
+                    .map_or_else(|| p.decision.clone(), |d| d.title.clone()),
                 effective_on: p.effective_on.clone(),
                 from: p.from.clone(),
                 to: p.to.clone(),
@@ -516,12 +612,13 @@ pub fn review(
             _ => {}
         }
         // Every type of section 13 names a decision or a body.
-        section_13 |=
+        self.section_13 |=
             e.statement.payload.decision_id().is_some() || e.statement.payload.body_id().is_some();
-        let a = actors
-            .entry(e.statement.actor.as_str())
-            .or_insert_with(|| ActorActivity {
-                id: actor,
+        let a = self
+            .actors
+            .entry(actor)
+            .or_insert_with_key(|id| ActorActivity {
+                id: id.clone(),
                 name: String::new(),
                 roles: Vec::new(),
                 events: 0,
@@ -534,36 +631,97 @@ pub fn review(
             .entry(e.statement.event_type().as_str().to_string())
             .or_default() += 1;
     }
-    r.decision_authority = section_13.then_some(authority);
-    r.actors = actors.into_values().collect();
-    r.actors
-        .sort_by(|a, b| b.events.cmp(&a.events).then_with(|| a.id.cmp(&b.id)));
 
-    for id in &opened.focus {
-        let at_end = end_m.get(id.as_str());
-        let notes: Vec<&str> = r
-            .assessments
+    /// The review of the events pushed, which must run from the season's `SeasonOpened`
+    /// to the event of the `end` status.
+    pub fn finish(self) -> Result<FoldedReview, ReviewError> {
+        let (Some(opening), Some(last)) = (self.opening, self.last) else {
+            return Err(ReviewError::NoEvents);
+        };
+        let (start, end) = (self.start, self.end);
+        check_status("start", start, opening.at.seq, &opening.at.hash)?;
+        check_status("end", end, last.seq, &last.hash)?;
+        let start_m: BTreeMap<&str, &MilestoneStatus> = start
+            .milestones
             .iter()
-            .filter(|a| &a.milestone == id)
-            .map(|a| a.note.as_str())
+            .map(|m| (m.id.as_str(), m))
             .collect();
-        let achieved = at_end.is_some_and(|m| m.status == "achieved");
-        r.focus_delivery.push(FocusDelivery {
-            id: id.clone(),
-            title: title(id),
-            status_at_start: start_m.get(id.as_str()).map(|m| m.status.clone()),
-            status_at_end: at_end.map(|m| m.status.clone()),
-            achieved,
-            assessment: (!notes.is_empty()).then(|| notes.join("; ")),
-        });
-        if !achieved {
-            r.still_open.push(StillOpen {
+        let title = |id: &str| title_in(&self.end_m, id);
+        let closed = self.closed.map(|(_, c)| c);
+        let mut actors: Vec<ActorActivity> = self.actors.into_values().collect();
+        actors.sort_by(|a, b| b.events.cmp(&a.events).then_with(|| a.id.cmp(&b.id)));
+        let assessments = closed
+            .as_ref()
+            .map(|c| c.assessments.clone())
+            .unwrap_or_default();
+        let (mut focus_delivery, mut still_open) = (Vec::new(), Vec::new());
+        for id in &opening.focus {
+            let at_end = self.end_m.get(id.as_str());
+            let notes: Vec<&str> = assessments
+                .iter()
+                .filter(|a| &a.milestone == id)
+                .map(|a| a.note.as_str())
+                .collect();
+            let achieved = at_end.is_some_and(|m| m.status == "achieved");
+            focus_delivery.push(FocusDelivery {
                 id: id.clone(),
                 title: title(id),
-                status: at_end.map_or_else(String::new, |m| m.status.clone()),
-                blocked_by: at_end.map(|m| m.blocked_by.clone()).unwrap_or_default(),
+                status_at_start: start_m.get(id.as_str()).map(|m| m.status.clone()),
+                status_at_end: at_end.map(|m| m.status.clone()),
+                achieved,
+                assessment: (!notes.is_empty()).then(|| notes.join("; ")),
             });
+            if !achieved {
+                still_open.push(StillOpen {
+                    id: id.clone(),
+                    title: title(id),
+                    status: at_end.map_or_else(String::new, |m| m.status.clone()),
+                    blocked_by: at_end.map(|m| m.blocked_by.clone()).unwrap_or_default(),
+                });
+            }
         }
+        let a = self.authority;
+        let review = SeasonReview {
+            ledger: end.ledger.clone(),
+            season: self.season,
+            state: if closed.is_some() { "closed" } else { "open" }.into(),
+            starts_on: opening.starts_on,
+            ends_on: closed.as_ref().map(|c| c.ends_on.clone()),
+            intent: opening.intent,
+            focus: opening.focus,
+            start: opening.at,
+            end: last,
+            overall_phase: Change {
+                from: start.overall_phase.clone(),
+                to: end.overall_phase.clone(),
+            },
+            layers: layer_deltas(start, end),
+            achieved: self.r.achieved,
+            regressions: self.r.regressions,
+            status_changes: self.r.status_changes,
+            phase_transitions: self.r.phase_transitions,
+            focus_delivery,
+            still_open,
+            revisions: self.r.revisions,
+            retirements: self.r.retirements,
+            new_milestones: self.r.new_milestones,
+            assessments,
+            summary: closed.map(|c| c.summary),
+            actors,
+            decision_authority: self.section_13.then_some(DecisionAuthority {
+                authority: Change {
+                    from: start.authority,
+                    to: end.authority,
+                },
+                transfers: a.transfers,
+                hypotheses_stated: a.hypotheses_stated,
+                hypotheses_concluded: a.hypotheses_concluded,
+                changes: a.changes,
+            }),
+        };
+        Ok(FoldedReview {
+            review,
+            status_changes: self.changes,
+        })
     }
-    Ok(r)
 }

@@ -11,17 +11,24 @@ use super::{
     progress_text, transfer_changes, type_counts, DecisionAuthority, SeasonReview,
 };
 use crate::design::summary as design_summary;
+use crate::history::HistoryRow;
 use crate::html::Text;
 use maud::{html, Markup, PreEscaped, DOCTYPE};
 
-/// The whole page: head with the inline style, provenance, the season's facts, sections.
-pub(super) fn render(r: &SeasonReview) -> String {
+/// Where the rows of the status changes go in the page [`frame`] renders: a comment
+/// no escaped text can contain (the escaper writes every `<` as `&lt;`).
+const ROWS: &str = "<!--waymark:status-change-rows-->";
+
+/// The whole page around the rows of its `changes` status changes (see
+/// [`super::ReviewFrame`]): head with the inline style, provenance, the season's facts,
+/// sections; the page is the head, each change's [`change_row`], then the tail.
+pub(super) fn frame(r: &SeasonReview, changes: u64) -> (String, String) {
     let title = format!("Season {} review: {}", r.season, r.ledger);
     let overall = arrow(
         or_dash(r.overall_phase.from.as_deref()),
         or_dash(r.overall_phase.to.as_deref()),
     );
-    html! {
+    let page = html! {
         (DOCTYPE) "\n"
         html lang="en" {
             "\n"
@@ -52,17 +59,42 @@ pub(super) fn render(r: &SeasonReview) -> String {
                         dt { "Focus" } dd { (Text(or_dash(Some(&r.focus.join(", "))))) } "\n"
                         dt { "Overall phase" } dd { (Text(&overall)) } "\n"
                     } "\n"
-                    @for s in sections(r) { (s) }
+                    @for s in sections(r, changes) { (s) }
                 } "\n"
             } "\n"
         } "\n"
     }
+    .into_string();
+    match page.split_once(ROWS) {
+        Some((head, tail)) => (head.to_string(), tail.to_string()),
+        None => (page, String::new()),
+    }
+}
+
+/// The headers of the status changes' table.
+const CHANGE_HEADERS: [&str; 6] = ["Seq", "Recorded", "By", "Change", "Reason", "Evidence"];
+
+/// One row of the status changes' table.
+pub(super) fn change_row(r: &SeasonReview, c: &HistoryRow) -> String {
+    let by = |actor: &str| text(&r.actor_name(actor));
+    let [seq, recorded, by_, change, reason, evidence] = CHANGE_HEADERS;
+    row(
+        c,
+        &[
+            (seq, &|c| html! { (c.seq) }),
+            (recorded, &|c| text(&c.recorded_at)),
+            (by_, &|c| by(&c.actor)),
+            (change, &|c| text(&c.change)),
+            (reason, &|c| text(or_dash(c.reason.as_deref()))),
+            (evidence, &|c| links(&c.evidence)),
+        ],
+    )
     .into_string()
 }
 
-/// The sections in order; "Decision authority" (before "Assessments") only when the
-/// season has section 13 events.
-fn sections(r: &SeasonReview) -> Vec<Markup> {
+/// The sections in order, the status changes' rows as [`ROWS`]; "Decision authority"
+/// (before "Assessments") only when the season has section 13 events.
+fn sections(r: &SeasonReview, changes: u64) -> Vec<Markup> {
     let by = |actor: &str| text(&r.actor_name(actor));
     let mut all = vec![
         section("summary", "Summary", summary(r)),
@@ -162,18 +194,14 @@ fn sections(r: &SeasonReview) -> Vec<Markup> {
         section(
             "changes",
             "Every status change",
-            table(
-                "All milestone status changes of the season, in ledger order",
-                &r.status_changes,
-                &[
-                    ("Seq", &|c| html! { (c.seq) }),
-                    ("Recorded", &|c| text(&c.recorded_at)),
-                    ("By", &|c| by(&c.actor)),
-                    ("Change", &|c| text(&c.change)),
-                    ("Reason", &|c| text(or_dash(c.reason.as_deref()))),
-                    ("Evidence", &|c| links(&c.evidence)),
-                ],
-            ),
+            match changes {
+                0 => none(),
+                _ => table_around(
+                    "All milestone status changes of the season, in ledger order",
+                    &CHANGE_HEADERS,
+                    PreEscaped(ROWS.to_string()),
+                ),
+            },
         ),
         section("model", "Changes to the model", model_changes(r)),
         // "Decision authority" goes here when the season has section 13 events.
@@ -359,33 +387,49 @@ type Column<'a, T> = (&'a str, &'a dyn Fn(&T) -> Markup);
 /// A table with a caption, one row per item, the first cell of each row its header;
 /// "None." when there are no items.
 fn table<T>(caption: &str, items: &[T], columns: &[Column<'_, T>]) -> Markup {
+    if items.is_empty() {
+        return none();
+    }
+    let headers: Vec<&str> = columns.iter().map(|(header, _)| *header).collect();
+    let rows = html! { @for item in items { (row(item, columns)) } };
+    table_around(caption, &headers, rows)
+}
+
+/// What a table without items is.
+fn none() -> Markup {
+    html! { p { "None." } "\n" }
+}
+
+/// A table with a caption and headers around its rows.
+fn table_around(caption: &str, headers: &[&str], rows: Markup) -> Markup {
     html! {
-        @if items.is_empty() {
-            p { "None." } "\n"
-        } @else {
-            table {
+        table {
+            "\n"
+            caption { (Text(caption)) } "\n"
+            thead { tr {
                 "\n"
-                caption { (Text(caption)) } "\n"
-                thead { tr {
-                    "\n"
-                    @for (header, _) in columns { th scope="col" { (Text(header)) } }
-                } } "\n"
-                tbody {
-                    "\n"
-                    @for item in items {
-                        tr {
-                            @for (i, (_, cell)) in columns.iter().enumerate() {
-                                @if i == 0 {
-                                    th scope="row" { (cell(item)) }
-                                } @else {
-                                    td { (cell(item)) }
-                                }
-                            }
-                        } "\n"
-                    }
-                } "\n"
+                @for header in headers { th scope="col" { (Text(header)) } }
+            } } "\n"
+            tbody {
+                "\n"
+                (rows)
             } "\n"
-        }
+        } "\n"
+    }
+}
+
+/// One row of a table, its first cell the row's header.
+fn row<T>(item: &T, columns: &[Column<'_, T>]) -> Markup {
+    html! {
+        tr {
+            @for (i, (_, cell)) in columns.iter().enumerate() {
+                @if i == 0 {
+                    th scope="row" { (cell(item)) }
+                } @else {
+                    td { (cell(item)) }
+                }
+            }
+        } "\n"
     }
 }
 

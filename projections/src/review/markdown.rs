@@ -5,6 +5,7 @@ use super::{
     progress_text, transfer_changes, type_counts, DecisionAuthority, SeasonReview,
 };
 use crate::design::summary;
+use crate::history::HistoryRow;
 use std::fmt::Write as _;
 
 /// Markdown-escapes text for inline use (table cells, list items): every character
@@ -61,21 +62,52 @@ type Column<'a, T> = (&'a str, &'a dyn Fn(&T) -> String);
 
 /// A Markdown table: the header row, the delimiter row, one row per item.
 fn table<T>(items: &[T], columns: &[Column<'_, T>]) -> String {
+    let mut o = table_head(columns.iter().map(|(header, _)| *header));
+    for item in items {
+        o.push_str(&table_row(columns.iter().map(|(_, cell)| cell(item))));
+    }
+    o
+}
+
+/// A table's header row and delimiter row.
+fn table_head<'a>(headers: impl ExactSizeIterator<Item = &'a str>) -> String {
+    let n = headers.len();
     let mut o = String::from("|");
-    for (header, _) in columns {
+    for header in headers {
         let _ = write!(o, " {header} |");
     }
     o.push_str("\n|");
-    o.push_str(&"---|".repeat(columns.len()));
+    o.push_str(&"---|".repeat(n));
     o.push('\n');
-    for item in items {
-        o.push('|');
-        for (_, cell) in columns {
-            let _ = write!(o, " {} |", cell(item));
-        }
-        o.push('\n');
-    }
     o
+}
+
+/// One row of a table, from its cells.
+fn table_row(cells: impl Iterator<Item = String>) -> String {
+    let mut o = String::from("|");
+    for cell in cells {
+        let _ = write!(o, " {cell} |");
+    }
+    o.push('\n');
+    o
+}
+
+/// The headers of the status changes' table.
+const CHANGE_HEADERS: [&str; 6] = ["Seq", "Recorded", "By", "Change", "Reason", "Evidence"];
+
+/// One row of the status changes' table.
+pub(super) fn change_row(r: &SeasonReview, c: &HistoryRow) -> String {
+    table_row(
+        [
+            c.seq.to_string(),
+            md(&c.recorded_at),
+            md(&r.actor_name(&c.actor)),
+            md(&c.change),
+            md(or_dash(c.reason.as_deref())),
+            md_links(&c.evidence),
+        ]
+        .into_iter(),
+    )
 }
 
 /// [`table`], or the line `none` when there are no items.
@@ -99,10 +131,12 @@ fn section(heading: &str, body: String) -> String {
     format!("## {heading}\n\n{body}")
 }
 
-/// The document: blocks (each ending in a newline) separated by blank lines.
-pub(super) fn render(r: &SeasonReview) -> String {
+/// The document around the rows of its `changes` status changes (see
+/// [`super::ReviewFrame`]): blocks (each ending in a newline) separated by blank lines;
+/// the document is the head, each change's [`change_row`], then the tail.
+pub(super) fn frame(r: &SeasonReview, changes: u64) -> (String, String) {
     let by = |actor: &str| md(&r.actor_name(actor));
-    let mut blocks = vec![
+    let head = [
         format!("# Season {} review: {}\n", r.season, md(&r.ledger)),
         format!(
             "_Computed by Waymark from ledger `{}`, events seq {}–{}, head hash `{}` \
@@ -232,19 +266,13 @@ pub(super) fn render(r: &SeasonReview) -> String {
         ),
         section(
             "Every status change",
-            table_or(
-                "None.",
-                &r.status_changes,
-                &[
-                    ("Seq", &|c| c.seq.to_string()),
-                    ("Recorded", &|c| md(&c.recorded_at)),
-                    ("By", &|c| by(&c.actor)),
-                    ("Change", &|c| md(&c.change)),
-                    ("Reason", &|c| md(or_dash(c.reason.as_deref()))),
-                    ("Evidence", &|c| md_links(&c.evidence)),
-                ],
-            ),
+            match changes {
+                0 => "None.\n".to_string(),
+                _ => table_head(CHANGE_HEADERS.into_iter()),
+            },
         ),
+    ];
+    let mut tail = vec![
         section("Changes to the model", list_or("None.", model_changes(r))),
         // "Decision authority" goes here when the season has section 13 events.
         section(
@@ -272,10 +300,11 @@ pub(super) fn render(r: &SeasonReview) -> String {
         ),
     ];
     if let Some(a) = &r.decision_authority {
-        let at = blocks.len() - 2; // before "Assessments" and "Who acted"
-        blocks.insert(at, section("Decision authority", decision_authority(r, a)));
+        let at = tail.len() - 2; // before "Assessments" and "Who acted"
+        tail.insert(at, section("Decision authority", decision_authority(r, a)));
     }
-    blocks.join("\n")
+    // The rows end the status changes' block; the next block follows a blank line.
+    (head.join("\n"), format!("\n{}", tail.join("\n")))
 }
 
 /// Section 13 during the season: the counts at its start and end, the transfers with the

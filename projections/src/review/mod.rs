@@ -13,14 +13,16 @@ mod markdown;
 
 use crate::design::summary;
 use crate::diff::{Change, DesignDiff};
+use crate::history::HistoryRow;
 use crate::status::Authority;
 
 pub use authority::{
     DecisionAuthority, GovernanceChange, HypothesisConclusion, HypothesisStatement, Transfer,
 };
 pub use fold::{
-    review, Achievement, ActorActivity, FocusDelivery, LayerDelta, NewMilestone, PhaseDelta,
-    PhaseTransition, Regression, Retirement, ReviewError, Revision, SeasonReview, StillOpen,
+    review, Achievement, ActorActivity, FocusDelivery, FoldedReview, LayerDelta, NewMilestone,
+    PhaseDelta, PhaseTransition, Regression, Retirement, ReviewError, ReviewFold, Revision,
+    SeasonReview, StillOpen,
 };
 
 fn is_web_link(url: &str) -> bool {
@@ -169,12 +171,106 @@ impl SeasonReview {
     /// (text escaped, pipes included), evidence as links, and a first line naming the
     /// ledger, seq range and head hash so readers can recompute it.
     pub fn to_markdown(&self) -> String {
-        markdown::render(self)
+        self.render(ReviewFormat::Markdown)
     }
 
     /// The review as one standalone HTML5 page: inline style, no script, no external
     /// resources; all text escaped, links only for http(s) evidence.
     pub fn to_html(&self) -> String {
-        html::render(self)
+        self.render(ReviewFormat::Html)
+    }
+
+    /// The review in `format`, with its status changes: the frame of
+    /// [`ReviewFrame::of`] around each change's [`ReviewFrame::change`].
+    pub fn render(&self, format: ReviewFormat) -> String {
+        let frame = ReviewFrame::of(self, self.status_changes.len() as u64, format);
+        let mut out = frame.head.clone();
+        for (i, row) in self.status_changes.iter().enumerate() {
+            out.push_str(&frame.change(row, i == 0));
+        }
+        out.push_str(&frame.tail);
+        out
+    }
+}
+
+/// The three forms of a review (SPEC section 10, `review N --format md|json|html`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReviewFormat {
+    Markdown,
+    Html,
+    /// The review's serde form, pretty-printed, and a newline.
+    Json,
+}
+
+/// A review rendered around the rows of its status changes, which come last in none of
+/// the three forms: the review is `head`, then [`ReviewFrame::change`] of each
+/// `MilestoneStatusChanged` in seq order, then `tail`. A Season's changes can then be
+/// written as they are read, a page at a time, instead of held (all of a long Season's
+/// rows were most of what `waymark site` held at 1M events).
+#[derive(Debug, Clone)]
+pub struct ReviewFrame<'a> {
+    review: &'a SeasonReview,
+    format: ReviewFormat,
+    pub head: String,
+    pub tail: String,
+}
+
+/// The key of the status changes in the review's JSON, as the pretty printer writes it
+/// (a raw line break is only ever between tokens: no string holds this).
+const JSON_CHANGES: &str = "\n  \"status_changes\": [";
+
+impl<'a> ReviewFrame<'a> {
+    /// The frame of `review` with `changes` status changes (their rows in
+    /// `review.status_changes` are not read: that list may be empty).
+    pub fn of(review: &'a SeasonReview, changes: u64, format: ReviewFormat) -> Self {
+        let (head, tail) = match format {
+            ReviewFormat::Markdown => markdown::frame(review, changes),
+            ReviewFormat::Html => html::frame(review, changes),
+            ReviewFormat::Json => {
+                let shell;
+                let bare = if review.status_changes.is_empty() {
+                    review
+                } else {
+                    shell = SeasonReview {
+                        status_changes: Vec::new(),
+                        ..review.clone()
+                    };
+                    &shell
+                };
+                let mut text = serde_json::to_string_pretty(bare).unwrap_or_default();
+                text.push('\n');
+                // `…"status_changes": [` | `]…` for none, `\n  ]…` after the last element.
+                let at = text
+                    .find(JSON_CHANGES)
+                    .map_or(text.len(), |i| i + JSON_CHANGES.len());
+                let tail = text.split_off(at);
+                match changes {
+                    0 => (text, tail),
+                    _ => (text, format!("\n  {tail}")),
+                }
+            }
+        };
+        ReviewFrame {
+            review,
+            format,
+            head,
+            tail,
+        }
+    }
+
+    /// The text of one status change, `first` for the season's first.
+    pub fn change(&self, row: &HistoryRow, first: bool) -> String {
+        match self.format {
+            ReviewFormat::Markdown => markdown::change_row(self.review, row),
+            ReviewFormat::Html => html::change_row(self.review, row),
+            ReviewFormat::Json => {
+                // An element of a pretty array one level in: `\n    ` before it (`,` after
+                // the one before), each of its own line breaks indented four more spaces.
+                let mut out = String::from(if first { "\n    " } else { ",\n    " });
+                let text = serde_json::to_string_pretty(row).unwrap_or_default();
+                out.push_str(&text.replace('\n', "\n    "));
+                out
+            }
+        }
     }
 }
