@@ -988,6 +988,19 @@ fn verify_in_child(log: &Path) -> (f64, bool, u64, u64, u64) {
 
 // ---------------------------------------------------------------- main
 
+/// A ledger at `url` grown to `to` events with `batch`-statement records: the store,
+/// its `Waymark`, the generator and the head.
+async fn ledger_at(url: &str, to: u64, batch: usize) -> (Db, Waymark, Gen, u64) {
+    let db = Db::connect(url).await.expect("connect");
+    let w = Waymark::new(db.clone(), waymark::system_clock());
+    let mut g = Gen::new(LEDGER);
+    let opening = g.opening();
+    let mut head = opening.len() as u64;
+    record_all(&w, opening).await;
+    grow(&w, &mut g, &mut head, to, batch, "grow").await;
+    (db, w, g, head)
+}
+
 /// `--only pg-singles` (see `main`).
 async fn pg_singles(o: &Opts) {
     let (url, name) = create_pg().await;
@@ -1007,13 +1020,7 @@ async fn pg_singles(o: &Opts) {
         }
         admin.close().await;
     }
-    let db = Db::connect(&url).await.expect("connect");
-    let w = Waymark::new(db.clone(), waymark::system_clock());
-    let mut g = Gen::new(LEDGER);
-    let opening = g.opening();
-    let mut head = opening.len() as u64;
-    record_all(&w, opening).await;
-    grow(&w, &mut g, &mut head, 1_000, o.batch, "grow").await;
+    let (db, w, mut g, _) = ledger_at(&url, 1_000, o.batch).await;
     let mark = |m: &'static str| {
         let pool = pg_pool(&db);
         async move {
@@ -1151,13 +1158,7 @@ fn main() {
     if writes_only {
         rt.block_on(async {
             let (url, name) = create_pg().await;
-            let db = Db::connect(&url).await.expect("connect");
-            let w = Waymark::new(db.clone(), waymark::system_clock());
-            let mut g = Gen::new(LEDGER);
-            let opening = g.opening();
-            let mut head = opening.len() as u64;
-            record_all(&w, opening).await;
-            grow(&w, &mut g, &mut head, 1_000, o.batch, "grow").await;
+            let (db, w, mut g, mut head) = ledger_at(&url, 1_000, o.batch).await;
             if o.only.as_deref() == Some("pg-group") {
                 group_commit(&url, &mut g, &mut head, &o, &mut res);
             } else {
