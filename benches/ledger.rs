@@ -3,7 +3,7 @@
 //! ```text
 //! CARGO_TARGET_DIR=/work/target-h6 cargo bench --bench ledger -- [--quick] [--events N] \
 //!     [--sqlite-events N] [--singles N] [--rounds R] [--batch B] [--latency-samples N] \
-//!     [--only pg|sqlite|ref|sqlite-singles|sqlite-batch|pg-rebuild|sqlite-rebuild|pg-group|pg-writers|dashboard]
+//!     [--only pg|sqlite|ref|sqlite-singles|sqlite-batch|pg-rebuild|sqlite-rebuild|pg-group|pg-writers|pg-singles|dashboard]
 //!     [--out PATH]
 //! ```
 //!
@@ -1115,6 +1115,67 @@ fn verify_in_child(log: &Path) -> (f64, bool, u64, u64, u64) {
 
 // ---------------------------------------------------------------- main
 
+/// A ledger at `url` grown to `to` events with `batch`-statement records: the store,
+/// its `Waymark`, the generator and the head.
+async fn ledger_at(url: &str, to: u64, batch: usize) -> (Db, Waymark, Gen, u64) {
+    let db = Db::connect(url).await.expect("connect");
+    let w = Waymark::new(db.clone(), waymark::system_clock());
+    let mut g = Gen::new(LEDGER);
+    let opening = g.opening();
+    let mut head = opening.len() as u64;
+    record_all(&w, opening).await;
+    grow(&w, &mut g, &mut head, to, batch, "grow").await;
+    (db, w, g, head)
+}
+
+/// `--only pg-singles` (see `main`).
+async fn pg_singles(o: &Opts) {
+    let (url, name) = create_pg().await;
+    let mut settings: Vec<String> = std::env::var("WAYMARK_BENCH_DB_SET")
+        .map(|s| s.split(';').map(str::to_string).collect())
+        .unwrap_or_default();
+    if std::env::var("WAYMARK_BENCH_LOG_STATEMENTS").is_ok() {
+        settings.push("log_min_duration_statement = 0".into());
+    }
+    if !settings.is_empty() {
+        let admin = sqlx::PgPool::connect(&url).await.expect("connect");
+        for set in settings.iter().filter(|s| !s.trim().is_empty()) {
+            sqlx::query(&format!("ALTER DATABASE {name} SET {set}"))
+                .execute(&admin)
+                .await
+                .expect("database setting");
+        }
+        admin.close().await;
+    }
+    let (db, w, mut g, _) = ledger_at(&url, 1_000, o.batch).await;
+    let mark = |m: &'static str| {
+        let pool = pg_pool(&db);
+        async move {
+            sqlx::query(m).execute(&pool).await.expect("marker");
+        }
+    };
+    for _ in 0..5 {
+        w.record(LEDGER, vec![g.next()]).await.expect("warm-up");
+        w.settle().await;
+    }
+    let stmts: Vec<Signed> = (0..o.singles).map(|_| g.next()).collect();
+    mark("SELECT 'waymark-singles-start'").await;
+    let t = Instant::now();
+    for s in stmts {
+        w.record(LEDGER, vec![s]).await.expect("single record");
+        w.settle().await;
+    }
+    let d = t.elapsed();
+    mark("SELECT 'waymark-singles-end'").await;
+    eprintln!(
+        "{} settled singles in {:.3} s ({name})",
+        o.singles,
+        d.as_secs_f64()
+    );
+    db.close().await;
+    drop_pg(&name).await;
+}
+
 fn main() {
     if let Ok(log) = std::env::var("WAYMARK_BENCH_CHILD_VERIFY") {
         child_verify(&log);
@@ -1157,6 +1218,18 @@ fn main() {
             }
             l.close().await;
         });
+        return;
+    }
+    // Single appends only, on a PostgreSQL ledger of ~1,000 events, for counting what
+    // one append costs: `--singles N` appends after a warm-up of 5, each settled
+    // (its read-model update done) before the next, so every append pays its own;
+    // WAYMARK_BENCH_LOG_STATEMENTS=1 logs every statement of the run's database
+    // (`log_min_duration_statement = 0`) between two marker SELECTs, and
+    // WAYMARK_BENCH_DB_SET="name = value;…" sets more (auto_explain's, for the
+    // statements' buffers and WAL: BENCHMARKS.md); run it under
+    // `valgrind --tool=callgrind` with N and 0 for the client's instructions per append.
+    if o.only.as_deref() == Some("pg-singles") {
+        rt.block_on(pg_singles(&o));
         return;
     }
     // Rebuild only: a ledger grown to --events (PostgreSQL) or --sqlite-events

@@ -23,6 +23,62 @@ const FILL_IDS_POSTGRES: &str = "INSERT INTO waymark_history_ids (ledger, id, se
       CROSS JOIN LATERAL unnest(string_to_array(h.milestones, ',')) AS t(id)
     WHERE h.ledger = $1 AND h.seq >= $2 AND h.seq <= $3 AND t.id <> ''
     ON CONFLICT (ledger, id, seq) DO NOTHING";
+/// Empties the id index of seq `$2..=$3` (before its rows are written again).
+const CLEAR_IDS: &str =
+    "DELETE FROM waymark_history_ids WHERE ledger = $1 AND seq >= $2 AND seq <= $3";
+
+/// The audit rows' INSERT on PostgreSQL: `ledger` ($1) and the seven columns after it
+/// as arrays ($2..$8, [`HistoryColumns::bind`]), one statement whatever the rows.
+macro_rules! pg_insert_history {
+    () => {
+        "INSERT INTO waymark_history (ledger, seq, recorded_at, actor, event_type, season, milestones, row)
+         SELECT $1, * FROM unnest($2::bigint[], $3::text[], $4::text[], $5::text[], $6::bigint[], $7::text[], $8::text[])"
+    };
+}
+
+/// The checkpoints' INSERT on PostgreSQL, after [`pg_insert_history`]'s arguments:
+/// their seqs and folds as arrays ($9, $10).
+macro_rules! pg_insert_checkpoints {
+    () => {
+        "INSERT INTO waymark_status_checkpoints (ledger, seq, fold)
+         SELECT $1, * FROM unnest($9::bigint[], $10::text[])"
+    };
+}
+
+/// In one transaction on `$pool` (either backend): the id index of seq `$lo..=$hi`
+/// emptied when `$clear`, the rows written by `$write` on `$tx`, then, when `$fill`
+/// is `Some`, the index filled from the stored rows of the range with that statement.
+/// The id index's statements and their arguments are the same on both backends; only
+/// the rows' INSERTs differ (arrays on PostgreSQL, multi-row VALUES on SQLite).
+/// Evaluates to the transaction's `Result<(), sqlx::Error>`.
+macro_rules! with_ids {
+    ($pool:expr, ($ledger:expr, $lo:expr, $hi:expr), clear: $clear:expr, fill: $fill:expr,
+     |$tx:ident| $write:expr) => {
+        async {
+            let mut $tx = $pool.begin().await?;
+            let (lo, hi) = (Seq($lo).to_sql(), Seq($hi).to_sql());
+            if $clear {
+                sqlx::query(CLEAR_IDS)
+                    .bind($ledger)
+                    .bind(lo)
+                    .bind(hi)
+                    .execute(&mut *$tx)
+                    .await?;
+            }
+            let () = $write;
+            if let Some(fill) = $fill {
+                sqlx::query(fill)
+                    .bind($ledger)
+                    .bind(lo)
+                    .bind(hi)
+                    .execute(&mut *$tx)
+                    .await?;
+            }
+            $tx.commit().await
+        }
+        .await
+    };
+}
 
 impl ReadModels {
     /// Writes history rows and checkpoints (idempotent: same events, same rows).
@@ -36,17 +92,9 @@ impl ReadModels {
             Db::Sqlite(_) => FILL_IDS_SQLITE,
             Db::Postgres(_) => FILL_IDS_POSTGRES,
         };
-        on_pool!(&self.db, p => async {
-            let mut tx = p.begin().await?;
-            sqlx::query("DELETE FROM waymark_history_ids WHERE ledger = $1 AND seq >= $2 AND seq <= $3")
-                .bind(ledger).bind(Seq(lo).to_sql()).bind(Seq(hi).to_sql())
-                .execute(&mut *tx).await?;
-            sqlx::query(fill)
-                .bind(ledger).bind(Seq(lo).to_sql()).bind(Seq(hi).to_sql())
-                .execute(&mut *tx).await?;
-            tx.commit().await
-        }.await)
-        .map_err(|e| storage("writing the id index", e))
+        let fill = Some(fill);
+        on_pool!(&self.db, p => with_ids!(p, (ledger, lo, hi), clear: true, fill: fill, |tx| ()))
+            .map_err(|e| storage("writing the id index", e))
     }
 
     /// Writes rows; `OnConflict::Replace` overwrites a stored row of the same seq.
@@ -76,10 +124,13 @@ impl ReadModels {
             .await
     }
 
-    /// Writes audit rows and checkpoints already serialized, in one transaction: on
-    /// PostgreSQL one `INSERT … SELECT FROM unnest(…)` per table (one statement
-    /// whatever the number of rows, its arguments sent as arrays), on SQLite
-    /// multi-row INSERTs of [`INSERT_BATCH`] rows.
+    /// Writes audit rows, their ids (`waymark_history_ids`) and checkpoints already
+    /// serialized, all or nothing: on PostgreSQL the rows and checkpoints in one
+    /// `INSERT … SELECT FROM unnest(…)` each (one statement whatever the number of
+    /// rows, its arguments sent as arrays), on SQLite multi-row INSERTs of
+    /// [`INSERT_BATCH`] rows. The ids are written with their rows: a crash between the
+    /// two would leave rows that a milestone's page never finds (and nothing redoes
+    /// them). Replacing rows replaces their ids.
     pub(super) async fn put_serialized<R: Borrow<IndexedRow> + Sync>(
         &self,
         ledger: &str,
@@ -103,168 +154,98 @@ impl ReadModels {
             OnConflict::Keep => " ON CONFLICT (ledger, seq) DO NOTHING",
             OnConflict::Replace => " ON CONFLICT (ledger, seq) DO UPDATE SET fold = excluded.fold",
         };
-        // The rows' ids (`waymark_history_ids`) are written in the same transaction:
-        // a crash between the two would leave rows that a milestone's page never
-        // finds (and nothing redoes them). Replacing rows replaces their ids.
         let seqs = history.iter().map(|(r, _)| r.borrow().row.seq);
-        let (lo, hi) = (
-            Seq(seqs.clone().min().unwrap_or(0)).to_sql(),
-            Seq(seqs.max().unwrap_or(0)).to_sql(),
-        );
-        const CLEAR_IDS: &str =
-            "DELETE FROM waymark_history_ids WHERE ledger = $1 AND seq >= $2 AND seq <= $3";
+        let (lo, hi) = (seqs.clone().min().unwrap_or(0), seqs.max().unwrap_or(0));
+        // Rows replaced: their ids are cleared, then filled again from the rows.
+        let clear = on_conflict == OnConflict::Replace && !history.is_empty();
+        let fill = |sql| (!history.is_empty()).then_some(sql);
         match &self.db {
-            // Keeping stored rows (every catch-up after a commit): one statement, so
-            // one round trip and no transaction around it: the rows, the ids of the
-            // rows it inserted (from `RETURNING`: a row that was there already got its
-            // ids with it) and the checkpoints. As a transaction of four statements
-            // (BEGIN, rows, ids, COMMIT) a single append's catch-up cost four round
-            // trips, and single appends fell to 0.74x of plain postgres-es (issue 17).
-            Db::Postgres(p) if on_conflict == OnConflict::Keep => {
-                let cols = HistoryColumns::of(history);
-                let cp_seqs: Vec<i64> = checkpoints.iter().map(|(s, _)| Seq(*s).to_sql()).collect();
-                let cp_folds: Vec<&str> = checkpoints.iter().map(|(_, j)| j.as_str()).collect();
-                let q = sqlx::query(
-                    "WITH h AS (
-                       INSERT INTO waymark_history (ledger, seq, recorded_at, actor, event_type, season, milestones, row)
-                       SELECT $1, * FROM unnest($2::bigint[], $3::text[], $4::text[], $5::text[], $6::bigint[], $7::text[], $8::text[])
-                       ON CONFLICT (ledger, seq) DO NOTHING
-                       RETURNING seq, milestones),
-                     c AS (
-                       INSERT INTO waymark_status_checkpoints (ledger, seq, fold)
-                       SELECT $1, * FROM unnest($9::bigint[], $10::text[])
-                       ON CONFLICT (ledger, seq) DO NOTHING)
-                     INSERT INTO waymark_history_ids (ledger, id, seq)
-                     SELECT $1, t.id, h.seq FROM h
-                       CROSS JOIN LATERAL unnest(string_to_array(h.milestones, ',')) AS t(id)
-                     WHERE t.id <> ''
-                     ON CONFLICT (ledger, id, seq) DO NOTHING",
-                );
-                cols.bind(q.bind(ledger))
-                    .bind(cp_seqs)
-                    .bind(cp_folds)
-                    .execute(p)
-                    .await
-                    .map_err(|e| storage("writing the audit trail", e))?;
-            }
             Db::Postgres(p) => {
-                let mut tx = p
-                    .begin()
-                    .await
-                    .map_err(|e| storage("writing the audit trail", e))?;
-                if !history.is_empty() && on_conflict == OnConflict::Replace {
-                    sqlx::query(CLEAR_IDS)
-                        .bind(ledger)
-                        .bind(lo)
-                        .bind(hi)
-                        .execute(&mut *tx)
-                        .await
-                        .map_err(|e| storage("writing the id index", e))?;
+                // The checkpoints' INSERT only when there are any (one catch-up in
+                // 1,024): an INSERT of no rows still opens and locks the table and its
+                // index on every append.
+                let with_checkpoints = (!checkpoints.is_empty())
+                    .then(|| format!("c AS ({}{checkpoint_conflict})", pg_insert_checkpoints!()));
+                let sql = match (on_conflict, &with_checkpoints) {
+                    // Keeping stored rows (every catch-up after a commit): one
+                    // statement, so one round trip and no transaction around it: the
+                    // rows, the ids of the rows it inserted (from `RETURNING`: a row that
+                    // was there already got its ids with it) and the checkpoints. As a
+                    // transaction of four statements (BEGIN, rows, ids, COMMIT) a single
+                    // append's catch-up cost four round trips, and single appends fell
+                    // to 0.74x of plain postgres-es (issue 17).
+                    (OnConflict::Keep, c) => format!(
+                        "WITH h AS ({}{history_conflict} RETURNING seq, milestones){}
+                         INSERT INTO waymark_history_ids (ledger, id, seq)
+                         SELECT $1, t.id, h.seq FROM h
+                           CROSS JOIN LATERAL unnest(string_to_array(h.milestones, ',')) AS t(id)
+                         WHERE t.id <> ''
+                         ON CONFLICT (ledger, id, seq) DO NOTHING",
+                        pg_insert_history!(),
+                        c.as_ref().map_or(String::new(), |c| format!(", {c}"))
+                    ),
+                    // Replacing (rebuild): the rows and checkpoints in one statement, in
+                    // a transaction between the id index's clearing and filling.
+                    (OnConflict::Replace, None) => {
+                        format!("{}{history_conflict}", pg_insert_history!())
+                    }
+                    (OnConflict::Replace, Some(c)) => {
+                        format!("WITH {c} {}{history_conflict}", pg_insert_history!())
+                    }
+                };
+                let mut q = HistoryColumns::of(history).bind(sqlx::query(&sql).bind(ledger));
+                if with_checkpoints.is_some() {
+                    q = q
+                        .bind(checkpoints.iter().map(|(s, _)| Seq(*s).to_sql()).collect::<Vec<_>>())
+                        .bind(checkpoints.iter().map(|(_, j)| j.as_str()).collect::<Vec<_>>());
                 }
-                if !history.is_empty() {
-                    let cols = HistoryColumns::of(history);
-                    let sql = format!(
-                        "INSERT INTO waymark_history (ledger, seq, recorded_at, actor, event_type, season, milestones, row)
-                         SELECT $1, * FROM unnest($2::bigint[], $3::text[], $4::text[], $5::text[], $6::bigint[], $7::text[], $8::text[])
-                         {history_conflict}"
-                    );
-                    cols.bind(sqlx::query(&sql).bind(ledger))
-                        .execute(&mut *tx)
-                        .await
-                        .map_err(|e| storage("writing the audit trail", e))?;
-                    sqlx::query(FILL_IDS_POSTGRES)
-                        .bind(ledger)
-                        .bind(lo)
-                        .bind(hi)
-                        .execute(&mut *tx)
-                        .await
-                        .map_err(|e| storage("writing the id index", e))?;
+                match on_conflict {
+                    OnConflict::Keep => q.execute(p).await.map(|_| ()),
+                    OnConflict::Replace => {
+                        let fill = fill(FILL_IDS_POSTGRES);
+                        with_ids!(p, (ledger, lo, hi), clear: clear, fill: fill, |tx| {
+                            q.execute(&mut *tx).await?;
+                        })
+                    }
                 }
-                if !checkpoints.is_empty() {
-                    let seqs: Vec<i64> =
-                        checkpoints.iter().map(|(s, _)| Seq(*s).to_sql()).collect();
-                    let folds: Vec<&str> = checkpoints.iter().map(|(_, j)| j.as_str()).collect();
-                    let sql = format!(
-                        "INSERT INTO waymark_status_checkpoints (ledger, seq, fold)
-                         SELECT $1, * FROM unnest($2::bigint[], $3::text[]) {checkpoint_conflict}"
-                    );
-                    sqlx::query(&sql)
-                        .bind(ledger)
-                        .bind(seqs)
-                        .bind(folds)
-                        .execute(&mut *tx)
-                        .await
-                        .map_err(|e| storage("writing a status checkpoint", e))?;
-                }
-                tx.commit()
-                    .await
-                    .map_err(|e| storage("writing the audit trail", e))?;
             }
             Db::Sqlite(p) => {
-                let mut tx = p
-                    .begin()
-                    .await
-                    .map_err(|e| storage("writing the audit trail", e))?;
-                if !history.is_empty() && on_conflict == OnConflict::Replace {
-                    sqlx::query(CLEAR_IDS)
-                        .bind(ledger)
-                        .bind(lo)
-                        .bind(hi)
-                        .execute(&mut *tx)
-                        .await
-                        .map_err(|e| storage("writing the id index", e))?;
-                }
-                for chunk in history.chunks(INSERT_BATCH) {
-                    let mut q = sqlx::QueryBuilder::new(
-                        "INSERT INTO waymark_history (ledger, seq, recorded_at, actor, event_type, season, milestones, row) ",
-                    );
-                    q.push_values(chunk, |mut b, (r, json)| {
-                        let r = r.borrow();
-                        b.push_bind(ledger)
-                            .push_bind(Seq(r.row.seq).to_sql())
-                            .push_bind(r.row.recorded_at.as_str())
-                            .push_bind(r.row.actor.as_str())
-                            .push_bind(r.row.event_type.as_str())
-                            .push_bind(r.row.season)
-                            .push_bind(r.ids.as_str())
-                            .push_bind(json.as_str());
-                    });
-                    q.push(history_conflict);
-                    q.build()
-                        .execute(&mut *tx)
-                        .await
-                        .map_err(|e| storage("writing the audit trail", e))?;
-                }
-                if !history.is_empty() {
-                    sqlx::query(FILL_IDS_SQLITE)
-                        .bind(ledger)
-                        .bind(lo)
-                        .bind(hi)
-                        .execute(&mut *tx)
-                        .await
-                        .map_err(|e| storage("writing the id index", e))?;
-                }
-                for chunk in checkpoints.chunks(INSERT_BATCH) {
-                    let mut q = sqlx::QueryBuilder::new(
-                        "INSERT INTO waymark_status_checkpoints (ledger, seq, fold) ",
-                    );
-                    q.push_values(chunk, |mut b, (seq, json)| {
-                        b.push_bind(ledger)
-                            .push_bind(Seq(*seq).to_sql())
-                            .push_bind(json.as_str());
-                    });
-                    q.push(checkpoint_conflict);
-                    q.build()
-                        .execute(&mut *tx)
-                        .await
-                        .map_err(|e| storage("writing a status checkpoint", e))?;
-                }
-                tx.commit()
-                    .await
-                    .map_err(|e| storage("writing the audit trail", e))?;
+                let fill = fill(FILL_IDS_SQLITE);
+                with_ids!(p, (ledger, lo, hi), clear: clear, fill: fill, |tx| {
+                    for chunk in history.chunks(INSERT_BATCH) {
+                        let mut q = sqlx::QueryBuilder::new(
+                            "INSERT INTO waymark_history (ledger, seq, recorded_at, actor, event_type, season, milestones, row) ",
+                        );
+                        q.push_values(chunk, |mut b, (r, json)| {
+                            let r = r.borrow();
+                            b.push_bind(ledger)
+                                .push_bind(Seq(r.row.seq).to_sql())
+                                .push_bind(r.row.recorded_at.as_str())
+                                .push_bind(r.row.actor.as_str())
+                                .push_bind(r.row.event_type.as_str())
+                                .push_bind(r.row.season)
+                                .push_bind(r.ids.as_str())
+                                .push_bind(json.as_str());
+                        });
+                        q.push(history_conflict);
+                        q.build().execute(&mut *tx).await?;
+                    }
+                    for chunk in checkpoints.chunks(INSERT_BATCH) {
+                        let mut q = sqlx::QueryBuilder::new(
+                            "INSERT INTO waymark_status_checkpoints (ledger, seq, fold) ",
+                        );
+                        q.push_values(chunk, |mut b, (seq, json)| {
+                            b.push_bind(ledger)
+                                .push_bind(Seq(*seq).to_sql())
+                                .push_bind(json.as_str());
+                        });
+                        q.push(checkpoint_conflict);
+                        q.build().execute(&mut *tx).await?;
+                    }
+                })
             }
         }
-        Ok(())
+        .map_err(|e| storage("writing the audit trail", e))
     }
 
     /// Folds `events` (which must follow the view's seq), writes their audit rows
