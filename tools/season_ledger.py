@@ -15,54 +15,10 @@ founder alice, M1 and E1 in turn between not_started and in_progress (the lines 
 """
 import argparse
 import json
+from pathlib import Path
 
-FRAMEWORK = """id = "tiny"
-version = "1"
-title = "Tiny framework"
-[[principles]]
-id = "governance-minimization"
-title = "Governance minimization"
-[[layers]]
-id = "tech"
-title = "Technical"
-phases = ["A", "B"]
-[[layers]]
-id = "econ"
-title = "Economic"
-phases = ["A", "B"]
-[[phases]]
-id = "A"
-title = "Phase A"
-description = "Bootstrapped"
-[[phases]]
-id = "B"
-title = "Phase B"
-description = "Delegated"
-[[milestones]]
-id = "M1"
-title = "Security Council elected"
-layer = "tech"
-phase = "A"
-description = "Members elected"
-principles = ["governance-minimization"]
-source = "https://example.org/m1"
-[[milestones]]
-id = "M2"
-title = "Upgrades by others"
-layer = "tech"
-phase = "A"
-depends_on = ["M1"]
-[[milestones]]
-id = "M3"
-title = "Stage 2"
-layer = "tech"
-phase = "B"
-[[milestones]]
-id = "E1"
-title = "Fund onchain"
-layer = "econ"
-phase = "A"
-"""
+# The tests' tiny framework, as tests/common/mod.rs uses it.
+FRAMEWORK = (Path(__file__).resolve().parent.parent / "tests/fixtures/tiny.toml").read_text()
 
 
 def line(kind, payload):

@@ -380,54 +380,9 @@ pub fn python_verifier() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/independent/waymark_verify.py")
 }
 
-pub const TINY: &str = r#"
-id = "tiny"
-version = "1"
-title = "Tiny framework"
-[[principles]]
-id = "governance-minimization"
-title = "Governance minimization"
-[[layers]]
-id = "tech"
-title = "Technical"
-phases = ["A", "B"]
-[[layers]]
-id = "econ"
-title = "Economic"
-phases = ["A", "B"]
-[[phases]]
-id = "A"
-title = "Phase A"
-description = "Bootstrapped"
-[[phases]]
-id = "B"
-title = "Phase B"
-description = "Delegated"
-[[milestones]]
-id = "M1"
-title = "Security Council elected"
-layer = "tech"
-phase = "A"
-description = "Members elected"
-principles = ["governance-minimization"]
-source = "https://example.org/m1"
-[[milestones]]
-id = "M2"
-title = "Upgrades by others"
-layer = "tech"
-phase = "A"
-depends_on = ["M1"]
-[[milestones]]
-id = "M3"
-title = "Stage 2"
-layer = "tech"
-phase = "B"
-[[milestones]]
-id = "E1"
-title = "Fund onchain"
-layer = "econ"
-phase = "A"
-"#;
+/// The tests' tiny framework (milestones M1, M2, M3, E1); `tools/season_ledger.py` reads
+/// the same file.
+pub const TINY: &str = include_str!("../fixtures/tiny.toml");
 
 /// seq 8..=15 after `init` (5 events: opened + 4 milestones) and two actors (6, 7).
 pub const HISTORY: &str = r#"{"as":"alice","type":"SeasonOpened","payload":{"season":6,"starts_on":"2024-06-27","intent":"Finish phase A","focus":["M1","M2"]}}
