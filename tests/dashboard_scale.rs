@@ -23,7 +23,9 @@
 mod common;
 use axum::body::Body;
 use common::bulk::Gen;
-use common::capture::{auto_explain_url, install_capture, take_captured, SERIAL};
+use common::capture::{
+    auto_explain_url, install_capture, sqlite_plan, statements_of, take_captured, SERIAL,
+};
 use common::*;
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -183,17 +185,7 @@ fn measure(kind: Kind, n: u64) -> (Env, BTreeMap<&'static str, Cost>) {
                 .unwrap();
             assert_eq!(status, 200, "{uri}: {}", String::from_utf8_lossy(&body));
             let captured = take_captured();
-            let statements = captured
-                .iter()
-                .filter(|(t, _)| t == "sqlx::query")
-                .map(|(_, s)| s.clone())
-                .filter(|s| {
-                    let head = s.trim_start().to_ascii_uppercase();
-                    ["SELECT", "INSERT", "UPDATE", "DELETE", "WITH"]
-                        .iter()
-                        .any(|k| head.starts_with(k))
-                })
-                .collect();
+            let statements = statements_of(&captured);
             let plans = captured
                 .iter()
                 .filter(|(t, _)| t == "sqlx::postgres::notice")
@@ -305,12 +297,7 @@ fn pages_do_not_read_the_ledger(kind: Kind) {
                 all.extend(cost.statements.iter().map(|s| (*name, s)));
             }
             for (name, s) in all {
-                let rows: Vec<(i64, i64, i64, String)> =
-                    sqlx::query_as(&format!("EXPLAIN QUERY PLAN {s}"))
-                        .fetch_all(&pool)
-                        .await
-                        .unwrap_or_else(|e| panic!("{s}: {e}"));
-                let plan: Vec<&str> = rows.iter().map(|r| r.3.as_str()).collect();
+                let plan = sqlite_plan(&pool, s).await;
                 for t in TABLES {
                     if plan.iter().any(|p| p.starts_with(&format!("SCAN {t}"))) {
                         bad.push(format!("{name}: a scan of {t}:\n{s}\n{plan:#?}"));

@@ -24,7 +24,9 @@
 #[macro_use]
 mod common;
 use common::bulk::{self, Gen};
-use common::capture::{auto_explain_url, install_capture, take_captured, SERIAL};
+use common::capture::{
+    auto_explain_url, install_capture, sqlite_plan, statements_of, take_captured, SERIAL,
+};
 use common::*;
 use std::time::Instant;
 use waymark::{AsOf, Db, Waymark};
@@ -288,17 +290,7 @@ fn sqlite_bounded(table: &str, node: &str) -> bool {
 }
 
 fn sqlite_statements(captured: &[(String, String)]) -> Vec<String> {
-    let mut out: Vec<String> = captured
-        .iter()
-        .filter(|(t, _)| t == "sqlx::query")
-        .map(|(_, s)| s.clone())
-        .filter(|s| {
-            let head = s.trim_start().to_ascii_uppercase();
-            ["SELECT", "INSERT", "UPDATE", "DELETE", "WITH"]
-                .iter()
-                .any(|k| head.starts_with(k))
-        })
-        .collect();
+    let mut out = statements_of(captured);
     out.sort();
     out.dedup();
     out
@@ -366,12 +358,7 @@ fn hot_queries_keep_their_index_plans(kind: Kind) {
                 assert_eq!(stat, None, "the SQLite store was analyzed");
                 let mut sig_probes = 0;
                 for s in &statements {
-                    let rows: Vec<(i64, i64, i64, String)> =
-                        sqlx::query_as(&format!("EXPLAIN QUERY PLAN {s}"))
-                            .fetch_all(&pool)
-                            .await
-                            .unwrap_or_else(|e| panic!("{s}: {e}"));
-                    let plan: Vec<&str> = rows.iter().map(|r| r.3.as_str()).collect();
+                    let plan = sqlite_plan(&pool, s).await;
                     for t in TABLES {
                         for node in plan.iter().filter(|p| {
                             p.starts_with(&format!("SCAN {t}"))

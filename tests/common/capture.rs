@@ -76,6 +76,32 @@ pub fn take_captured() -> Vec<(String, String)> {
     std::mem::take(&mut *CAPTURED.lock().unwrap_or_else(|p| p.into_inner()))
 }
 
+/// The statements sqlx ran among `captured` (SELECT, INSERT, UPDATE, DELETE, WITH; not
+/// BEGIN, COMMIT or pragmas), in the order they ran.
+pub fn statements_of(captured: &[(String, String)]) -> Vec<String> {
+    captured
+        .iter()
+        .filter(|(t, _)| t == "sqlx::query")
+        .map(|(_, s)| s.clone())
+        .filter(|s| {
+            let head = s.trim_start().to_ascii_uppercase();
+            ["SELECT", "INSERT", "UPDATE", "DELETE", "WITH"]
+                .iter()
+                .any(|k| head.starts_with(k))
+        })
+        .collect()
+}
+
+/// SQLite's `EXPLAIN QUERY PLAN` of statement `s`: one line per node (`SCAN t`,
+/// `SEARCH t USING INDEX …`).
+pub async fn sqlite_plan(pool: &sqlx::SqlitePool, s: &str) -> Vec<String> {
+    let rows: Vec<(i64, i64, i64, String)> = sqlx::query_as(&format!("EXPLAIN QUERY PLAN {s}"))
+        .fetch_all(pool)
+        .await
+        .unwrap_or_else(|e| panic!("{s}: {e}"));
+    rows.into_iter().map(|r| r.3).collect()
+}
+
 /// The options that make PostgreSQL send each executed statement's plan to the client
 /// (as a WARNING, which sqlx passes to `tracing`).
 pub const AUTO_EXPLAIN: [(&str, &str); 3] = [
